@@ -1,0 +1,1 @@
+"""Reference systems built only from heliograph's public API, independent of each other."""

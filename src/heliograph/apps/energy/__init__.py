@@ -1,0 +1,191 @@
+"""Electricity price forecasting: the first reference system, built on heliograph's public API.
+
+Data: a seeded market simulator (``energy-simulator`` source) and loaders for real public
+formats: the EPF benchmark CSVs (format ``epf``) and a generic long format (format
+``energy-long``). Three datasets: ``energy_prices``, ``energy_forecasts`` (day-ahead forecasts
+of the drivers) and ``energy_actuals``. Each row carries ``available_at``, the moment it became
+known, so a replayed clock releases it only then.
+
+>>> frames = simulate(["GB", "DE", "FR"], "2024-01-01", "2025-12-31", seed=7)
+>>> frames["energy_prices"].head()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from heliograph.core import App, ConfigError, track
+from heliograph.lake import ReplaySource
+
+from ._formats import read_epf, read_long
+from ._simulator import DEFAULT_SHIFTS, RegimeShift, simulate
+
+__all__ = [
+    "DEFAULT_SHIFTS",
+    "RegimeShift",
+    "app",
+    "make_simulator_source",
+    "read_epf",
+    "read_long",
+    "simulate",
+]
+
+_SIMULATOR_OPTIONS = {"markets", "start", "end", "seed", "freq", "shifts"}
+
+
+def make_simulator_source(name: str, options: Mapping[str, Any], state_path: Path) -> ReplaySource:
+    """The ``energy-simulator`` source: simulated history, released as the clock passes it."""
+    unknown = sorted(set(options) - _SIMULATOR_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"source {name}: unknown option {unknown[0]!r}",
+            field=f"sources.{name}.options.{unknown[0]}",
+            rule="one of " + ", ".join(sorted(_SIMULATOR_OPTIONS)),
+        )
+    shifts = None
+    if "shifts" in options:
+        try:
+            shifts = [
+                RegimeShift(**{**s, "markets": tuple(s["markets"]) if s.get("markets") else None})
+                for s in options["shifts"]
+            ]
+        except (TypeError, KeyError, ValueError) as exc:
+            raise ConfigError(
+                f"source {name}: bad regime shift: {exc}",
+                field=f"sources.{name}.options.shifts",
+                rule="tables with at, kind (demand|fuel), factor, markets",
+            ) from None
+    markets = list(options.get("markets", ["GB", "DE", "FR"]))
+    kwargs = {
+        "seed": int(options.get("seed", 7)),
+        "freq": str(options.get("freq", "30min")),
+        "shifts": shifts,
+    }
+
+    def load() -> Mapping[str, Any]:
+        bar = iter(track(range(len(markets)), f"simulating {len(markets)} markets"))
+        next(bar, None)
+        try:
+            return simulate(
+                markets,
+                str(options.get("start", "2024-01-01")),
+                str(options.get("end", "2025-12-31")),
+                progress=lambda _done: next(bar, None),
+                **kwargs,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"source {name}: {exc}", field=f"sources.{name}.options") from None
+
+    return ReplaySource(name, load, available_column="available_at", state_path=state_path)
+
+
+_CONFIG = """
+# --- energy reference system: day-ahead electricity prices ------------------------------
+[datasets.energy_prices]
+key = ["market", "timestamp"]
+time_column = "timestamp"
+
+[datasets.energy_prices.columns]
+market = "string"
+timestamp = "timestamp"
+price = "double"
+available_at = "timestamp"
+
+[[datasets.energy_prices.checks]]
+type = "not_null"
+column = "price"
+
+[[datasets.energy_prices.checks]]
+type = "between"
+column = "price"
+min = -500
+max = 4000
+mostly = 0.99
+
+[[datasets.energy_prices.checks]]
+type = "row_count"
+min = 23  # a day's auction gives every period of the day at once (23 on a DST day)
+
+[[datasets.energy_prices.checks]]
+type = "distribution"
+column = "price"
+reference = "latest"  # the newest snapshot
+max_ks = 0.6
+severity = "warn"  # a real regime shift moves prices: record it, keep the data
+
+[[datasets.energy_prices.checks]]
+type = "freshness"
+column = "available_at"
+max_age = "2d"
+
+[datasets.energy_forecasts]
+key = ["market", "timestamp", "variable"]
+time_column = "timestamp"
+
+[datasets.energy_forecasts.columns]
+market = "string"
+timestamp = "timestamp"
+variable = "string"
+value = "double"
+available_at = "timestamp"
+
+[[datasets.energy_forecasts.checks]]
+type = "not_null"
+column = "value"
+
+[[datasets.energy_forecasts.checks]]
+type = "between"
+column = "value"
+min = 0
+mostly = 0.999
+
+[datasets.energy_actuals]
+key = ["market", "timestamp", "variable"]
+time_column = "timestamp"
+
+[datasets.energy_actuals.columns]
+market = "string"
+timestamp = "timestamp"
+variable = "string"
+value = "double"
+available_at = "timestamp"
+
+[[datasets.energy_actuals.checks]]
+type = "not_null"
+column = "value"
+mostly = 0.99
+
+[[datasets.energy_actuals.checks]]
+type = "between"
+column = "value"
+min = 0
+mostly = 0.999
+
+[[sources]]
+name = "simulator"
+type = "energy-simulator"
+[sources.options]
+markets = ["GB", "DE", "FR"]
+start = "2024-01-01"
+end = "2025-12-31"
+seed = 7
+
+# Real data in the EPF benchmark format (timestamp, price, two exogenous forecasts):
+# [[sources]]
+# name = "epf"
+# type = "files"
+# [sources.options]
+# paths = ["../shared/data/epf/*.csv"]
+# format = "epf"
+"""
+
+# The simulated markets are replayed: the clock starts on 2025-06-01 and runs an hour of
+# market time per real second, so each `helio up` releases what has become known since.
+app = App(
+    name="energy",
+    description="day-ahead electricity price forecasting",
+    config=_CONFIG,
+    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
+)

@@ -1,0 +1,11 @@
+"""The ``helio`` command line.
+
+>>> from heliograph.cli import main
+>>> main(["lake", "ls"])
+"""
+
+from __future__ import annotations
+
+from ._main import app, main
+
+__all__ = ["app", "main"]

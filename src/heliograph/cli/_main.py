@@ -1,0 +1,282 @@
+"""``helio``: the command line. Errors are sentences, never stack traces.
+
+Exit codes: 0 done; 1 done, but data failed its checks (quarantined) or a check failed;
+2 the command could not run (bad input, bad configuration, unknown name); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from heliograph import __version__
+from heliograph.core import HelioError, Project, configure_logging, init_project, load_app
+
+__all__ = ["app", "console", "err", "main", "project_of"]
+
+# Wide enough for ids and paths when the output is a pipe or a CI log rather than a terminal.
+_WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+console = Console(highlight=False, width=_WIDTH, soft_wrap=True)
+err = Console(stderr=True, highlight=False, width=_WIDTH, soft_wrap=True)
+
+app = typer.Typer(
+    name="helio",
+    help="heliograph: from a model in a notebook to a production service that runs unattended.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+class State:
+    def __init__(self, project_dir: Path | None) -> None:
+        self.project_dir = project_dir
+        self._project: Project | None = None
+
+    @property
+    def project(self) -> Project:
+        if self._project is None:
+            self._project = Project.load(self.project_dir) if self.project_dir else Project.find()
+        return self._project
+
+
+def project_of(ctx: typer.Context) -> Project:
+    state: State = ctx.ensure_object(State) if ctx.obj is None else ctx.obj
+    return state.project
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"heliograph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    project: Annotated[
+        Path | None,
+        typer.Option(
+            "--project",
+            "-p",
+            help="Project folder (default: $HELIO_PROJECT, else the nearest "
+            "folder upwards with a helio.toml).",
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log what happens.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    configure_logging("INFO" if verbose else "WARNING")
+    ctx.obj = State(project)
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder of the new project.")],
+    name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
+    bare: Annotated[bool, typer.Option(help="No reference system: core settings only.")] = False,
+    reference: Annotated[
+        str,
+        typer.Option(
+            "--app", help="Reference system whose datasets, checks and sources to include."
+        ),
+    ] = "energy",
+    force: Annotated[
+        bool, typer.Option(help="Rewrite an existing helio.toml (data is kept).")
+    ] = False,
+) -> None:
+    """Create a project: helio.toml (every key, documented) and the state folder."""
+    chosen = None if bare else load_app(reference)
+    project = init_project(
+        directory,
+        name=name,
+        extra=chosen.config if chosen else "",
+        clock=chosen.clock if chosen else None,
+        force=force,
+    )
+    console.print(f"created {project.config_path}")
+    console.print(f"state folder {project.state_dir}")
+    if not bare:
+        console.print(f"with the {reference} reference system; next: helio -p {directory} up")
+
+
+@app.command()
+def status(ctx: typer.Context) -> None:
+    """What the project holds: datasets, partitions, snapshots, quarantine, events."""
+    from heliograph.lake import list_snapshots, open_lake
+    from heliograph.ledger import Ledger
+
+    project = project_of(ctx)
+    lake = open_lake(project)
+    console.print(f"project [bold]{project.settings.project.name}[/bold] at {project.root}")
+    console.print(
+        f"clock: {project.clock().describe()}; now {project.clock().now():%Y-%m-%d %H:%M} UTC"
+    )
+    table = Table(
+        "dataset",
+        "partitions",
+        "rows",
+        "newest partition",
+        "snapshots",
+        "quarantined",
+        title="lake " + str(project.lake_path),
+    )
+    for name in lake.dataset_names():
+        parts = lake.partitions(name)
+        table.add_row(
+            name,
+            str(len(parts)),
+            f"{sum(p.rows for p in parts):,}",
+            parts[-1].date if parts else "-",
+            str(len(list_snapshots(lake, name))),
+            str(len(lake.quarantined(name))),
+        )
+    console.print(table)
+    ledger = Ledger(project.ledger_url)
+    events = ledger.events(limit=5)
+    console.print(
+        f"ledger {ledger._safe_url()}: " + ("no events yet" if not events else "latest events:")
+    )
+    for e in events:
+        console.print(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.kind} {e.subject}: {e.reason[:100]}")
+    console.print(f"tracking {project.tracking_uri}")
+
+
+config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of TOML.")] = False,
+) -> None:
+    """Print the effective configuration: helio.toml, HELIO_ overrides, derived paths."""
+    import tomli_w
+
+    project = project_of(ctx)
+    data = project.effective()
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    overridden = project.overridden_keys()
+    header = f"# effective configuration of {project.config_path}\n"
+    if overridden:
+        header += "# overridden by environment: " + ", ".join(overridden) + "\n"
+    sys.stdout.write(header + tomli_w.dumps(data))
+
+
+@app.command()
+def up(ctx: typer.Context) -> None:
+    """Run the project's main job on its clock: ingest every source (checking each new
+    partition), snapshot every dataset and write the data reports."""
+    from heliograph.jobs import run_pipeline
+
+    project = project_of(ctx)
+    console.print(
+        f"heliograph up: project {project.settings.project.name}, clock "
+        f"{project.clock().describe()}"
+    )
+    done = run_pipeline(project)
+    console.print(done["ingest"].summary())
+    for snap in done["snapshots"]:
+        console.print(
+            f"snapshot {snap.id}: {snap.rows:,} rows in {len(snap.partitions)} partitions"
+        )
+    for path in done["reports"]:
+        console.print(f"report {path}")
+
+
+job_app = typer.Typer(help="Named, idempotent units of recurring work.", no_args_is_help=True)
+app.add_typer(job_app, name="job")
+
+
+@job_app.command("list")
+def job_list() -> None:
+    """The jobs there are."""
+    from heliograph.jobs import JOBS
+
+    for name, text in JOBS.items():
+        console.print(f"{name:10} {text}")
+
+
+@job_app.command("run")
+def job_run(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Job name.")]) -> None:
+    """Run one job now (for cron, Kubernetes CronJobs or an orchestrator)."""
+    from heliograph.jobs import CheckOutcome, IngestOutcome, run_job
+
+    result: Any = run_job(project_of(ctx), name)
+    if isinstance(result, IngestOutcome):
+        console.print(result.summary())
+    elif isinstance(result, list):
+        for item in result:
+            if isinstance(item, CheckOutcome):
+                console.print(
+                    f"{item.dataset}: {item.partitions} partitions, {len(item.failed)} failing"
+                )
+            else:
+                console.print(str(getattr(item, "id", item)))
+    console.print(f"job {name} done")
+
+
+@app.command()
+def events(
+    ctx: typer.Context,
+    kind: Annotated[str | None, typer.Option(help="Only events of this kind.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only subjects starting so.")] = None,
+    limit: Annotated[int, typer.Option(min=1)] = 20,
+) -> None:
+    """The ledger's events, newest first: what changed, why, who, when."""
+    from heliograph.ledger import Ledger
+
+    table = Table("when (UTC)", "kind", "subject", "reason", "who")
+    for e in Ledger(project_of(ctx).ledger_url).events(kind=kind, subject=subject, limit=limit):
+        table.add_row(f"{e.at:%Y-%m-%d %H:%M:%S}", e.kind, e.subject, e.reason, e.actor)
+    console.print(table)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of ``helio``: turns heliograph's errors into messages and exit codes."""
+    from . import _data  # noqa: F401  (registers the lake, check and report commands)
+
+    try:
+        code = app(args=argv, prog_name="helio", standalone_mode=False)
+    except HelioError as exc:
+        err.print(f"[bold red]error:[/bold red] {exc.describe()}", markup=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if os.environ.get("HELIO_DEBUG"):
+            raise
+        err.print(
+            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+            "  this is a bug in heliograph; run again with HELIO_DEBUG=1 for the "
+            "traceback and report it",
+            markup=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,41 @@
+"""Reference systems and other add-ons, found through the ``heliograph.apps`` entry point group.
+
+An app is built only from heliograph's public API. It gives ``helio init`` a configuration
+snippet (its datasets, checks and sources) and the clock it is best shown on, and may add
+formats and source types through their own entry point groups.
+
+>>> [app.name for app in load_apps()]
+['energy']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from ._errors import UsageError
+
+__all__ = ["App", "load_app", "load_apps"]
+
+
+@dataclass(frozen=True)
+class App:
+    name: str
+    description: str
+    config: str = ""
+    clock: dict[str, Any] = field(default_factory=dict)
+
+
+def load_apps() -> list[App]:
+    return sorted(
+        (ep.load() for ep in entry_points(group="heliograph.apps")), key=lambda app: app.name
+    )
+
+
+def load_app(name: str) -> App:
+    for app in load_apps():
+        if app.name == name:
+            return app
+    known = ", ".join(a.name for a in load_apps()) or "none installed"
+    raise UsageError(f"unknown app {name!r}", field="app", rule=f"one of: {known}")

@@ -1,0 +1,199 @@
+"""Project configuration: ``helio.toml``, overridden by ``HELIO_SECTION__KEY`` variables.
+
+A project is a folder with a ``helio.toml``. Every key has a default, so an empty file is a
+valid project; ``helio init`` writes the file with every key and its default, documented.
+Environment variables override keys: ``HELIO_LEDGER__URL=postgresql://…`` sets ``[ledger] url``
+(section and key joined by a double underscore; values are parsed as TOML values where they
+parse, and taken as strings otherwise).
+
+>>> settings = load_settings(Path("helio.toml"))
+>>> settings.ledger.url
+''
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ._errors import ConfigError
+
+__all__ = [
+    "CONFIG_FILE",
+    "ENV_PREFIX",
+    "ClockSettings",
+    "DatasetSettings",
+    "LakeSettings",
+    "LedgerSettings",
+    "ProjectSettings",
+    "Settings",
+    "SourceSettings",
+    "TrackingSettings",
+    "env_overrides",
+    "load_settings",
+]
+
+CONFIG_FILE = "helio.toml"
+ENV_PREFIX = "HELIO_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProjectSettings(_Section):
+    name: str = "heliograph"
+    state_dir: str = ".helio"
+
+
+class ClockSettings(_Section):
+    mode: Literal["real", "replay"] = "real"
+    start: datetime | None = None
+    speed: float = Field(default=1.0, gt=0)
+
+    @field_validator("start")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        from ._clock import as_utc
+
+        return None if value is None else as_utc(value)
+
+
+class LakeSettings(_Section):
+    path: str = ""
+
+
+class TrackingSettings(_Section):
+    uri: str = ""
+    artifacts: str = ""
+
+
+class LedgerSettings(_Section):
+    url: str = ""
+
+
+class DatasetSettings(_Section):
+    key: list[str] = Field(min_length=1)
+    time_column: str
+    columns: dict[str, str] = Field(min_length=1)
+    checks: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class SourceSettings(_Section):
+    name: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class Settings(_Section):
+    project: ProjectSettings = ProjectSettings()
+    clock: ClockSettings = ClockSettings()
+    lake: LakeSettings = LakeSettings()
+    tracking: TrackingSettings = TrackingSettings()
+    ledger: LedgerSettings = LedgerSettings()
+    datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
+    sources: list[SourceSettings] = Field(default_factory=list)
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_sources(cls, value: list[SourceSettings]) -> list[SourceSettings]:
+        seen: set[str] = set()
+        for source in value:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice; names must be unique")
+            seen.add(source.name)
+        return value
+
+
+def env_overrides(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The configuration keys set by ``HELIO_SECTION__KEY`` variables, as a nested dict."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if any(not part for part in path):
+            raise ConfigError(
+                f"environment variable {name} is not of the form HELIO_SECTION__KEY",
+                field=name,
+                rule="HELIO_SECTION__KEY",
+            )
+        node = found
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        node[path[-1]] = _parse_env_value(raw)
+    return found
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (or nothing, when None), apply environment overrides, validate.
+
+    Raises ConfigError naming the file, the key and the rule for anything invalid.
+    """
+    data: dict[str, Any] = {}
+    where = str(path) if path is not None else "(no file)"
+    if path is not None:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(
+                f"no configuration file at {path}",
+                file=str(path),
+                hint="run `helio init DIR` to create a project",
+            ) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(
+                f"{path} is not valid TOML: {exc}", file=str(path), rule="TOML syntax"
+            ) from None
+    overrides = env_overrides(environ)
+    try:
+        return Settings.model_validate(_merge(data, overrides))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        env_name = ENV_PREFIX + "__".join(str(p).upper() for p in error["loc"])
+        origin = env_name if _lookup(overrides, error["loc"]) else where
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown key"
+        more = f" (and {len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+        raise ConfigError(
+            f"invalid configuration key {key}: {message}{more}",
+            file=origin,
+            field=key,
+            rule=error["type"],
+        ) from None
+
+
+def _lookup(tree: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
+    node: Any = tree
+    for part in loc:
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        else:
+            return False
+    return True

@@ -1,0 +1,231 @@
+"""A project: a folder with ``helio.toml`` and a state folder beside it.
+
+The state folder (``.helio/`` by default) holds the lake, MLflow's SQLite store and artefacts,
+and the ledger database. Nothing is created on import or on load; ``init_project`` and the
+commands that write are the only things that make folders.
+
+>>> project = init_project(Path("demo"), name="demo")
+>>> project.lake_path
+PosixPath('demo/.helio/lake')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ._clock import Clock, RealClock, ReplayClock
+from ._config import CONFIG_FILE, Settings, env_overrides, load_settings
+from ._errors import ConfigError
+
+__all__ = ["CONFIG_TEMPLATE", "PROJECT_ENV", "Project", "init_project"]
+
+PROJECT_ENV = "HELIO_PROJECT"
+
+CONFIG_TEMPLATE = """\
+# heliograph project configuration. Every key is shown with its default.
+# Any key can be overridden by an environment variable HELIO_<SECTION>__<KEY>,
+# e.g. HELIO_LEDGER__URL=postgresql+psycopg://user@db/helio. `helio config show` prints the
+# effective configuration.
+
+[project]
+# Shown in the dashboard, the MLflow experiment names and reports.
+name = "{name}"
+# Folder for everything the project writes (lake, MLflow store and artefacts, ledger),
+# relative to this file unless absolute.
+state_dir = ".helio"
+
+[clock]
+# "real": wall-clock time. "replay": history replayed from `start` at `speed` simulated
+# seconds per real second (demos and operational backtests).
+mode = "{clock_mode}"
+{clock_start}
+speed = {clock_speed}
+
+[lake]
+# Folder of the Parquet lake. Empty: <state_dir>/lake.
+path = ""
+
+[tracking]
+# MLflow tracking and registry URI. Empty: sqlite:///<state_dir>/mlflow.db.
+uri = ""
+# MLflow artefact root. Empty: <state_dir>/mlartifacts.
+artifacts = ""
+
+[ledger]
+# SQLAlchemy URL of the ledger (predictions, actuals, events). Empty: SQLite (WAL) at
+# <state_dir>/ledger.db. Production: postgresql+psycopg://USER@HOST/DB.
+url = ""
+
+# Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
+# date names the partition), `columns` (name = type: string, double, bigint, boolean,
+# timestamp) and `checks`, a list of expectations run on every new partition
+# (see docs/checks.md). Sources: [[sources]] with `name`, `type` and `options`.
+"""
+
+
+class Project:
+    """A loaded project: its root folder, its settings and the paths derived from them."""
+
+    def __init__(self, root: Path, settings: Settings, config_path: Path | None) -> None:
+        self.root = root
+        self.settings = settings
+        self.config_path = config_path
+        self._clock: Clock | None = None
+
+    def with_clock(self, clock: Clock) -> Project:
+        """Run this project's jobs on ``clock``, not the configured one (tests, as-of runs)."""
+        self._clock = clock
+        return self
+
+    @classmethod
+    def load(cls, root: Path | str) -> Project:
+        root = Path(root)
+        config_path = root / CONFIG_FILE
+        if not config_path.is_file():
+            raise ConfigError(
+                f"{root} is not a heliograph project (no {CONFIG_FILE})",
+                file=str(config_path),
+                hint="run `helio init DIR` to create one",
+            )
+        return cls(root, load_settings(config_path), config_path)
+
+    @classmethod
+    def find(cls, start: Path | str | None = None) -> Project:
+        """The project named by ``HELIO_PROJECT``, else the nearest ``helio.toml`` upwards."""
+        if start is None and os.environ.get(PROJECT_ENV):
+            return cls.load(os.environ[PROJECT_ENV])
+        here = Path(start or Path.cwd()).resolve()
+        for folder in (here, *here.parents):
+            if (folder / CONFIG_FILE).is_file():
+                return cls.load(folder)
+        raise ConfigError(
+            f"no {CONFIG_FILE} in {here} or any folder above it",
+            hint=f"run `helio init DIR`, pass --project DIR or set {PROJECT_ENV}",
+        )
+
+    def _path(self, value: str, default: str) -> Path:
+        if not value:
+            return self.state_dir / default
+        path = Path(value)
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def state_dir(self) -> Path:
+        path = Path(self.settings.project.state_dir)
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def lake_path(self) -> Path:
+        return self._path(self.settings.lake.path, "lake")
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self._path(self.settings.tracking.artifacts, "mlartifacts")
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.settings.tracking.uri or f"sqlite:///{(self.state_dir / 'mlflow.db').resolve()}"
+
+    @property
+    def ledger_url(self) -> str:
+        return self.settings.ledger.url or f"sqlite:///{(self.state_dir / 'ledger.db').resolve()}"
+
+    def clock(self) -> Clock:
+        """The project's clock; a replay resumes where it was (its origin is kept in state)."""
+        if self._clock is not None:
+            return self._clock
+        cfg = self.settings.clock
+        if cfg.mode == "real":
+            return RealClock()
+        if cfg.start is None:
+            raise ConfigError(
+                "clock.mode = 'replay' needs clock.start",
+                file=str(self.config_path),
+                field="clock.start",
+                rule="required when mode is replay",
+            )
+        marker = self.state_dir / "clock.json"
+        origin = None
+        if marker.is_file():
+            saved = json.loads(marker.read_text())
+            if saved.get("start") == cfg.start.isoformat() and saved.get("speed") == cfg.speed:
+                origin = float(saved["origin"])
+        clock = ReplayClock(cfg.start, cfg.speed, origin)
+        if origin is None:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(
+                json.dumps(
+                    {"start": cfg.start.isoformat(), "speed": cfg.speed, "origin": clock.origin}
+                )
+            )
+        return clock
+
+    def effective(self) -> dict[str, Any]:
+        """The effective configuration with derived paths filled in (for `helio config show`)."""
+        data = self.settings.model_dump(mode="json", exclude_none=True)
+        data["project"]["state_dir"] = str(self.state_dir)
+        data["lake"]["path"] = str(self.lake_path)
+        data["tracking"] = {"uri": self.tracking_uri, "artifacts": str(self.artifacts_dir)}
+        data["ledger"]["url"] = self.ledger_url
+        return data
+
+    def overridden_keys(self) -> list[str]:
+        """The keys that HELIO_ variables set, as ``section.key``."""
+
+        def walk(tree: dict[str, Any], prefix: str) -> list[str]:
+            keys = []
+            for key, value in tree.items():
+                if isinstance(value, dict):
+                    keys += walk(value, f"{prefix}{key}.")
+                else:
+                    keys.append(prefix + key)
+            return keys
+
+        return walk(env_overrides(), "")
+
+
+def init_project(
+    directory: Path | str,
+    *,
+    name: str | None = None,
+    extra: str = "",
+    clock: dict[str, Any] | None = None,
+    force: bool = False,
+) -> Project:
+    """Create ``helio.toml`` (documented defaults plus ``extra``) and the state folder.
+
+    ``clock`` sets the [clock] keys (``mode``, ``start``, ``speed``) instead of their defaults.
+    """
+    directory = Path(directory)
+    config_path = directory / CONFIG_FILE
+    if config_path.exists() and not force:
+        raise ConfigError(
+            f"{config_path} exists already",
+            file=str(config_path),
+            rule="init never overwrites a project",
+            hint="use --force to rewrite helio.toml (data is kept)",
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    clock = clock or {}
+    start = clock.get("start")
+    text = CONFIG_TEMPLATE.format(
+        name=name or directory.resolve().name,
+        clock_mode=clock.get("mode", "real"),
+        clock_start=f"start = {start}" if start else "# start = 2025-01-01T00:00:00Z",
+        clock_speed=float(clock.get("speed", 1.0)),
+    )
+    if extra:
+        text += "\n" + extra.strip() + "\n"
+    tmp = config_path.with_suffix(".toml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, config_path)
+    project = Project.load(directory)
+    for folder in (project.state_dir, project.lake_path, project.artifacts_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    gitignore = project.state_dir / ".gitignore"
+    if not gitignore.exists():
+        gitignore.write_text("*\n")
+    return project

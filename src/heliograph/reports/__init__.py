@@ -1,0 +1,11 @@
+"""Reports people read: data reports now; model comparison reports for pull requests later.
+
+>>> from heliograph.reports import write_data_report
+"""
+
+from __future__ import annotations
+
+from ._data import *  # noqa: F403
+from ._data import __all__ as _data_all
+
+__all__ = sorted(_data_all)

@@ -1,0 +1,180 @@
+"""`helio` as a person uses it: exit codes and messages, never a stack trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from heliograph.cli import main
+from heliograph.core import load_app
+from tests.conftest import SHARED_DATA
+
+SMALL_ENERGY = load_app("energy").config.replace('start = "2024-01-01"', 'start = "2025-05-20"')
+
+
+def helio(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as info:
+        main(list(args))
+    out, err = capsys.readouterr()
+    return int(info.value.code or 0), out, err
+
+
+@pytest.fixture
+def energy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    code, out, _ = helio(capsys, "init", str(tmp_path / "demo"))
+    assert code == 0 and "created" in out
+    config = tmp_path / "demo" / "helio.toml"
+    text = config.read_text()
+    start = text.index("# --- energy reference system")
+    config.write_text(text[:start] + SMALL_ENERGY)
+    return tmp_path / "demo"
+
+
+def test_up_then_look_around(energy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = str(energy)
+    code, out, err = helio(capsys, "-p", p, "up")
+    assert code == 0, err
+    assert "energy_prices:" in out and "snapshot energy_prices@" in out and "report " in out
+
+    code, out, _ = helio(capsys, "-p", p, "lake", "ls")
+    assert code == 0 and "energy_forecasts" in out
+
+    code, out, _ = helio(capsys, "-p", p, "lake", "show", "energy_prices")
+    assert "between(price, -500, 4000, mostly=0.99)" in out and "market: string" in out
+
+    code, out, _ = helio(
+        capsys,
+        "-p",
+        p,
+        "lake",
+        "query",
+        "SELECT market, count(*) AS n FROM energy_prices GROUP BY 1 ORDER BY 1",
+        "--csv",
+    )
+    lines = out.strip().splitlines()
+    assert lines[0] == "market,n" and [line.split(",")[0] for line in lines[1:]] == [
+        "DE",
+        "FR",
+        "GB",
+    ]
+
+    code, out, _ = helio(capsys, "-p", p, "lake", "snapshot", "energy_prices")
+    snap_id = out.splitlines()[0]
+    assert code == 0 and snap_id.startswith("energy_prices@")
+    code, out, _ = helio(capsys, "-p", p, "lake", "snapshots", "energy_prices")
+    assert snap_id in out
+
+    code, out, _ = helio(capsys, "-p", p, "status")
+    assert code == 0 and "snapshot_taken" in out
+
+    code, out, _ = helio(capsys, "-p", p, "events", "--kind", "snapshot_taken")
+    assert "energy_prices@" in out
+
+    code, out, _ = helio(capsys, "-p", p, "check", "run")
+    assert code == 0 and "energy_prices:" in out
+
+    code, out, _ = helio(
+        capsys, "-p", p, "report", "data", "energy_prices", "--out", str(energy / "out")
+    )
+    assert code == 0 and list((energy / "out" / "energy_prices").glob("*.html"))
+
+
+def test_config_show_reports_overrides(
+    energy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELIO_LEDGER__URL", "sqlite:////tmp/elsewhere.db")
+    code, out, _ = helio(capsys, "-p", str(energy), "config", "show")
+    assert code == 0
+    assert "overridden by environment: ledger.url" in out
+    assert 'url = "sqlite:////tmp/elsewhere.db"' in out
+    assert "[datasets.energy_prices]" in out
+
+
+def test_ingest_a_bad_file_is_exit_2_naming_file_and_rule(
+    energy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = energy / "bad.csv"
+    bad.write_text("market,timestamp,price,available_at\nGB,2025-01-01T00:00Z,abc,2024-12-31\n")
+    code, out, err = helio(
+        capsys, "-p", str(energy), "lake", "ingest", str(bad), "--dataset", "energy_prices"
+    )
+    assert code == 1  # the rows are kept in quarantine, the command says so
+    assert "quarantined" in out and "values of price are not double" in out
+    code, out, err = helio(capsys, "-p", str(energy), "check", "report", "energy_prices")
+    assert "quarantined energy_prices/unpartitioned/part-" in out
+    entry = out.split("quarantined ")[1].split(" ")[0]
+    code, out, _ = helio(capsys, "-p", str(energy), "check", "report", "--id", entry)
+    assert code == 0 and "value is double" in out
+
+    code, _, err = helio(
+        capsys,
+        "-p",
+        str(energy),
+        "lake",
+        "ingest",
+        str(energy / "nope.csv"),
+        "--dataset",
+        "energy_prices",
+    )
+    assert code == 2 and "no such file" in err and "Traceback" not in err
+
+
+def test_errors_are_sentences_with_exit_2(
+    energy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = helio(capsys, "-p", str(energy), "lake", "show", "energy_price")
+    assert code == 2 and "unknown dataset 'energy_price'" in err and "energy_prices" in err
+    code, _, err = helio(capsys, "-p", str(tmp_path / "nowhere"), "status")
+    assert code == 2 and "not a heliograph project" in err
+    code, _, err = helio(capsys, "-p", str(energy), "job", "run", "ingets")
+    assert code == 2 and "unknown job" in err
+    code, _, err = helio(capsys, "-p", str(energy), "lake", "query", "SELEC 1")
+    assert code == 2 and "query failed" in err
+    (energy / "helio.toml").write_text("[lake]\npth = 'x'\n")
+    code, _, err = helio(capsys, "-p", str(energy), "status")
+    assert code == 2 and "lake.pth" in err and "unknown key" in err
+    assert "Traceback" not in err
+
+
+def test_an_unexpected_failure_is_reported_as_a_bug(
+    energy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import heliograph.jobs as jobs
+
+    def broken(project: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(jobs, "run_pipeline", broken)
+    code, _, err = helio(capsys, "-p", str(energy), "up")
+    assert code == 1 and "internal error: ZeroDivisionError: boom" in err
+    assert "HELIO_DEBUG=1" in err
+
+
+@pytest.mark.skipif(
+    not (SHARED_DATA / "epf" / "BE.csv").is_file(),
+    reason="the shared EPF data is not beside the repository",
+)
+def test_ingest_the_shipped_epf_file(energy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = helio(
+        capsys,
+        "-p",
+        str(energy),
+        "lake",
+        "ingest",
+        str(SHARED_DATA / "epf" / "BE.csv"),
+        "--format",
+        "epf",
+    )
+    assert code == 0, out + err
+    assert "energy_prices: 52416 rows in, 52416 written" in out
+    code, out, _ = helio(
+        capsys,
+        "-p",
+        str(energy),
+        "lake",
+        "query",
+        "SELECT count(DISTINCT variable) AS n FROM energy_forecasts WHERE market = 'BE'",
+        "--csv",
+    )
+    assert out.split() == ["n", "2"]

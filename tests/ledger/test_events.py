@@ -1,0 +1,57 @@
+"""Ledger events on SQLite (the default) and on the real PostgreSQL server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from heliograph.ledger import Ledger, LedgerError
+
+
+def exercise(ledger: Ledger) -> None:
+    first = ledger.record(
+        "data_quarantined", "prices/date=2025-06-01/part-ab", "price > 4000", details={"rows": 48}
+    )
+    ledger.record("snapshot_taken", "prices@123", "144 rows", actor="scheduler")
+    ledger.record("data_quarantined", "other/date=2025-06-02/part-cd", "nulls")
+    newest = ledger.events()
+    assert [e.kind for e in newest] == ["data_quarantined", "snapshot_taken", "data_quarantined"]
+    assert newest[-1].id == first and newest[-1].details == {"rows": 48}
+    assert newest[-1].at.tzinfo is not None
+    assert [e.subject for e in ledger.events(kind="data_quarantined", subject="prices/")] == [
+        "prices/date=2025-06-01/part-ab"
+    ]
+    assert ledger.events(subject="prices_") == []  # '_' is not a wildcard
+    assert ledger.events(kind="snapshot_taken")[0].actor == "scheduler"
+
+
+def test_events_on_sqlite_in_wal_mode(tmp_path: Path) -> None:
+    ledger = Ledger(f"sqlite:///{tmp_path / 'state' / 'ledger.db'}")
+    exercise(ledger)
+    with ledger.engine.connect() as con:
+        assert con.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+@pytest.mark.postgres
+def test_events_on_postgresql(postgres_url: str) -> None:
+    ledger = Ledger(postgres_url)
+    exercise(ledger)
+    assert ledger.engine.dialect.name == "postgresql"
+    with ledger.engine.connect() as con:
+        assert con.execute(sa.text("SELECT count(*) FROM events")).scalar() == 3
+    ledger.close()
+
+
+def test_unreachable_database_is_a_sentence_not_a_traceback() -> None:
+    ledger = Ledger("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(LedgerError, match="cannot open the ledger") as info:
+        ledger.record("x", "y", "z")
+    assert info.value.hint and "running" in info.value.hint
+
+
+def test_a_malformed_url_names_the_setting() -> None:
+    with pytest.raises(LedgerError) as info:
+        Ledger("not a url")
+    assert info.value.field == "ledger.url"
