@@ -12,8 +12,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ["heliograph.core", "heliograph.checks", "heliograph.lake", "heliograph.ledger",
-            "heliograph.jobs", "heliograph.reports", "heliograph.apps.energy"]
+PACKAGES = [
+    "heliograph.core",
+    "heliograph.checks",
+    "heliograph.lake",
+    "heliograph.ledger",
+    "heliograph.jobs",
+    "heliograph.reports",
+    "heliograph.apps.energy",
+]
 
 
 def readme_commands() -> list[str]:
@@ -31,11 +38,21 @@ def test_readme_setup_is_two_commands_and_ci_runs_the_test_one() -> None:
 @pytest.mark.slow
 def test_quickstart_installs_and_runs_the_main_job(tmp_path: Path) -> None:
     """The README's first command, as written (in this environment, into a fresh project)."""
-    env = {**os.environ, "HELIO_VENV": sys.prefix, "HELIO_DEMO": str(tmp_path / "demo"),
-           "HELIO_PROGRESS": "0"}
-    for run in (1, 2):  # the second run finds the project and continues it
-        done = subprocess.run([str(REPO / "scripts" / "quickstart")], env=env, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "HELIO_VENV": sys.prefix,
+        "HELIO_DEMO": str(tmp_path / "demo"),
+        "HELIO_PROGRESS": "0",
+    }
+    for _ in (1, 2):  # the second run finds the project and continues it
+        done = subprocess.run(
+            [str(REPO / "scripts" / "quickstart")],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
         assert re.search(r"snapshot energy_prices@[0-9a-f]{12}: [\d,]+ rows", done.stdout)
         assert "Traceback" not in done.stderr
@@ -58,12 +75,15 @@ def test_public_names_are_sorted_and_complete(name: str) -> None:
 
 def test_importing_has_no_side_effects(tmp_path: Path) -> None:
     """No folders, no databases, no heavy imports (MLflow, GE, matplotlib) at import time."""
-    code = ("import sys, heliograph, heliograph.core, heliograph.lake, heliograph.checks, "
-            "heliograph.ledger, heliograph.jobs, heliograph.reports, heliograph.cli; "
-            "heavy = [m for m in ('mlflow', 'great_expectations', 'matplotlib', 'scipy') "
-            "if m in sys.modules]; print(heavy)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=120)
+    code = (
+        "import sys, heliograph, heliograph.core, heliograph.lake, heliograph.checks, "
+        "heliograph.ledger, heliograph.jobs, heliograph.reports, heliograph.cli; "
+        "heavy = [m for m in ('mlflow', 'great_expectations', 'matplotlib', 'scipy') "
+        "if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert list(tmp_path.iterdir()) == []

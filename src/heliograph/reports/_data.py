@@ -38,6 +38,7 @@ _log = logging.getLogger(__name__)
 
 NULL_POINTS = 5.0  # flag when the latest null % exceeds history's by more than this
 MEAN_WIDEN = 0.10  # widen the range of history's daily means by this share of the range
+EXTREME_WIDEN = 0.10  # widen history's min-max range by this share before flagging a record
 ROWS_TOLERANCE = 0.10  # flag a one-day partition whose rows differ this much from history's day
 MAX_GROUPS = 8
 TOP_N = 5
@@ -364,9 +365,12 @@ def _numeric_flags(
             flags.append(
                 f"mean {_fmt(ls.mean)} {where} history's daily means {_fmt(lo)}–{_fmt(hi)}"
             )
-    if ls.min < hs.min:
+    # A new record by a hair is what a normal day does now and then; flag one that leaves
+    # history's range by more than EXTREME_WIDEN of that range.
+    margin = EXTREME_WIDEN * (hs.max - hs.min) if np.isfinite(hs.max - hs.min) else 0.0
+    if ls.min < hs.min - margin:
         flags.append(f"min {_fmt(ls.min)} below history's min {_fmt(hs.min)}")
-    if ls.max > hs.max:
+    if ls.max > hs.max + margin:
         flags.append(f"max {_fmt(ls.max)} above history's max {_fmt(hs.max)}")
     infinite = int(np.isinf(lat.frame[name].to_numpy(dtype="float64", na_value=np.nan)).sum())
     if infinite:
@@ -507,8 +511,9 @@ _RULES = (
     f"<li>null: the latest null % exceeds history's by more than {NULL_POINTS:g} points.</li>"
     "<li>mean: the latest mean lies outside the range of history's daily means, widened by "
     f"{MEAN_WIDEN:.0%} of that range on each side.</li>"
-    "<li>min/max: the latest min or max lies outside history's min or max (a normal day does "
-    "this now and then).</li><li>new categories: values never seen in history (not for columns "
+    "<li>min/max: the latest min or max lies outside history's min–max range widened by "
+    f"{EXTREME_WIDEN:.0%} of that range on each side.</li>"
+    "<li>new categories: values never seen in history (not for columns "
     "with many distinct values, such as identifiers).</li><li>rows: a partition of at most a "
     f"day whose rows are more than {ROWS_TOLERANCE:.0%} away from history's median rows per "
     "day.</li></ul>"
