@@ -109,7 +109,7 @@ def _predicate(check: Check) -> tuple[str, str, str]:
     if isinstance(check, Unique):
         cols = ", ".join(_q(c) for c in check.columns)
         all_null = " AND ".join(f"{_q(c)} IS NULL" for c in check.columns)
-        dup = f"count(*) OVER (PARTITION BY __p, {cols}) > 1"
+        dup = f"count(*) OVER (PARTITION BY __hp, {cols}) > 1"
         return f"NOT ({all_null})", f"NOT ({all_null}) AND {dup}", "rows"
     raise CheckError(f"no SQL form for check {check.label()}")
 
@@ -132,22 +132,22 @@ def _grouped(con: Any, part: str, check: Check) -> dict[str, CheckResult]:
         return out
     counted, bad, kind = _predicate(check)
     mostly = getattr(check, "mostly", 1.0)
-    flagged = f"SELECT *, {part}::VARCHAR AS __p, ({counted}) AS __counted FROM batch"
+    flagged = f"SELECT *, {part}::VARCHAR AS __hp, ({counted}) AS __hcounted FROM batch"
     # Flag rows in a subquery: `bad` may hold a window function (unique), which a FILTER
     # clause cannot.
-    flagged = f"SELECT *, ({bad}) AS __bad FROM ({flagged})"
+    flagged = f"SELECT *, ({bad}) AS __hbad FROM ({flagged})"
     con.execute(f"CREATE OR REPLACE TEMP VIEW flagged AS {flagged}")
     counts = con.execute(
-        "SELECT __p, count(*) FILTER (WHERE __counted), count(*) FILTER (WHERE __bad) "
+        "SELECT __hp, count(*) FILTER (WHERE __hcounted), count(*) FILTER (WHERE __hbad) "
         "FROM flagged GROUP BY 1"
     ).fetchall()
     examples = duck_frame(
         con,
-        f"SELECT * EXCLUDE (__counted, __bad, {part}) FROM flagged WHERE __bad "
-        f"QUALIFY row_number() OVER (PARTITION BY __p) <= {MAX_EXAMPLES}",
+        f"SELECT * EXCLUDE (__hcounted, __hbad, {part}) FROM flagged WHERE __hbad "
+        f"QUALIFY row_number() OVER (PARTITION BY __hp) <= {MAX_EXAMPLES}",
     )
-    columns = [c for c in examples.columns if c != "__p"]
-    shown = {str(p): _rows(group[columns]) for p, group in examples.groupby("__p")}
+    columns = [c for c in examples.columns if c != "__hp"]
+    shown = {str(p): _rows(group[columns]) for p, group in examples.groupby("__hp")}
     out = {}
     for p, n, unexpected in counts:
         n, unexpected = int(n), int(unexpected)

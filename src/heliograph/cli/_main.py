@@ -80,6 +80,10 @@ def _root(
     ] = False,
 ) -> None:
     configure_logging("INFO" if verbose else "WARNING")
+    if not verbose:  # MLflow logs its own progress at INFO; keep the CLI's output readable
+        import logging
+
+        logging.getLogger("mlflow").setLevel(logging.ERROR)
     ctx.obj = State(project)
 
 
@@ -250,7 +254,7 @@ def events(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``helio``: turns heliograph's errors into messages and exit codes."""
-    from . import _data  # noqa: F401  (registers the lake, check and report commands)
+    from . import _data, _models  # noqa: F401  (register their commands)
 
     try:
         code = app(args=argv, prog_name="helio", standalone_mode=False)
@@ -262,14 +266,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except typer.Abort:
+        sys.exit(130)
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
+        show = getattr(exc, "show", None)
+        if isinstance(exc, typer.TyperException) and callable(show):  # a usage error
+            show()
+            sys.exit(getattr(exc, "exit_code", 2))
         if os.environ.get("HELIO_DEBUG"):
             raise
         err.print(

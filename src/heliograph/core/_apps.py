@@ -25,6 +25,8 @@ class App:
     description: str
     config: str = ""
     clock: dict[str, Any] = field(default_factory=dict)
+    commands: dict[str, Any] = field(default_factory=dict)
+    """Commands the app adds to CLI groups: ``{"train": fn}`` → ``helio train <app>``."""
 
 
 def load_apps() -> list[App]:

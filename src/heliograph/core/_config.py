@@ -31,6 +31,7 @@ __all__ = [
     "DatasetSettings",
     "LakeSettings",
     "LedgerSettings",
+    "PolicySettings",
     "ProjectSettings",
     "Settings",
     "SourceSettings",
@@ -78,6 +79,14 @@ class LedgerSettings(_Section):
     url: str = ""
 
 
+class PolicySettings(_Section):
+    metric: str = "mae"
+    direction: Literal["minimize", "maximize"] = "minimize"
+    min_margin: float = Field(default=0.0, ge=0, lt=1)
+    require_checks: bool = True
+    same_window: bool = True
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -97,6 +106,7 @@ class Settings(_Section):
     lake: LakeSettings = LakeSettings()
     tracking: TrackingSettings = TrackingSettings()
     ledger: LedgerSettings = LedgerSettings()
+    policy: PolicySettings = PolicySettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

@@ -59,6 +59,19 @@ artifacts = ""
 # <state_dir>/ledger.db. Production: postgresql+psycopg://USER@HOST/DB.
 url = ""
 
+[policy]
+# Promotion of a model's challenger to champion (`helio model promote`, `helio ci report`).
+# The backtest metric compared (mae, rmse, smape, rmae, pinball_q50, battery_capture, ...)
+metric = "mae"
+# "minimize" or "maximize" the metric.
+direction = "minimize"
+# Required relative improvement over the champion (0.02 = 2% better).
+min_margin = 0.0
+# The candidate's training data must have passed its checks.
+require_checks = true
+# Both versions must have been backtested on the same window.
+same_window = true
+
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
 # timestamp) and `checks`, a list of expectations run on every new partition

@@ -19,18 +19,36 @@ from typing import Any
 from heliograph.core import App, ConfigError, track
 from heliograph.lake import ReplaySource
 
-from ._formats import read_epf, read_long
-from ._simulator import DEFAULT_SHIFTS, RegimeShift, simulate
+from ._battery import *  # noqa: F403
+from ._battery import __all__ as _battery_all
+from ._cli import *  # noqa: F403
+from ._cli import __all__ as _cli_all
+from ._cli import train_energy
+from ._features import *  # noqa: F403
+from ._features import __all__ as _features_all
+from ._formats import *  # noqa: F403
+from ._formats import __all__ as _formats_all
+from ._models import *  # noqa: F403
+from ._models import __all__ as _models_all
+from ._simulator import *  # noqa: F403
+from ._simulator import RegimeShift, simulate
+from ._simulator import __all__ as _simulator_all
+from ._train import *  # noqa: F403
+from ._train import __all__ as _train_all
 
-__all__ = [
-    "DEFAULT_SHIFTS",
-    "RegimeShift",
-    "app",
-    "make_simulator_source",
-    "read_epf",
-    "read_long",
-    "simulate",
-]
+__all__ = sorted(
+    [
+        *_battery_all,
+        *_cli_all,
+        *_features_all,
+        *_formats_all,
+        *_models_all,
+        *_simulator_all,
+        *_train_all,
+        "app",
+        "make_simulator_source",
+    ]
+)
 
 _SIMULATOR_OPTIONS = {"markets", "start", "end", "seed", "freq", "shifts"}
 
@@ -188,4 +206,5 @@ app = App(
     description="day-ahead electricity price forecasting",
     config=_CONFIG,
     clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
+    commands={"train": train_energy},
 )

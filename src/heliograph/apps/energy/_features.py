@@ -1,0 +1,138 @@
+"""The energy feature view: what a day-ahead price forecast may know when it is made.
+
+A forecast for delivery day D is made on D-1 at 10:00 UTC, before that day's auction closes
+(11:00 UTC in the simulator, 12:00 wall clock in the EPF files). At that moment the prices of
+D-1 and earlier are known (their auctions are over), D's prices are not; the day-ahead
+forecasts of demand, wind and solar for D are (published at 09:00). Every lookup goes through
+``point_in_time``, so a value published after the forecast was made can never leak in.
+
+>>> requests = forecast_requests(["GB"], pd.date_range("2025-03-01", "2025-03-31"), "30min")
+>>> features = compute_offline(lake, PriceFeatures(), requests, snapshots=snapshot_ids)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from heliograph.features import FeatureView, point_in_time
+
+__all__ = [
+    "FEATURE_IDS",
+    "ORIGIN_HOUR",
+    "PriceFeatures",
+    "feature_columns",
+    "forecast_requests",
+]
+
+ORIGIN_HOUR = 10  # UTC hour on D-1 at which the forecast for day D is made
+FEATURE_IDS = ("market", "timestamp", "as_of", "target", "target_available_at")
+_LAG_DAYS = (1, 2, 3, 7)
+
+
+def forecast_requests(
+    markets: Sequence[str], days: Sequence[pd.Timestamp] | pd.DatetimeIndex, freq: str = "30min"
+) -> pd.DataFrame:
+    """One request per market and period of each delivery day, made on D-1 at ORIGIN_HOUR."""
+    days = pd.DatetimeIndex(pd.to_datetime(days)).normalize()
+    if days.tz is None:
+        days = days.tz_localize("UTC")
+    step = pd.Timedelta(freq)
+    periods = int(pd.Timedelta(days=1) / step)
+    offsets = pd.TimedeltaIndex(np.tile(np.arange(periods) * step, len(days)))
+    stamps = days.repeat(periods) + offsets
+    rows = []
+    for market in markets:
+        frame = pd.DataFrame({"market": market, "timestamp": stamps})
+        day = frame["timestamp"].dt.normalize()
+        frame["as_of"] = day - pd.Timedelta(days=1) + pd.Timedelta(hours=ORIGIN_HOUR)
+        rows.append(frame)
+    out = (
+        pd.concat(rows, ignore_index=True)
+        if rows
+        else pd.DataFrame(
+            {
+                "market": [],
+                "timestamp": pd.DatetimeIndex([], tz="UTC"),
+                "as_of": pd.DatetimeIndex([], tz="UTC"),
+            }
+        )
+    )
+    out["timestamp"] = out["timestamp"].astype("datetime64[us, UTC]")
+    out["as_of"] = out["as_of"].astype("datetime64[us, UTC]")
+    return out
+
+
+class PriceFeatures(FeatureView):
+    """Price lags, calendar and day-ahead driver forecasts for each target period."""
+
+    name = "energy_price_features"
+    version = "1"
+    datasets = ("energy_prices", "energy_forecasts")
+
+    def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
+        out = requests[["market", "timestamp", "as_of"]].copy()
+        prices = data.get("energy_prices", pd.DataFrame())
+        forecasts = data.get("energy_forecasts", pd.DataFrame())
+        ts = out["timestamp"]
+        # The label and when it becomes known; never a feature.
+        if not prices.empty:
+            labels = prices.set_index(["market", "timestamp"])[["price", "available_at"]]
+            idx = pd.MultiIndex.from_frame(out[["market", "timestamp"]])
+            found = labels.reindex(idx)
+            out["target"] = found["price"].to_numpy(dtype=float)
+            out["target_available_at"] = found["available_at"].to_numpy()
+        else:
+            out["target"] = np.nan
+            out["target_available_at"] = pd.NaT
+        step = ts.groupby(out["market"]).diff().median()
+        step = step if pd.notna(step) else pd.Timedelta(minutes=30)
+        out["period"] = ((ts - ts.dt.normalize()) / step).astype(int)
+        out["hour"] = ts.dt.hour + ts.dt.minute / 60
+        out["dow"] = ts.dt.day_of_week
+        out["doy"] = ts.dt.day_of_year
+        out["is_weekend"] = (out["dow"] >= 5).astype(int)
+        for lag in _LAG_DAYS:
+            out[f"price_lag_{lag}d"] = (
+                point_in_time(
+                    prices, out, value="price", on=["market"], shift=pd.Timedelta(days=lag)
+                )
+                if not prices.empty
+                else np.nan
+            )
+        out = out.join(self._yesterday(prices, out))
+        for variable, rows in forecasts.groupby("variable") if not forecasts.empty else []:
+            for lag, suffix in ((0, ""), (1, "_lag_1d"), (7, "_lag_7d")):
+                out[f"fc_{variable}{suffix}"] = point_in_time(
+                    rows, out, value="value", on=["market"], shift=pd.Timedelta(days=lag)
+                )
+        return out
+
+    @staticmethod
+    def _yesterday(prices: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
+        """Mean, min and max of D-1's prices, if the whole day was known at as_of."""
+        columns = ["price_d1_mean", "price_d1_min", "price_d1_max"]
+        if prices.empty:
+            return pd.DataFrame(np.nan, index=out.index, columns=columns)
+        day = prices["timestamp"].dt.normalize()
+        daily = prices.groupby([prices["market"], day]).agg(
+            price_d1_mean=("price", "mean"),
+            price_d1_min=("price", "min"),
+            price_d1_max=("price", "max"),
+            known=("available_at", "max"),
+        )
+        wanted = pd.MultiIndex.from_arrays(
+            [out["market"], out["timestamp"].dt.normalize() - pd.Timedelta(days=1)]
+        )
+        found = daily.reindex(wanted)
+        visible = (found["known"] <= out["as_of"].to_numpy()).to_numpy()
+        values = found[columns].to_numpy(dtype=float, copy=True)
+        values[~visible] = np.nan
+        return pd.DataFrame(values, index=out.index, columns=columns)
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    """The model inputs of a feature frame: every column but the identifiers and the label."""
+    return [c for c in frame.columns if c not in FEATURE_IDS]

@@ -1,0 +1,96 @@
+"""The energy feature view: no leakage, the same answer offline (many days) and online (one)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from heliograph.apps.energy import simulate
+from heliograph.apps.energy._features import PriceFeatures, feature_columns, forecast_requests
+from heliograph.core import FixedClock
+from heliograph.features import compute_offline, compute_online
+from heliograph.lake import Dataset, Lake, take_snapshot
+
+COLUMNS = {"market": "string", "timestamp": "timestamp", "available_at": "timestamp"}
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pd.DataFrame]:
+    return simulate(["GB", "DE"], "2025-01-01", "2025-03-10", seed=3)
+
+
+def perturb_after(frame: pd.DataFrame, moment: pd.Timestamp, column: str) -> pd.DataFrame:
+    out = frame.copy()
+    late = out["available_at"] > moment
+    out.loc[late, column] = out.loc[late, column] * 7 + 1000
+    return out
+
+
+def test_data_published_after_as_of_never_changes_features(frames: dict) -> None:  # type: ignore[type-arg]
+    view = PriceFeatures()
+    requests = forecast_requests(["GB", "DE"], pd.date_range("2025-02-01", "2025-02-03"))
+    for as_of, rows in requests.groupby("as_of"):
+        honest = view.compute(frames, rows)
+        tampered = {
+            "energy_prices": perturb_after(frames["energy_prices"], as_of, "price"),
+            "energy_forecasts": perturb_after(frames["energy_forecasts"], as_of, "value"),
+        }
+        after = view.compute(tampered, rows)
+        cols = feature_columns(honest)
+        pd.testing.assert_frame_equal(honest[cols], after[cols])
+        assert not np.allclose(honest["target"], after["target"])  # the label did change
+
+
+def test_auction_timing(frames: dict) -> None:  # type: ignore[type-arg]
+    view = PriceFeatures()
+    requests = forecast_requests(["GB"], [pd.Timestamp("2025-02-10")])
+    out = view.compute(frames, requests)
+    assert (out["as_of"] == pd.Timestamp("2025-02-09 10:00", tz="UTC")).all()
+    prices = frames["energy_prices"].set_index(["market", "timestamp"])["price"]
+    # D-1's prices were auctioned on D-2: known; the lag equals the price 24 h earlier.
+    expected = prices.loc[[("GB", t - pd.Timedelta(days=1)) for t in out["timestamp"]]]
+    np.testing.assert_allclose(out["price_lag_1d"], expected.to_numpy())
+    assert out["price_d1_mean"].notna().all()
+    assert out["fc_demand_forecast"].notna().all()  # published 09:00 on D-1
+    assert len(out) == 48 and out["period"].tolist() == list(range(48))
+    # A forecast made before the auction for D-1 (on D-2 at 10:00) cannot see D-1's prices.
+    early = requests.assign(as_of=requests["as_of"] - pd.Timedelta(days=1))
+    assert view.compute(frames, early)["price_lag_1d"].isna().all()
+
+
+def test_offline_batch_equals_online_one_at_a_time(tmp_path: Path, frames: dict) -> None:  # type: ignore[type-arg]
+    clock = FixedClock(datetime(2025, 3, 11, tzinfo=UTC))
+    lake = Lake(
+        tmp_path,
+        [
+            Dataset(
+                "energy_prices",
+                {**COLUMNS, "price": "double"},
+                ("market", "timestamp"),
+                "timestamp",
+            ),
+            Dataset(
+                "energy_forecasts",
+                {**COLUMNS, "variable": "string", "value": "double"},
+                ("market", "timestamp", "variable"),
+                "timestamp",
+            ),
+        ],
+        clock=clock,
+    )
+    for name in ("energy_prices", "energy_forecasts"):
+        lake.ingest(name, frames[name], origin="sim")
+    snaps = {name: take_snapshot(lake, name).id for name in ("energy_prices", "energy_forecasts")}
+    view = PriceFeatures()
+    requests = forecast_requests(["GB", "DE"], pd.date_range("2025-02-20", "2025-02-26"))
+    batch = compute_offline(lake, view, requests, snapshots=snaps)
+    for day in ("2025-02-21", "2025-02-26"):
+        one = requests[requests["timestamp"].dt.strftime("%Y-%m-%d") == day]
+        online = compute_online(lake, view, one)
+        cols = feature_columns(batch)
+        pd.testing.assert_frame_equal(batch.loc[one.index, cols], online[cols])
+    assert batch[feature_columns(batch)].notna().all().all()

@@ -1,0 +1,102 @@
+"""Roles, policy, rollback and history on a real MLflow registry (SQLite in a temp folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from heliograph.core import PolicySettings, Project, init_project
+from heliograph.registry import TAG_WINDOW, Registry, RegistryError
+from heliograph.tracking import TAG_CHECKS_PASSED, tracked_run
+
+NAME = "toy"
+pytestmark = pytest.mark.filterwarnings("ignore:.*type hint:UserWarning")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    return init_project(tmp_path_factory.mktemp("registry"))
+
+
+def new_version(
+    project: Project, mae: float, *, window: str = "2025-01-01..2025-01-31", checks: bool = True
+) -> str:
+    import mlflow
+    import mlflow.pyfunc
+
+    class Constant(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def predict(self, context: Any, model_input: list[str], params: Any = None) -> list[str]:
+            return model_input
+
+    with tracked_run(
+        project,
+        "toy",
+        f"mae={mae}",
+        tags={TAG_WINDOW: window, TAG_CHECKS_PASSED: str(checks).lower()},
+    ):
+        mlflow.log_metric("backtest_mae", mae)
+        info = mlflow.pyfunc.log_model(name="model", python_model=Constant())
+    return Registry(project).register(NAME, info.model_uri, reason=f"test mae {mae}")
+
+
+def test_roles_promotion_refusals_rollback_and_history(project: Project) -> None:
+    registry = Registry(project)
+    v1 = new_version(project, 5.0)
+    assert registry.aliases(NAME) == {"challenger": v1}
+
+    first = registry.promote(NAME, reason="first")
+    assert first.accepted and registry.aliases(NAME) == {"champion": v1}
+
+    v2 = new_version(project, 4.0)
+    better = registry.promote(NAME, reason="better")
+    assert better.accepted
+    assert registry.aliases(NAME) == {"champion": v2, "previous": v1}
+
+    v3 = new_version(project, 4.5)  # worse
+    worse = registry.promote(NAME)
+    assert not worse.accepted and "not better enough" in worse.reasons[0]
+    assert registry.aliases(NAME)["champion"] == v2
+    assert registry.aliases(NAME)["challenger"] == v3
+
+    new_version(project, 3.96)  # 1% better, policy asks for 2%
+    strict = PolicySettings(min_margin=0.02)
+    assert not registry.promote(NAME, policy=strict).accepted
+    assert registry.evaluate(NAME, policy=PolicySettings(min_margin=0.005)).accepted
+
+    new_version(project, 1.0, window="2024-12-01..2024-12-31")  # better, but not comparable
+    decision = registry.promote(NAME)
+    assert not decision.accepted and "windows differ" in " ".join(decision.reasons)
+
+    new_version(project, 1.0, checks=False)  # better, but its data failed checks
+    decision = registry.promote(NAME)
+    assert not decision.accepted and "did not pass its checks" in " ".join(decision.reasons)
+
+    assert registry.rollback(NAME, reason="incident 42") == v1
+    assert registry.aliases(NAME)["champion"] == v1
+    assert registry.aliases(NAME)["previous"] == v2
+
+    history = registry.history(NAME)
+    kinds = [e.kind for e in history]
+    assert kinds.count("promotion_refused") == 4
+    assert any("incident 42" in e.reason for e in history if e.kind == "alias_moved")
+    assert history[-1].kind == "model_registered"  # oldest last
+
+
+def test_same_candidate_and_unknown_model(project: Project) -> None:
+    registry = Registry(project)
+    with pytest.raises(RegistryError, match="unknown model 'nope'"):
+        registry.aliases("nope")
+    champion = registry.aliases(NAME)["champion"]
+    decision = registry.evaluate(NAME, candidate=champion)
+    assert not decision.accepted and "already is the champion" in decision.reasons[0]
+
+
+def test_no_previous_means_no_rollback(tmp_path: Path) -> None:
+    project = init_project(tmp_path)
+    new_version(project, 2.0)
+    registry = Registry(project)
+    registry.promote(NAME)
+    with pytest.raises(RegistryError, match="no previous version"):
+        registry.rollback(NAME)
