@@ -147,7 +147,7 @@ def test_an_unexpected_failure_is_reported_as_a_bug(
 
     monkeypatch.setattr(jobs, "run_pipeline", broken)
     code, _, err = helio(capsys, "-p", str(energy), "up")
-    assert code == 1 and "internal error: ZeroDivisionError: boom" in err
+    assert code == 3 and "internal error: ZeroDivisionError: boom" in err
     assert "HELIO_DEBUG=1" in err
 
 

@@ -131,3 +131,30 @@ def test_replay_without_start_is_a_config_error(tmp_path: Path) -> None:
     (tmp_path / "helio.toml").write_text("[clock]\nmode = 'replay'\n")
     with pytest.raises(ConfigError, match="needs clock.start"):
         Project.load(tmp_path).clock()
+
+
+def test_a_new_replay_speed_continues_the_replay(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "helio.toml").write_text(
+        "[clock]\nmode = 'replay'\nstart = 2025-06-01T00:00:00Z\nspeed = 3600.0\n"
+    )
+    marker = tmp_path / ".helio" / "clock.json"
+    marker.parent.mkdir()
+    marker.write_text(
+        json.dumps(
+            {"start": "2025-06-01T00:00:00+00:00", "speed": 3600.0, "origin": time.time() - 10}
+        )
+    )  # 10 h into the replay
+    monkeypatch.setenv("HELIO_CLOCK__SPEED", "60")
+    faster = Project.load(tmp_path).clock().now()
+    assert timedelta(hours=9.9) < faster - datetime(2025, 6, 1, tzinfo=UTC) < timedelta(hours=10.2)
+
+
+def test_config_show_never_prints_a_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    init_project(tmp_path)
+    monkeypatch.setenv("HELIO_LEDGER__URL", "postgresql+psycopg://helio:s3cret@db/helio")
+    effective = Project.load(tmp_path).effective()
+    assert effective["ledger"]["url"] == "postgresql+psycopg://helio:***@db/helio"

@@ -96,6 +96,13 @@ def test_a_replayed_stream_releases_rows_as_the_clock_passes(project: Project) -
     assert "between(price" in events[0].reason
     assert later.ok is False
 
+    # The same file again from the start: nothing new, and no second event or log line.
+    (project.state_dir / "sources" / "feed.json").unlink()
+    ingest(project)
+    assert len(Ledger(project.ledger_url).events(kind="data_quarantined")) == 1
+    log = open_lake(project).check_log("prices")
+    assert [e["status"] for e in log].count("quarantined") == 1
+
 
 def test_freshness_failure_is_an_event(project: Project) -> None:
     project.with_clock(FixedClock(datetime(2025, 6, 20, tzinfo=UTC)))  # the feed stopped

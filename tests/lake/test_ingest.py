@@ -183,3 +183,23 @@ def test_query_errors_are_sentences(lake: Lake) -> None:
     lake.ingest("prices", price_frame(days=1), origin="x")
     with pytest.raises(LakeError, match="query failed"):
         lake.query("SELECT nope FROM prices")
+
+
+def test_row_count_judges_the_whole_partition_not_the_batch(tmp_path: Path) -> None:
+    from heliograph.checks import row_count
+
+    daily = Dataset("prices", PRICES.columns, PRICES.key, "timestamp", (row_count(min=23, max=48),))
+    lake = Lake(tmp_path, [daily])
+    frame = price_frame(days=1)
+    assert lake.ingest("prices", frame.iloc[:47], origin="most of the day").ok
+    late = lake.ingest("prices", frame.iloc[47:], origin="one late row")
+    assert late.ok and late.rows_written == 1  # 48 in the partition, not 1
+    extra = price_frame(days=1, markets=("DE",)).iloc[:5]
+    assert not lake.ingest("prices", extra, origin="too many").ok  # 53 > 48
+
+
+def test_the_key_must_include_the_time_column() -> None:
+    from heliograph.core import ConfigError
+
+    with pytest.raises(ConfigError, match="key must include the time column"):
+        Dataset("prices", PRICES.columns, ("market",), "timestamp")

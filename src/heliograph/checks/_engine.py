@@ -26,7 +26,13 @@ from heliograph.core import CheckError, duck_connect, duck_frame
 
 from ._spec import Between, Check, CheckResult, Distribution, Freshness, NotNull, RowCount, Unique
 
-__all__ = ["MAX_EXAMPLES", "ReferenceLoader", "check_freshness", "run_checks"]
+__all__ = [
+    "MAX_EXAMPLES",
+    "ReferenceLoader",
+    "check_freshness",
+    "judge_row_count",
+    "run_checks",
+]
 
 MAX_EXAMPLES = 5
 ReferenceLoader = Callable[[str, str], "np.ndarray | None"]
@@ -117,19 +123,7 @@ def _predicate(check: Check) -> tuple[str, str, str]:
 def _grouped(con: Any, part: str, check: Check) -> dict[str, CheckResult]:
     if isinstance(check, RowCount):
         rows = con.execute(f"SELECT {part}::VARCHAR, count(*) FROM batch GROUP BY 1").fetchall()
-        out = {}
-        for p, n in rows:
-            low = check.min is None or n >= check.min
-            high = check.max is None or n <= check.max
-            bounds = f"{check.min if check.min is not None else 0}..{check.max or '∞'}"
-            out[p] = CheckResult(
-                check.label(),
-                low and high,
-                element_count=int(n),
-                unexpected_count=0 if low and high else int(n),
-                note=f"{n} rows, expected {bounds}",
-            )
-        return out
+        return {p: judge_row_count(check, int(n)) for p, n in rows}
     counted, bad, kind = _predicate(check)
     mostly = getattr(check, "mostly", 1.0)
     flagged = f"SELECT *, {part}::VARCHAR AS __hp, ({counted}) AS __hcounted FROM batch"
@@ -211,6 +205,23 @@ def _distribution(
             ),
         )
     return out
+
+
+def judge_row_count(check: RowCount, rows: int, *, already: int = 0) -> CheckResult:
+    """A partition's row count against ``check``; ``already`` rows were in it before."""
+    total = rows + already
+    ok = (check.min is None or total >= check.min) and (check.max is None or total <= check.max)
+    low = check.min if check.min is not None else 0
+    high = "∞" if check.max is None else check.max
+    before = f" ({already} already in the partition)" if already else ""
+    return CheckResult(
+        check.label(),
+        ok,
+        element_count=total,
+        unexpected_count=0 if ok else total,
+        severity=check.severity,
+        note=f"{total} rows{before}, expected {low}..{high}",
+    )
 
 
 def check_freshness(check: Freshness, newest: datetime | None, now: datetime) -> CheckResult:

@@ -161,12 +161,16 @@ def check_run(
 
     outcomes = check(project_of(ctx), datasets)
     for o in outcomes:
-        console.print(f"{o.dataset}: {o.partitions} partitions checked, {len(o.failed)} failing")
-        for partition, results in sorted(o.failed.items())[:10]:
-            for r in results:
-                console.print(f"  date={partition}: {r.summary()}")
-        if len(o.failed) > 10:
-            console.print(f"  … and {len(o.failed) - 10} more partitions")
+        console.print(
+            f"{o.dataset}: {o.partitions} partitions checked, {len(o.failed)} failing"
+            f", {len(o.warnings)} with warnings"
+        )
+        for kind, found in (("", o.failed), ("warning ", o.warnings)):
+            for partition, results in sorted(found.items())[:10]:
+                for r in results:
+                    console.print(f"  {kind}{partition}: {r.summary()}")
+            if len(found) > 10:
+                console.print(f"  … and {len(found) - 10} more partitions")
         for r in o.dataset_checks:
             console.print(f"  {r.summary()}")
     if not all(o.ok for o in outcomes):

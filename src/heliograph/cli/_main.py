@@ -1,7 +1,8 @@
 """``helio``: the command line. Errors are sentences, never stack traces.
 
-Exit codes: 0 done; 1 done, but data failed its checks (quarantined) or a check failed;
-2 the command could not run (bad input, bad configuration, unknown name); 130 interrupted.
+Exit codes: 0 done; 1 done, but data failed its checks (quarantined), a check failed or the
+policy refused; 2 the command could not run (bad input, bad configuration, unknown name);
+3 an internal error (a bug in heliograph); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -233,7 +234,12 @@ def job_run(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Job na
                 )
             else:
                 console.print(str(getattr(item, "id", item)))
-    console.print(f"job {name} done")
+    failed = (isinstance(result, IngestOutcome) and not result.ok) or (
+        isinstance(result, list) and any(isinstance(i, CheckOutcome) and not i.ok for i in result)
+    )
+    console.print(f"job {name} done" + (": some data failed its checks" if failed else ""))
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -281,5 +287,5 @@ def main(argv: list[str] | None = None) -> None:
             "traceback and report it",
             markup=True,
         )
-        sys.exit(1)
+        sys.exit(3)
     sys.exit(code if isinstance(code, int) else 0)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +166,19 @@ class Project:
         origin = None
         if marker.is_file():
             saved = json.loads(marker.read_text())
-            if saved.get("start") == cfg.start.isoformat() and saved.get("speed") == cfg.speed:
+            if saved.get("start") == cfg.start.isoformat():
                 origin = float(saved["origin"])
+                if saved.get("speed") != cfg.speed:
+                    # A new speed continues from where the replay is, it never restarts it.
+                    replayed = (time.time() - origin) * float(saved["speed"])
+                    origin = time.time() - replayed / cfg.speed
+                else:
+                    return ReplayClock(cfg.start, cfg.speed, origin)
         clock = ReplayClock(cfg.start, cfg.speed, origin)
-        if origin is None:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.write_text(
-                json.dumps(
-                    {"start": cfg.start.isoformat(), "speed": cfg.speed, "origin": clock.origin}
-                )
-            )
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(
+            json.dumps({"start": cfg.start.isoformat(), "speed": cfg.speed, "origin": clock.origin})
+        )
         return clock
 
     def effective(self) -> dict[str, Any]:
@@ -181,8 +186,8 @@ class Project:
         data = self.settings.model_dump(mode="json", exclude_none=True)
         data["project"]["state_dir"] = str(self.state_dir)
         data["lake"]["path"] = str(self.lake_path)
-        data["tracking"] = {"uri": self.tracking_uri, "artifacts": str(self.artifacts_dir)}
-        data["ledger"]["url"] = self.ledger_url
+        data["tracking"] = {"uri": _masked(self.tracking_uri), "artifacts": str(self.artifacts_dir)}
+        data["ledger"]["url"] = _masked(self.ledger_url)
         return data
 
     def overridden_keys(self) -> list[str]:
@@ -198,6 +203,11 @@ class Project:
             return keys
 
         return walk(env_overrides(), "")
+
+
+def _masked(url: str) -> str:
+    """``url`` with any password replaced by ***, for printing."""
+    return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
 def init_project(

@@ -77,27 +77,42 @@ class IngestOutcome:
         return "\n".join(lines) or "no sources configured, nothing to ingest"
 
 
+def _record_checks(
+    ledger: Ledger, dataset: str, found: Sequence[tuple[str, CheckResult]], origin: str
+) -> None:
+    """One event per failing check and run: ``check_failed`` (blocking) or ``check_warning``."""
+    grouped: dict[tuple[str, bool], list[tuple[str, CheckResult]]] = {}
+    for where, result in found:
+        if not result.success:
+            grouped.setdefault((result.check, result.blocking), []).append((where, result))
+    for (label, blocking), hits in grouped.items():
+        places = [where for where, _ in hits]
+        shown = ", ".join(places[:5]) + (f" and {len(places) - 5} more" if len(places) > 5 else "")
+        kind = "check_failed" if blocking else "check_warning"
+        ledger.record(
+            kind,
+            dataset,
+            f"{label} failed in {shown}: {hits[0][1].summary()}",
+            details={
+                "check": label,
+                "where": places,
+                "origin": origin,
+                "first": hits[0][1].to_dict(),
+            },
+        )
+
+
 def _record_ingest(ledger: Ledger, result: IngestResult) -> None:
     for entry in result.quarantined:
+        if entry.again:  # recorded when these rows were first quarantined
+            continue
         ledger.record(
             "data_quarantined",
             entry.id,
             entry.reason,
             details={"rows": entry.rows, "origin": entry.origin, "report": str(entry.report_path)},
         )
-    by_check: dict[str, list[str]] = {}
-    for partition, r in result.warnings:
-        by_check.setdefault(r.check, []).append(partition)
-    for label, partitions in by_check.items():
-        shown = ", ".join(partitions[:5]) + (
-            f" and {len(partitions) - 5} more" if len(partitions) > 5 else ""
-        )
-        ledger.record(
-            "check_warning",
-            result.dataset,
-            f"{label} failed (severity warn) in {len(partitions)} partitions: {shown}",
-            details={"partitions": partitions, "origin": result.origin},
-        )
+    _record_checks(ledger, result.dataset, result.warnings, result.origin)
 
 
 def _dataset_checks(
@@ -107,9 +122,7 @@ def _dataset_checks(
         results = lake.check_dataset(name)
         if results:
             outcome_checks[name] = results
-        for r in results:
-            if not r.success:
-                ledger.record("check_failed", name, r.summary(), details=r.to_dict())
+        _record_checks(ledger, name, [("the dataset", r) for r in results], "dataset checks")
 
 
 def ingest(
@@ -206,12 +219,13 @@ def snapshot(
 class CheckOutcome:
     dataset: str
     partitions: int
-    failed: dict[str, list[CheckResult]]
+    failed: dict[str, list[CheckResult]]  # blocking failures, by partition
+    warnings: dict[str, list[CheckResult]]  # failures of severity warn, by partition
     dataset_checks: list[CheckResult]
 
     @property
     def ok(self) -> bool:
-        return not self.failed and all(c.success for c in self.dataset_checks)
+        return not self.failed and not any(c.blocking for c in self.dataset_checks)
 
 
 def check(
@@ -239,20 +253,20 @@ def check(
             if table.num_rows
             else {}
         )
-        failed = {p: [r for r in rs if not r.success] for p, rs in verdicts.items()}
-        failed = {p: rs for p, rs in failed.items() if rs}
-        for p, rs in failed.items():
-            ledger.record(
-                "check_failed",
-                f"{name}/date={p}",
-                "; ".join(r.summary() for r in rs),
-                details={"results": [r.to_dict() for r in rs], "published": True},
-            )
-        dataset_results = lake.check_dataset(name)
-        for r in dataset_results:
+        found = [(f"date={p}", r) for p, rs in verdicts.items() for r in rs]
+        failed: dict[str, list[CheckResult]] = {}
+        warnings: dict[str, list[CheckResult]] = {}
+        for where, r in found:
             if not r.success:
-                ledger.record("check_failed", name, r.summary(), details=r.to_dict())
-        outcomes.append(CheckOutcome(name, len(verdicts), failed, dataset_results))
+                (failed if r.blocking else warnings).setdefault(where, []).append(r)
+        dataset_results = lake.check_dataset(name)
+        _record_checks(
+            ledger,
+            name,
+            [*found, *(("the dataset", r) for r in dataset_results)],
+            "helio check run (published data, not moved)",
+        )
+        outcomes.append(CheckOutcome(name, len(verdicts), failed, warnings, dataset_results))
     return outcomes
 
 
@@ -286,29 +300,32 @@ def report(
         ds = lake.dataset(name)
         parts = lake.partitions(name)
         latest_date = parts[-1].date if parts else None
-        frame = pd.DataFrame()
+        where = None
         if latest_date:
             start = pd.Timestamp(latest_date) - timedelta(days=history_days)
-            frame = lake.read(name, where=f"\"{ds.time_column}\" >= '{start.date()}'")
+            where = f"\"{ds.time_column}\" >= '{start.date()}'"
+        frame = lake.read(name, where=where)  # typed, even when the dataset is empty
         group = _group_column(frame, ds.key, ds.time_column, dict(ds.columns))
-        if latest_date:
-            day = frame[ds.time_column].dt.strftime("%Y-%m-%d")
-            latest, history = frame[day == latest_date], frame[day != latest_date]
-        else:
-            latest = history = frame
+        # What a person compares: the values, by group; not the other key parts, nor
+        # bookkeeping times such as available_at (every new day is "new" there).
+        keep = [
+            c
+            for c in frame.columns
+            if c in (ds.time_column, group)
+            or (c not in ds.key and ds.columns.get(c) != "timestamp")
+        ]
+        frame = frame[keep]
+        day = frame[ds.time_column].dt.strftime("%Y-%m-%d")
+        latest, history = frame[day == latest_date], frame[day != latest_date]
         checks = _latest_checks(lake, name, latest_date)
         path = out_dir / name / f"{latest_date or 'empty'}.html"
         write_data_report(
             path,
             dataset=name,
-            latest=latest.drop(
-                columns=[c for c in ds.key if c != ds.time_column and c != group and c in latest]
-            ),
-            history=history.drop(
-                columns=[c for c in ds.key if c != ds.time_column and c != group and c in history]
-            ),
+            latest=latest,
+            history=history,
             time_column=ds.time_column,
-            latest_label=f"date={latest_date}",
+            latest_label=f"date={latest_date}" if latest_date else "no partitions yet",
             group_column=group,
             check_results=checks,
         )

@@ -62,6 +62,12 @@ class Dataset:
                     field=f"{where}.columns",
                     rule="key and time_column are declared columns",
                 )
+        if self.time_column not in self.key:
+            raise ConfigError(
+                f"{where}: the key must include the time column {self.time_column!r}",
+                field=f"{where}.key",
+                rule="rows are identified within their date partition",
+            )
         if self.columns[self.time_column] != "timestamp":
             raise ConfigError(
                 f"{where}: time_column {self.time_column!r} must have type "

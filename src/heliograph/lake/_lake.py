@@ -23,7 +23,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,9 +37,11 @@ import pyarrow.parquet as pq
 from heliograph.checks import (
     CheckResult,
     Freshness,
+    RowCount,
     arrow_schema,
     check_freshness,
     conform,
+    judge_row_count,
     run_checks,
     to_arrow,
     unique,
@@ -336,6 +338,15 @@ class Lake:
         verdicts = run_checks(
             table, _PART, checks, reference=reference or self.reference_loader(dataset.name)
         )
+        for date, results in verdicts.items():  # row counts are of the whole partition
+            folder = self.root / dataset.name / f"date={date}"
+            already = sum(pq.read_metadata(p).num_rows for p in folder.glob("part-*.parquet"))
+            if already:
+                for i, check in enumerate(checks):
+                    if isinstance(check, RowCount):
+                        results[i] = judge_row_count(
+                            check, results[i].element_count, already=already
+                        )
         table = table.sort_by([(_PART, "ascending"), (dataset.time_column, "ascending")])
         dates, counts = np.unique(
             table.column(_PART).to_numpy(zero_copy_only=False), return_counts=True
@@ -359,9 +370,10 @@ class Lake:
                 result.rows_written += rows.num_rows
                 result.partitions_written.append(date)
             else:
-                result.quarantined.append(
-                    self._quarantine(dataset, rows, f"date={date}", origin, results, now)
-                )
+                entry = self._quarantine(dataset, rows, f"date={date}", origin, results, now)
+                result.quarantined.append(entry)
+                if entry.again:  # logged when first quarantined
+                    continue
             log.append(
                 {
                     "at": now.isoformat(),
@@ -447,7 +459,8 @@ class Lake:
         entry_id = f"{dataset.name}/{partition}/part-{digest}"
         report_json = data_file.with_suffix(".report.json")
         if report_json.is_file():  # the same rows were quarantined before: idempotent
-            return QuarantineEntry.load(report_json)
+            entry = QuarantineEntry.load(report_json)
+            return replace(entry, again=True)
         if not data_file.exists():
             self._publish(rows, data_file)
         return write_reports(

@@ -35,6 +35,7 @@ class QuarantineEntry:
     quarantined_at: str
     results: tuple[CheckResult, ...]
     path: Path
+    again: bool = False  # these very rows were quarantined before (a repeated ingest)
 
     @property
     def failed(self) -> list[CheckResult]:

@@ -7,7 +7,7 @@ columns, dtypes and row order of the simulator's output:
 - :func:`read_long`: a plain long table (CSV or Parquet) with ``timestamp``, ``market``,
   ``price`` and any numeric day-ahead forecast columns.
 
-Every problem with a file is a :class:`~heliograph.core._errors.SourceError` that names the
+Every problem with a file is a :class:`~heliograph.core.SourceError` that names the
 file, the field and the rule, and for a bad value its first line (CSV, counting the header as
 line 1) or row (Parquet, 1-based) and the value itself.
 
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from heliograph.core._errors import SourceError
+from heliograph.core import SourceError
 
 __all__ = ["read_epf", "read_long"]
 

@@ -402,7 +402,7 @@ class QuantileGBM:
         base: str | None = "price_lag_1d",
         features: Sequence[str] | None = None,
         seed: int = 0,
-        n_jobs: int = 2,
+        n_jobs: int = 1,
     ) -> None:
         if min(n_estimators, num_leaves - 1, min_child_samples, n_jobs) < 1:
             raise ValueError("need n_estimators, min_child_samples, n_jobs >= 1, num_leaves >= 2")
