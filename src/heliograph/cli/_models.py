@@ -141,6 +141,29 @@ def ci_report(
 
 
 @app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address (default: [gateway] host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: [gateway] port).")] = None,
+) -> None:
+    """Start the gateway: the project's services, following the registry (Ctrl-C drains)."""
+    import uvicorn
+
+    from heliograph.gateway import create_app
+
+    project = project_of(ctx)
+    services = [s for a in load_apps() if a.services for s in a.services()]
+    settings = project.settings.gateway
+    app_ = create_app(project, services)
+    host, port = host or settings.host, port or settings.port
+    console.print(
+        f"gateway on http://{host}:{port} (docs at /docs), services: "
+        + (", ".join(s.name for s in services) or "none")
+    )
+    uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+
+
+@app.command()
 def ui(
     ctx: typer.Context, port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000
 ) -> None:

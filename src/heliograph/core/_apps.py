@@ -26,6 +26,8 @@ class App:
     config: str = ""
     clock: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, Any] = field(default_factory=dict)
+    services: Any = None
+    """A function returning the app's gateway services (called only by the gateway)."""
     """Commands the app adds to CLI groups: ``{"train": fn}`` → ``helio train <app>``."""
 
 

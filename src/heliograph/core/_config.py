@@ -29,6 +29,7 @@ __all__ = [
     "ENV_PREFIX",
     "ClockSettings",
     "DatasetSettings",
+    "GatewaySettings",
     "LakeSettings",
     "LedgerSettings",
     "PolicySettings",
@@ -87,6 +88,14 @@ class PolicySettings(_Section):
     same_window: bool = True
 
 
+class GatewaySettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    poll_interval: float = Field(default=2.0, gt=0)
+    invocations_model: str = ""
+    shadow: bool = True
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -107,6 +116,7 @@ class Settings(_Section):
     tracking: TrackingSettings = TrackingSettings()
     ledger: LedgerSettings = LedgerSettings()
     policy: PolicySettings = PolicySettings()
+    gateway: GatewaySettings = GatewaySettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

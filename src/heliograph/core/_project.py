@@ -74,6 +74,17 @@ require_checks = true
 # Both versions must have been backtested on the same window.
 same_window = true
 
+[gateway]
+# `helio serve`: the HTTP gateway that serves what the registry says.
+host = "127.0.0.1"
+port = 8000
+# Seconds between looks at the registry's aliases (a new champion is live within this).
+poll_interval = 2.0
+# The registered model that answers POST /invocations; empty: the only one served.
+invocations_model = ""
+# Run each request through the challenger too, off the hot path, into the ledger.
+shadow = true
+
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
 # timestamp) and `checks`, a list of expectations run on every new partition

@@ -1,6 +1,6 @@
 """The ledger: every prediction, actual and event, in one database (SQLite or PostgreSQL).
 
->>> from heliograph.ledger import Ledger
+>>> from heliograph.ledger import Ledger, PredictionWriter
 >>> Ledger(project.ledger_url).record("snapshot_taken", "energy_prices@3f9c0a1b2d4e", "daily")
 """
 
@@ -8,5 +8,7 @@ from __future__ import annotations
 
 from ._ledger import *  # noqa: F403
 from ._ledger import __all__ as _ledger_all
+from ._predictions import *  # noqa: F403
+from ._predictions import __all__ as _predictions_all
 
-__all__ = sorted(_ledger_all)
+__all__ = sorted([*_ledger_all, *_predictions_all])

@@ -50,6 +50,9 @@ __all__ = sorted(
     ]
 )
 
+# Imported only when needed: they pull in MLflow (_pyfunc) or the gateway's FastAPI (_service).
+LAZY = ("_pyfunc", "_service")
+
 _SIMULATOR_OPTIONS = {"markets", "start", "end", "seed", "freq", "shifts"}
 
 
@@ -199,6 +202,13 @@ seed = 7
 # format = "epf"
 """
 
+
+def _services() -> list[Any]:
+    from ._service import PriceForecast  # imports the gateway (FastAPI): only when serving
+
+    return [PriceForecast()]
+
+
 # The simulated markets are replayed: the clock starts on 2025-06-01 and runs an hour of
 # market time per real second, so each `helio up` releases what has become known since.
 app = App(
@@ -207,4 +217,5 @@ app = App(
     config=_CONFIG,
     clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
     commands={"train": train_energy},
+    services=_services,
 )

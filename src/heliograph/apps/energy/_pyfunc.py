@@ -12,8 +12,7 @@ from typing import Any
 import mlflow.pyfunc
 import pandas as pd
 
-# Not re-exported: importing this module imports MLflow.
-__all__: list[str] = []
+__all__ = ["PriceForecaster"]  # imported lazily: importing this module imports MLflow
 
 
 class PriceForecaster(mlflow.pyfunc.PythonModel):  # type: ignore[misc]

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from heliograph import __version__
 from heliograph.checks import run_checks, unique
@@ -87,11 +88,9 @@ def _check_snapshots(lake: Lake, snapshots: dict[str, str]) -> tuple[bool, dict[
         if frame.empty:
             summary[name] = {"snapshot": snapshot_id, "partitions": 0, "failed": {}}
             continue
-        import pyarrow as pa
-
         frame["__partition"] = frame[dataset.time_column].dt.strftime("%Y-%m-%d")
         table = pa.Table.from_pydict(
-            {c: frame[c].to_numpy() for c in [*checks_columns(checks, dataset.key), "__partition"]}
+            {c: frame[c].to_numpy() for c in [*_checks_columns(checks, dataset.key), "__partition"]}
         )
         verdicts = run_checks(table, "__partition", checks)
         failed: dict[str, int] = {}
@@ -109,7 +108,7 @@ def _check_snapshots(lake: Lake, snapshots: dict[str, str]) -> tuple[bool, dict[
     return passed, summary
 
 
-def checks_columns(checks: Sequence[Any], key: Sequence[str]) -> list[str]:
+def _checks_columns(checks: Sequence[Any], key: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*key, *(c for check in checks for c in check.columns_used())]))
 
 

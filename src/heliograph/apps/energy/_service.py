@@ -1,0 +1,143 @@
+"""The price-forecast service: "prices for market GB over the next 24 hours, as of now".
+
+``POST /v1/services/price-forecast/predict`` with ``{"market": "GB", "horizon_hours": 24}``
+(and optionally ``"as_of"``) answers every period after ``as_of`` within the horizon with
+P10/P50/P90 from the champion of ``energy-price-GB``, computed by the same feature view as in
+training, as of the request's time.
+
+>>> create_app(project, [PriceForecast()])
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from heliograph.core import as_utc
+from heliograph.gateway import Service, ServiceContext, ServiceError
+from heliograph.lake import open_lake
+
+from ._features import PriceFeatures
+from ._train import model_name
+
+__all__ = ["PriceForecast", "PricePoint", "PriceRequest", "PriceResponse"]
+
+_LOOKBACK = timedelta(days=9)  # the feature view reaches back 7 days (+ yesterday's stats)
+_CACHE_SECONDS = 5.0
+
+
+class PriceRequest(BaseModel):
+    market: str = Field(
+        pattern=r"^[A-Z][A-Z0-9]{1,7}$", description="Market code.", examples=["GB"]
+    )
+    as_of: datetime | None = Field(
+        default=None,
+        description="When the forecast is made (default: now, on the project's clock).",
+    )
+    horizon_hours: int = Field(default=24, ge=1, le=48, description="Hours ahead to answer.")
+
+
+class PricePoint(BaseModel):
+    timestamp: datetime
+    p10: float
+    p50: float
+    p90: float
+
+
+class PriceResponse(BaseModel):
+    market: str
+    as_of: datetime
+    model: str
+    version: str
+    forecasts: list[PricePoint]
+
+
+class PriceForecast(Service):
+    """Half-hourly (or hourly, as the market's data) P10/P50/P90 prices from ``as_of``."""
+
+    name = "price-forecast"
+    description = "Price forecast for a market: P10/P50/P90 per period after as_of"
+    Request: ClassVar[type[BaseModel]] = PriceRequest
+    Response: ClassVar[type[BaseModel]] = PriceResponse
+    view = PriceFeatures()
+
+    def models(self, context: ServiceContext) -> list[str]:
+        cached = context.cache.get("energy_models")
+        if cached and cached[0] > time.monotonic() - _CACHE_SECONDS:
+            return list(cached[1])
+        names = context.registry_models("energy-price-")
+        context.cache["energy_models"] = (time.monotonic(), names)
+        return names
+
+    def model_for(self, request: Any) -> str:
+        return model_name(request.market)
+
+    def _recent(self, context: ServiceContext, as_of: datetime) -> dict[str, pd.DataFrame]:
+        """The last days of the inputs, read once and reused while the lake is unchanged."""
+        lake = open_lake(context.project)
+        cached = context.cache.get("energy_recent")
+        fresh = cached is not None and cached["checked"] > time.monotonic() - _CACHE_SECONDS
+        if cached is not None and not fresh:
+            version = tuple(len(lake.files(n)) for n in self.view.datasets)
+            fresh = version == cached["version"]
+            cached["checked"] = time.monotonic()
+        if fresh and cached["since"] <= as_of - _LOOKBACK:
+            return cached["data"]
+        since = min(as_of, context.clock.now()) - _LOOKBACK
+        data = {
+            name: lake.read(name, where=f"timestamp >= '{since.isoformat()}'")
+            for name in self.view.datasets
+        }
+        context.cache["energy_recent"] = {
+            "data": data,
+            "since": since,
+            "checked": time.monotonic(),
+            "version": tuple(len(lake.files(n)) for n in self.view.datasets),
+        }
+        return data
+
+    def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
+        as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
+        data = self._recent(context, as_of)
+        prices = data["energy_prices"]
+        market = prices[prices["market"] == request.market]
+        if market.empty:
+            raise ServiceError(
+                f"no recent prices for market {request.market}",
+                status=404,
+                field="market",
+                rule="a market with data in the lake",
+            )
+        step = market["timestamp"].sort_values().diff().median()
+        step = step if pd.notna(step) else pd.Timedelta(minutes=30)
+        first = pd.Timestamp(as_of).floor(step) + step
+        count = int(pd.Timedelta(hours=request.horizon_hours) / step)
+        stamps = pd.date_range(first, periods=count, freq=step)
+        requests = pd.DataFrame(
+            {"market": request.market, "timestamp": stamps, "as_of": pd.Timestamp(as_of)}
+        )
+        requests["timestamp"] = requests["timestamp"].astype("datetime64[us, UTC]")
+        requests["as_of"] = requests["as_of"].astype("datetime64[us, UTC]")
+        visible = {name: frame[frame["available_at"] <= as_of] for name, frame in data.items()}
+        return self.view.compute(visible, requests), as_of
+
+    def respond(
+        self, request: Any, rows: pd.DataFrame, outputs: pd.DataFrame, version: str
+    ) -> BaseModel:
+        points = [
+            PricePoint(timestamp=t, p10=a, p50=b, p90=c)
+            for t, a, b, c in zip(
+                rows["timestamp"], outputs["p10"], outputs["p50"], outputs["p90"], strict=True
+            )
+        ]
+        return PriceResponse(
+            market=request.market,
+            as_of=rows["as_of"].iloc[0],
+            model=model_name(request.market),
+            version=version,
+            forecasts=points,
+        )

@@ -1,0 +1,495 @@
+"""The gateway: FastAPI app hosting the project's services, following the registry.
+
+Routes: ``POST /v1/services/<name>/predict`` (one per service, typed, so bad input is a 422
+naming the field), ``POST /invocations`` and ``POST /v1/models/<name>/invocations``
+(MLflow-compatible), ``GET /v1/services``, ``GET /healthz``, ``GET /readyz``, ``GET /metrics``
+(Prometheus), and the OpenAPI docs at ``/docs``. Every prediction response carries
+``X-Model-Version`` and ``X-Request-ID``; every prediction is written to the ledger
+asynchronously (spooled to disk if the database is down).
+
+>>> app = create_app(project, services=[PriceForecast()])
+>>> uvicorn.run(app)
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.
+
+import hashlib
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+import pandas as pd
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from heliograph import __version__
+from heliograph.core import Project, get_logger
+from heliograph.ledger import Ledger, PredictionRecord, PredictionWriter
+
+from ._metrics import GatewayMetrics
+from ._models import CHALLENGER, CHAMPION, LoadedModel, ModelStore, RegistryFollower
+from ._service import Service, ServiceContext, ServiceError
+
+__all__ = ["Gateway", "create_app"]
+
+log = get_logger(__name__)
+_MAX_SHADOW_PENDING = 1000
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+def _hash(frame: pd.DataFrame) -> str:
+    values = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return hashlib.sha256(values.tobytes()).hexdigest()
+
+
+class Gateway:
+    """The gateway's state: services, loaded models, follower, ledger writer, metrics."""
+
+    def __init__(
+        self,
+        project: Project,
+        services: Sequence[Service],
+        *,
+        poll_interval: float | None = None,
+        follow: bool = True,
+        shadow: bool | None = None,
+    ) -> None:
+        settings = project.settings.gateway
+        self.project = project
+        self.services = {s.name: s for s in services}
+        self.store = ModelStore()
+        self.ledger = Ledger(project.ledger_url)
+        self.context = ServiceContext(
+            project=project, clock=project.clock(), registry_models=self._registry_models, cache={}
+        )
+        self.follower = RegistryFollower(
+            project,
+            self.store,
+            self.followed_models,
+            poll_interval=poll_interval or settings.poll_interval,
+            ledger=self.ledger,
+        )
+        self.writer = PredictionWriter(project.ledger_url, project.state_dir / "spool")
+        self.metrics = GatewayMetrics(self)
+        self.follow = follow
+        self.shadow = settings.shadow if shadow is None else shadow
+        self._shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helio-shadow")
+        self._shadow_pending = threading.BoundedSemaphore(_MAX_SHADOW_PENDING)
+        self.started_at = datetime.now(UTC)
+
+    # -- models --------------------------------------------------------------------------
+    def _registry_models(self, prefix: str) -> list[str]:
+        return [m for m in self.follower.registry.models() if m.startswith(prefix)]
+
+    def followed_models(self) -> list[str]:
+        names: list[str] = []
+        for service in self.services.values():
+            names += service.models(self.context)
+        if self.project.settings.gateway.invocations_model:
+            names.append(self.project.settings.gateway.invocations_model)
+        return sorted(set(names))
+
+    def invocations_model(self, name: str | None) -> LoadedModel:
+        name = name or self.project.settings.gateway.invocations_model or None
+        if name is None:
+            served = sorted({n for (n, role) in self.store.snapshot() if role == CHAMPION})
+            if len(served) != 1:
+                raise ServiceError(
+                    "say which model: POST /v1/models/<name>/invocations",
+                    status=400,
+                    field="model",
+                    rule="one of " + (", ".join(served) or "(none served)"),
+                )
+            name = served[0]
+        model = self.store.get(name, CHAMPION)
+        if model is None:
+            raise ServiceError(
+                f"no champion of {name!r} is loaded",
+                status=503,
+                field="model",
+                rule="a registered model with a champion alias",
+            )
+        return model
+
+    # -- lifecycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        self.writer.start()
+        if self.follow:
+            self.follower.sync()  # serve at once if the registry already has champions
+            self.follower.start()
+
+    def stop(self) -> None:
+        self.follower.stop()
+        self._shadow_pool.shutdown(wait=True)  # shadows in flight reach the writer
+        self.writer.close()
+
+    # -- predictions ---------------------------------------------------------------------
+    def record(
+        self,
+        *,
+        service: str,
+        model: LoadedModel,
+        role: str,
+        request_id: str,
+        as_of: datetime | None,
+        rows: pd.DataFrame | None,
+        outputs: Any,
+        latency_ms: float,
+        targets: tuple[datetime | None, datetime | None],
+    ) -> None:
+        inputs = None
+        digest = ""
+        if rows is not None:
+            digest = _hash(rows)
+            if len(rows) <= 100:
+                inputs = rows.to_json(orient="split", date_format="iso")
+        self.writer.submit(
+            PredictionRecord(
+                service=service,
+                model_name=model.name,
+                model_version=model.version,
+                role=role,
+                request_id=request_id,
+                as_of=as_of,
+                target_start=targets[0],
+                target_end=targets[1],
+                inputs_hash=digest,
+                inputs=inputs,
+                outputs=orjson.dumps(outputs, option=orjson.OPT_SERIALIZE_NUMPY).decode(),
+                latency_ms=latency_ms,
+            )
+        )
+
+    def shadow_call(self, fn: Any) -> None:
+        """Run ``fn`` off the hot path; skip (and count) it when the shadow queue is full."""
+        if not self._shadow_pending.acquire(blocking=False):
+            self.metrics.shadow_skipped.inc()
+            return
+
+        def run() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                log.warning("shadow prediction failed: %s", exc)
+                self.metrics.shadow_failed.inc()
+            finally:
+                self._shadow_pending.release()
+
+        self._shadow_pool.submit(run)
+
+
+def _parse_invocations(payload: Any, columns: list[str] | None) -> tuple[np.ndarray, list[str]]:
+    """MLflow scoring input (dataframe_split, dataframe_records, instances, inputs)."""
+    if not isinstance(payload, dict):
+        raise ServiceError(
+            "the body must be a JSON object",
+            status=400,
+            field="body",
+            rule="one of dataframe_split, dataframe_records, instances, inputs",
+        )
+    if "dataframe_split" in payload:
+        split = payload["dataframe_split"]
+        names = list(split.get("columns") or columns or [])
+        return np.asarray(split["data"], dtype=float), names
+    if "dataframe_records" in payload:
+        frame = pd.DataFrame(payload["dataframe_records"])
+        names = list(columns or frame.columns)
+        return frame.reindex(columns=names).to_numpy(dtype=float), names
+    for key in ("instances", "inputs"):
+        if key in payload:
+            data = payload[key]
+            if isinstance(data, dict):  # columnar
+                frame = pd.DataFrame(data)
+                names = list(columns or frame.columns)
+                return frame.reindex(columns=names).to_numpy(dtype=float), names
+            if data and isinstance(data[0], dict):
+                frame = pd.DataFrame(data)
+                names = list(columns or frame.columns)
+                return frame.reindex(columns=names).to_numpy(dtype=float), names
+            return np.atleast_2d(np.asarray(data, dtype=float)), list(columns or [])
+    raise ServiceError(
+        "unknown input format",
+        status=400,
+        field="body",
+        rule="one of dataframe_split, dataframe_records, instances, inputs",
+    )
+
+
+def create_app(
+    project: Project,
+    services: Sequence[Service] = (),
+    *,
+    poll_interval: float | None = None,
+    follow: bool = True,
+    shadow: bool | None = None,
+) -> FastAPI:
+    """The gateway app for ``project`` hosting ``services``."""
+    gateway = Gateway(project, services, poll_interval=poll_interval, follow=follow, shadow=shadow)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        gateway.start()
+        try:
+            yield
+        finally:
+            gateway.stop()  # after uvicorn drained in-flight requests: flush the ledger
+
+    app = FastAPI(
+        title=f"heliograph gateway: {project.settings.project.name}",
+        version=__version__,
+        lifespan=lifespan,
+        description="Domain services and MLflow-compatible scoring, following the model registry.",
+    )
+    app.state.gateway = gateway
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Any:
+        started = time.perf_counter()
+        request.state.request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        gateway.metrics.observe(path, response.status_code, time.perf_counter() - started)
+        response.headers["X-Request-ID"] = request.state.request_id
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Response:
+        details = [
+            {"field": ".".join(str(p) for p in e["loc"]), "rule": e["msg"]} for e in exc.errors()
+        ]
+        return _json(
+            {
+                "error": "invalid request",
+                "details": details,
+                "request_id": request.state.request_id,
+            },
+            422,
+        )
+
+    @app.exception_handler(ServiceError)
+    async def refused(request: Request, exc: ServiceError) -> Response:
+        return _json(
+            {
+                "error": exc.headline,
+                "field": exc.field,
+                "rule": exc.rule,
+                "request_id": request.state.request_id,
+            },
+            exc.status,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def not_found(request: Request, exc: StarletteHTTPException) -> Response:
+        body: dict[str, Any] = {"error": exc.detail, "request_id": request.state.request_id}
+        if exc.status_code == 404:
+            body = {
+                "error": f"no route {request.url.path}",
+                "services": [f"/v1/services/{n}/predict" for n in gateway.services],
+                "request_id": request.state.request_id,
+            }
+        return _json(body, exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, exc: Exception) -> Response:
+        log.exception("request %s failed", request.state.request_id)
+        return _json(
+            {
+                "error": f"the model or service failed: {type(exc).__name__}",
+                "request_id": request.state.request_id,
+            },
+            500,
+        )
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> Response:
+        return _json({"status": "ok", "version": __version__})
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz() -> Response:
+        missing = [
+            name for name in gateway.followed_models() if gateway.store.get(name, CHAMPION) is None
+        ]
+        empty = [s.name for s in gateway.services.values() if not s.models(gateway.context)]
+        ready = not missing and not empty
+        return _json(
+            {"ready": ready, "missing_champion": missing, "services_without_models": empty},
+            200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"])
+    async def metrics() -> Response:
+        body, content_type = gateway.metrics.render()
+        return Response(body, media_type=content_type)
+
+    @app.get("/v1/services", tags=["services"])
+    async def list_services() -> Response:
+        loaded = gateway.store.snapshot()
+        models = [
+            {
+                "model": name,
+                "role": role,
+                "version": m.version,
+                "run_id": m.run_id,
+                "loaded_at": m.loaded_at.isoformat(),
+                "fast_path": m.native is not None,
+            }
+            for (name, role), m in sorted(loaded.items())
+        ]
+        return _json(
+            {
+                "services": [
+                    {
+                        "name": s.name,
+                        "description": s.description,
+                        "path": f"/v1/services/{s.name}/predict",
+                        "models": s.models(gateway.context),
+                    }
+                    for s in gateway.services.values()
+                ],
+                "loaded": models,
+                "last_registry_poll": gateway.follower.last_poll.isoformat()
+                if gateway.follower.last_poll
+                else None,
+            }
+        )
+
+    def invoke(request: Request, payload: Any, name: str | None) -> Response:
+        model = gateway.invocations_model(name)
+        started = time.perf_counter()
+        rows, columns = _parse_invocations(payload, model.columns)
+        predictions = model.predict_rows(rows, columns or None)
+        latency = 1000 * (time.perf_counter() - started)
+        request_id = request.state.request_id
+        gateway.record(
+            service="invocations",
+            model=model,
+            role=CHAMPION,
+            request_id=request_id,
+            as_of=None,
+            rows=None,
+            outputs=predictions,
+            latency_ms=latency,
+            targets=(None, None),
+        )
+        return _json(
+            {"predictions": predictions},
+            headers={"X-Model-Version": model.version, "X-Model-Name": model.name},
+        )
+
+    @app.post("/invocations", tags=["mlflow"])
+    async def invocations(request: Request) -> Response:
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise ServiceError(
+                f"the body is not JSON: {exc}", status=400, field="body", rule="JSON"
+            ) from None
+        return invoke(request, payload, request.query_params.get("model"))
+
+    @app.post("/v1/models/{name}/invocations", tags=["mlflow"])
+    async def model_invocations(name: str, request: Request) -> Response:
+        try:
+            payload = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise ServiceError(
+                f"the body is not JSON: {exc}", status=400, field="body", rule="JSON"
+            ) from None
+        return invoke(request, payload, name)
+
+    for service in services:
+        _add_service_route(app, gateway, service)
+    return app
+
+
+def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
+    def predict(body: Any, request: Request) -> Response:
+        request_id = request.state.request_id
+        name = service.model_for(body)
+        model = gateway.store.get(name, CHAMPION)
+        if model is None:
+            served = sorted({n for (n, role) in gateway.store.snapshot() if role == CHAMPION})
+            raise ServiceError(
+                f"no champion is served for {name}",
+                status=404,
+                field="model",
+                rule="one of " + (", ".join(served) or "(none yet)"),
+            )
+        started = time.perf_counter()
+        rows, as_of = service.features(gateway.context, body)
+        inputs = model.inputs(rows)
+        outputs = pd.DataFrame(model.predict_frame(inputs))
+        response = service.respond(body, rows, outputs, model.version)
+        latency = 1000 * (time.perf_counter() - started)
+        targets = (
+            (rows["timestamp"].min(), rows["timestamp"].max())
+            if "timestamp" in rows
+            else (None, None)
+        )
+        gateway.record(
+            service=service.name,
+            model=model,
+            role=CHAMPION,
+            request_id=request_id,
+            as_of=as_of,
+            rows=inputs,
+            outputs=outputs.to_dict("list"),
+            latency_ms=latency,
+            targets=targets,
+        )
+        challenger = gateway.store.get(name, CHALLENGER) if gateway.shadow else None
+        if challenger is not None and challenger.version != model.version:
+
+            def shadow() -> None:
+                began = time.perf_counter()
+                shadow_inputs = challenger.inputs(rows)
+                out = pd.DataFrame(challenger.predict_frame(shadow_inputs))
+                gateway.record(
+                    service=service.name,
+                    model=challenger,
+                    role=CHALLENGER,
+                    request_id=request_id,
+                    as_of=as_of,
+                    rows=shadow_inputs,
+                    outputs=out.to_dict("list"),
+                    latency_ms=1000 * (time.perf_counter() - began),
+                    targets=targets,
+                )
+
+            gateway.shadow_call(shadow)
+        return Response(
+            response.model_dump_json(),
+            media_type="application/json",
+            headers={"X-Model-Version": model.version, "X-Model-Name": model.name},
+        )
+
+    predict.__annotations__ = {"body": service.Request, "request": Request, "return": Response}
+    app.add_api_route(
+        f"/v1/services/{service.name}/predict",
+        predict,
+        methods=["POST"],
+        response_model=service.Response,
+        tags=["services"],
+        summary=service.description or service.name,
+        responses={
+            422: {"description": "invalid request: the field and rule"},
+            404: {"description": "no model serves this request"},
+        },
+    )

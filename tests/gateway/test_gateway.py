@@ -1,0 +1,248 @@
+"""The gateway in process (TestClient): services, hot swap, shadow, ledger, MLflow scoring."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from heliograph.apps.energy import model_name, train_market
+from heliograph.apps.energy._service import PriceForecast
+from heliograph.core import FixedClock, Project, init_project, load_app
+from heliograph.gateway import create_app
+from heliograph.jobs import ingest, snapshot
+from heliograph.ledger import Ledger, read_predictions
+from heliograph.registry import Registry
+from heliograph.tracking import mlflow_client, tracked_run
+
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::UserWarning:mlflow.*", "ignore:.*type hint:UserWarning"
+)
+GB = model_name("GB")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    root = tmp_path_factory.mktemp("gateway")
+    config = load_app("energy").config.replace('start = "2024-01-01"', 'start = "2025-01-01"')
+    config = config.replace('markets = ["GB", "DE", "FR"]', 'markets = ["GB"]')
+    project = init_project(root, extra=config).with_clock(
+        FixedClock(datetime(2025, 3, 31, 12, tzinfo=UTC))
+    )
+    ingest(project)
+    snapshot(project)
+    first = train_market(project, "GB", models=["seasonal_naive"], backtest_days=7)
+    Registry(project).promote(GB, reason="first")
+    second = train_market(project, "GB", models=["lear"], backtest_days=7)
+    assert (first.version, second.version) == ("1", "2")
+    return project
+
+
+@pytest.fixture
+def client(project: Project) -> Iterator[TestClient]:
+    app = create_app(project, [PriceForecast()], poll_interval=3600)  # tests poll by hand
+    with TestClient(app) as client:
+        yield client
+
+
+def gateway(client: TestClient) -> Any:
+    return client.app.state.gateway  # type: ignore[attr-defined]
+
+
+def test_price_forecast_answers_with_the_champion(client: TestClient) -> None:
+    response = client.post(
+        "/v1/services/price-forecast/predict", json={"market": "GB", "horizon_hours": 24}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["X-Model-Version"] == "1"
+    body = response.json()
+    assert body["version"] == "1" and body["model"] == GB
+    assert body["as_of"].startswith("2025-03-31T12:00")
+    points = body["forecasts"]
+    assert len(points) == 48
+    assert points[0]["timestamp"].startswith("2025-03-31T12:30")
+    assert all(p["p10"] <= p["p50"] <= p["p90"] for p in points)
+
+
+def test_bad_requests_name_the_field(client: TestClient) -> None:
+    bad = client.post(
+        "/v1/services/price-forecast/predict", json={"market": "gb", "horizon_hours": 0}
+    )
+    assert bad.status_code == 422
+    fields = {d["field"] for d in bad.json()["details"]}
+    assert fields == {"body.market", "body.horizon_hours"}
+    unknown = client.post("/v1/services/price-forecast/predict", json={"market": "XX"})
+    assert unknown.status_code == 404 and "energy-price-XX" in unknown.json()["error"]
+    nowhere = client.post("/v1/services/weather/predict", json={})
+    assert nowhere.status_code == 404
+    assert nowhere.json()["services"] == ["/v1/services/price-forecast/predict"]
+    assert "X-Request-ID" in nowhere.headers
+
+
+def test_operations_endpoints(client: TestClient) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"]
+    loaded = {
+        (m["model"], m["role"]): m["version"] for m in client.get("/v1/services").json()["loaded"]
+    }
+    assert loaded == {(GB, "champion"): "1", (GB, "challenger"): "2"}
+    client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+    metrics = client.get("/metrics").text
+    assert 'helio_model_served{model="energy-price-GB",role="champion",version="1"} 1.0' in metrics
+    assert "helio_requests_total" in metrics and "helio_ledger_queue_depth" in metrics
+    assert client.get("/openapi.json").json()["paths"]["/v1/services/price-forecast/predict"]
+
+
+def test_hot_swap_rollback_and_a_failed_load(project: Project, client: TestClient) -> None:
+    registry = Registry(project)
+    registry.promote(GB, reason="lear is better")
+    gateway(client).follower.sync()
+    after = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+    assert after.headers["X-Model-Version"] == "2"
+
+    registry.rollback(GB, reason="test rollback")
+    gateway(client).follower.sync()  # version 1 is still in memory: no reload
+    assert (
+        client.post("/v1/services/price-forecast/predict", json={"market": "GB"}).headers[
+            "X-Model-Version"
+        ]
+        == "1"
+    )
+
+    broken = _register_broken(project)
+    mlflow_client(project).set_registered_model_alias(GB, "champion", broken)
+    gateway(client).follower.sync()
+    still = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+    assert still.status_code == 200 and still.headers["X-Model-Version"] == "1"
+    [event] = Ledger(project.ledger_url).events(kind="deploy_failed", limit=1)
+    assert f"v{broken} failed" in event.reason and "version 1 keeps serving" in event.reason
+    mlflow_client(project).set_registered_model_alias(GB, "champion", "1")
+
+
+def _register_broken(project: Project) -> str:
+    import mlflow
+    import mlflow.pyfunc
+
+    class Broken(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+        def predict(
+            self, context: Any, model_input: pd.DataFrame, params: Any = None
+        ) -> pd.DataFrame:
+            raise RuntimeError("this model is broken")
+
+    with tracked_run(project, "broken", "broken"):
+        info = mlflow.pyfunc.log_model(
+            name="model", python_model=Broken(), input_example=pd.DataFrame({"x": [1.0]})
+        )
+    return Registry(project).register(GB, info.model_uri, reason="a broken version")
+
+
+def test_every_prediction_reaches_the_ledger_with_a_shadow(project: Project) -> None:
+    app = create_app(project, [PriceForecast()], poll_interval=3600)
+    champion = Registry(project).aliases(GB)["champion"]
+    mlflow_client(project).set_registered_model_alias(
+        GB, "challenger", "2" if champion == "1" else "1"
+    )
+    with TestClient(app) as client:
+        ids = []
+        for _ in range(5):
+            response = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+            ids.append(response.headers["X-Request-ID"])
+    records = read_predictions(project.ledger_url, service="price-forecast", limit=1000)
+    mine = [r for r in records if r.request_id in ids]
+    assert sorted(r.role for r in mine) == ["challenger"] * 5 + ["champion"] * 5
+    champion_rows = [r for r in mine if r.role == "champion"]
+    assert {r.model_version for r in champion_rows} == {champion}
+    assert all(r.inputs_hash and r.target_start and r.latency_ms > 0 for r in mine)
+
+
+def test_mlflow_compatible_invocations(client: TestClient) -> None:
+    model = gateway(client).store.get(GB, "champion")
+    example = model.input_example
+    split = {
+        "dataframe_split": {"columns": list(example.columns), "data": example.to_numpy().tolist()}
+    }
+    for payload in (
+        split,
+        {"dataframe_records": example.to_dict("records")},
+        {"instances": example.to_dict("records")},
+        {"inputs": example.to_dict("list")},
+    ):
+        response = client.post(f"/v1/models/{GB}/invocations", json=payload)
+        assert response.status_code == 200, response.text
+        assert response.headers["X-Model-Version"] == model.version
+        assert len(response.json()["predictions"]) == len(example)
+    plain = client.post("/invocations", json=split)  # the only model served
+    assert plain.status_code == 200
+    assert client.post("/invocations", content=b"{nope").status_code == 400
+    assert client.post("/invocations", json={"rows": []}).status_code == 400
+
+
+def test_helio_serve_drains_and_flushes_on_sigterm(project: Project) -> None:
+    """The real process: requests answered, SIGTERM, every prediction in the ledger."""
+    import json
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "HELIO_PROGRESS": "0", "HELIO_CLOCK__MODE": "real"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "heliograph.cli",
+            "-p",
+            str(project.root),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=1) as ready:
+                    if ready.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("gateway not ready: " + server.stderr.read())
+        ids = []
+        for _ in range(20):
+            request = urllib.request.Request(
+                f"{base}/v1/services/price-forecast/predict",
+                method="POST",
+                data=json.dumps({"market": "GB", "as_of": "2025-03-31T12:00:00Z"}).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+                ids.append(response.headers["X-Request-ID"])
+        server.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal: -SIGTERM is a clean exit
+        assert server.wait(timeout=60) in (0, -signal.SIGTERM), server.stderr.read()
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.communicate()
+    records = read_predictions(
+        project.ledger_url, service="price-forecast", role="champion", limit=10_000
+    )
+    assert len({r.request_id for r in records} & set(ids)) == 20
