@@ -332,7 +332,7 @@ def test_a_torn_last_line_is_skipped_and_the_rest_written(
 def test_submit_never_raises_full_queue_closed_writer_or_garbage(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     writer = PredictionWriter(
-        DOWN_URL, spool, max_queue=10, batch_size=1000, flush_interval=5.0, retry_interval=60
+        DOWN_URL, spool, max_queue=10, batch_size=1000, flush_interval=60, retry_interval=60
     ).start()
     for i in range(200):  # the queue holds 10; the rest go straight to the spool
         writer.submit(record(i))

@@ -100,3 +100,17 @@ def test_no_previous_means_no_rollback(tmp_path: Path) -> None:
     registry.promote(NAME)
     with pytest.raises(RegistryError, match="no previous version"):
         registry.rollback(NAME)
+
+
+def test_artifacts_go_where_the_tracking_setup_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from heliograph.tracking import artifact_location
+
+    local = init_project(tmp_path / "a")
+    assert artifact_location(local, "x") == (local.artifacts_dir / "x").resolve().as_uri()
+    monkeypatch.setenv("HELIO_TRACKING__URI", "http://mlflow.internal:5000")
+    server = Project.load(tmp_path / "a")
+    assert artifact_location(server, "x") is None  # the server's store, not this machine
+    monkeypatch.setenv("HELIO_TRACKING__ARTIFACTS", "s3://models/helio/")
+    assert artifact_location(Project.load(tmp_path / "a"), "x") == "s3://models/helio/x"

@@ -81,10 +81,8 @@ def _root(
     ] = False,
 ) -> None:
     configure_logging("INFO" if verbose else "WARNING")
-    if not verbose:  # MLflow logs its own progress at INFO; keep the CLI's output readable
-        import logging
-
-        logging.getLogger("mlflow").setLevel(logging.ERROR)
+    if not verbose:  # MLflow logs its progress at INFO; keep the CLI's output readable
+        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "ERROR")  # read when MLflow is imported
     ctx.obj = State(project)
 
 

@@ -53,7 +53,8 @@ path = ""
 [tracking]
 # MLflow tracking and registry URI. Empty: sqlite:///<state_dir>/mlflow.db.
 uri = ""
-# MLflow artefact root. Empty: <state_dir>/mlartifacts.
+# Where new experiments keep their files: a URI (s3://bucket/prefix) or a folder. Empty:
+# <state_dir>/mlartifacts with the embedded store, the server's own store with a server.
 artifacts = ""
 
 [ledger]

@@ -412,6 +412,8 @@ class PredictionWriter:
             self._segment = None  # later writes go to a new segment
             segments = sorted(self._spool_dir.glob(_SEGMENTS))  # time_ns: oldest first
         for path in segments:
+            if len(self._queue) > max(self._max_queue // 2, self._batch_size):
+                return  # live records first, so that submit need not spool; the rest later
             rows, lines = [], path.read_bytes().splitlines()
             for number, line in enumerate(lines, 1):
                 try:

@@ -27,6 +27,7 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "PREVIOUS",
+    "TAG_RESCORES",
     "TAG_WINDOW",
     "Decision",
     "Registry",
@@ -36,6 +37,7 @@ __all__ = [
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 TAG_WINDOW = "helio.backtest.window"
+TAG_RESCORES = "helio.rescores"  # on a run that scored a registered version on a new window
 
 
 class RegistryError(HelioError):
@@ -88,6 +90,19 @@ class Registry:
 
     def version_of(self, name: str, role: str) -> str | None:
         return self.aliases(name).get(role)
+
+    def rescore_of(self, name: str, version: str, window: str | None, experiment_id: str) -> Any:
+        """The run that scored ``version`` of ``name`` on ``window``, if one was made."""
+        if window is None:
+            return None
+        runs = self.client.search_runs(
+            [experiment_id],
+            filter_string=f"tags.`{TAG_RESCORES}` = '{name}/{version}' and "
+            f"tags.`{TAG_WINDOW}` = '{window}'",
+            order_by=["attributes.start_time DESC"],
+            max_results=1,
+        )
+        return runs[0] if runs else None
 
     def run_of(self, name: str, version: str) -> Any:
         model_version = self.client.get_model_version(name, version)
@@ -171,7 +186,15 @@ class Registry:
         if policy.same_window:
             a, b = cand_run.data.tags.get(TAG_WINDOW), base_run.data.tags.get(TAG_WINDOW)
             if a != b:
-                decision.reasons.append(f"not comparable: backtest windows differ ({a} vs {b})")
+                rescore = self.rescore_of(name, against_version, a, cand_run.info.experiment_id)
+                if rescore is None:
+                    decision.reasons.append(
+                        f"not comparable: backtest windows differ ({a} vs {b}) and version "
+                        f"{against_version} was not scored on {a}"
+                    )
+                else:  # the champion's own model, scored on the candidate's window
+                    base_value = rescore.data.metrics.get(key)
+                    decision.metrics[f"v{against_version}"] = dict(rescore.data.metrics)
         if base_value is None or math.isnan(base_value):
             decision.reasons.append(f"{against} version {against_version} has no {key}")
         if decision.reasons:
@@ -205,9 +228,13 @@ class Registry:
             self.ledger.record(
                 "promotion_refused",
                 f"model/{name}",
-                "; ".join(decision.reasons),
+                "; ".join(decision.reasons) + (f" (asked: {reason})" if reason else ""),
                 actor=actor,
-                details={"candidate": decision.candidate, "champion": decision.against},
+                details={
+                    "candidate": decision.candidate,
+                    "champion": decision.against,
+                    "reason": reason,
+                },
             )
             return decision
         why = reason or "; ".join(decision.reasons)

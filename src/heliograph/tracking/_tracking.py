@@ -34,6 +34,7 @@ __all__ = [
     "TAG_SNAPSHOTS",
     "TAG_VERSIONS",
     "TrackingError",
+    "artifact_location",
     "git_state",
     "lineage_tags",
     "mlflow_client",
@@ -123,6 +124,23 @@ def _quiet_mlflow() -> None:
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
+def artifact_location(project: Project, experiment: str) -> str | None:
+    """Where a new experiment keeps its files.
+
+    ``tracking.artifacts`` when set: a URI (``s3://bucket/prefix``, ``gs://…``) as is, a path
+    as a local folder. Unset: the state folder for the embedded store, and the tracking
+    server's own default store for a server (never a folder on the machine that trained).
+    """
+    configured = project.settings.tracking.artifacts
+    if "://" in configured:
+        return f"{configured.rstrip('/')}/{experiment}"
+    if configured or not project.settings.tracking.uri:
+        location = (project.artifacts_dir / experiment).resolve()
+        location.mkdir(parents=True, exist_ok=True)
+        return location.as_uri()
+    return None
+
+
 def mlflow_client(project: Project) -> Any:
     """An MlflowClient on the project's tracking store and registry."""
     from mlflow.tracking import MlflowClient
@@ -148,10 +166,8 @@ def tracked_run(
         client = mlflow.tracking.MlflowClient()
         found = client.get_experiment_by_name(experiment)
         if found is None:
-            location = (project.artifacts_dir / experiment).resolve()
-            location.mkdir(parents=True, exist_ok=True)
             experiment_id = client.create_experiment(
-                experiment, artifact_location=location.as_uri()
+                experiment, artifact_location=artifact_location(project, experiment)
             )
         else:
             experiment_id = found.experiment_id

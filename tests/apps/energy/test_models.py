@@ -316,3 +316,16 @@ def test_misuse_is_reported(train: pd.DataFrame) -> None:
     empty = Lear().fit(train).predict(train.iloc[:0])
     assert list(empty.columns) == list(PREDICTION_COLUMNS) and empty.empty
     assert QuantileGBM(5, n_jobs=1).fit(train).predict(train.iloc[:0]).empty
+
+
+def test_lear_stays_within_reason_when_a_feature_leaves_its_range(
+    fitted: dict[str, PriceModel], train: pd.DataFrame, holdout: pd.DataFrame
+) -> None:
+    # A column that barely moved in training (a solar forecast at night) jumps at prediction.
+    wild = holdout.copy()
+    wild["fc_demand_forecast"] = wild["fc_demand_forecast"] * 1e4
+    out = fitted["lear"].predict(wild)
+    target = train["target"].dropna()
+    span = target.max() - target.min()
+    assert np.isfinite(out.to_numpy()).all()
+    assert out["p50"].between(target.min() - 3 * span, target.max() + 3 * span).all()

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from heliograph.apps.energy import make_model, model_name, train_market
@@ -151,3 +152,26 @@ def test_cli_train_promote_and_ci_report(
     assert code == 1 and "refused" in out
     code, out = run("model", "history", name)
     assert "promotion_refused" in out and "first champion" in out
+
+
+def test_a_retrain_on_newer_data_is_compared_on_its_own_window(tmp_path: Path) -> None:
+    """The champion's model is scored on the new window, so weekly retrains can be promoted."""
+    config = load_app("energy").config.replace('start = "2024-01-01"', 'start = "2025-01-01"')
+    config = config.replace('markets = ["GB", "DE", "FR"]', 'markets = ["GB"]')
+    clock = FixedClock(datetime(2025, 3, 10, 12, tzinfo=UTC))
+    project = init_project(tmp_path, extra=config).with_clock(clock)
+    ingest(project)
+    snapshot(project)
+    first = train_market(project, "GB", models=["seasonal_naive"], backtest_days=14)
+    registry = Registry(project)
+    assert registry.promote(model_name("GB")).accepted
+    clock.advance(pd.Timedelta(days=14))  # two weeks later, new data
+    ingest(project)
+    snapshot(project)
+    second = train_market(project, "GB", models=["lear"], backtest_days=14)
+    assert second.window != first.window
+    decision = registry.evaluate(model_name("GB"))
+    assert "windows differ" not in " ".join(decision.reasons)
+    assert decision.accepted, decision.reasons  # LEAR beats the naive champion
+    rescored = decision.metrics[f"v{first.version}"]["backtest_mae"]
+    assert rescored != pytest.approx(first.metrics["seasonal_naive"]["mae"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from typing import Annotated
 
 import typer
@@ -44,7 +45,8 @@ def train_energy(
     from ._train import model_name, train_market
 
     project: Project = ctx.obj.project
-    console = Console(highlight=False, soft_wrap=True)
+    # As wide as a CI log needs when the output is not a terminal.
+    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
     outcome = train_market(
         project,
         market,

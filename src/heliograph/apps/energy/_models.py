@@ -219,6 +219,9 @@ def _robust_scale(values: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return np.where(mad > _TINY, mad, values.std(axis=0))
 
 
+_Z_LIMIT = 8.0
+
+
 @dataclass(frozen=True)
 class _PeriodFit:
     """One period's LASSO, stated on the columns of the raw design matrix of :class:`Lear`."""
@@ -232,12 +235,17 @@ class _PeriodFit:
     intercept: float
     y_centre: float
     y_scale: float
+    low: float = -np.inf  # the transformed target's training range, widened by one unit
+    high: float = np.inf
 
     def predict(self, design: np.ndarray) -> np.ndarray:
         x = design[:, self.columns]
         z = (np.where(np.isnan(x), self.fill, x) - self.centre) / self.scale
-        z = np.where(self.asinh, np.arcsinh(z), z)
-        return np.sinh(z @ self.coef + self.intercept) * self.y_scale + self.y_centre
+        # A feature far outside its training range (a nearly constant column that moved) must
+        # not push a linear model to absurd prices: inputs stay within ±_Z_LIMIT deviations.
+        z = np.clip(np.where(self.asinh, np.arcsinh(z), z), -_Z_LIMIT, _Z_LIMIT)
+        zy = np.clip(z @ self.coef + self.intercept, self.low, self.high)
+        return np.sinh(zy) * self.y_scale + self.y_centre
 
 
 class Lear:
@@ -315,7 +323,19 @@ class Lear:
                 lasso = Lasso(alpha=self.alpha, max_iter=10_000)
             lasso.fit(z, zy)
             coef, intercept = np.asarray(lasso.coef_, dtype=np.float64), float(lasso.intercept_)
-        return _PeriodFit(keep, fill, centre, scale, asinh, coef, intercept, y_centre, y_scale)
+        return _PeriodFit(
+            keep,
+            fill,
+            centre,
+            scale,
+            asinh,
+            coef,
+            intercept,
+            y_centre,
+            y_scale,
+            float(zy.min()) - 1.0,
+            float(zy.max()) + 1.0,
+        )
 
     def _predict_mid(self, frame: pd.DataFrame) -> np.ndarray:
         models: dict[int, _PeriodFit] = _fitted(self.models_, self)

@@ -25,7 +25,7 @@ from heliograph.checks import run_checks, unique
 from heliograph.core import DataError, Project, UsageError, get_logger
 from heliograph.features import compute_offline
 from heliograph.lake import Lake, load_snapshot, newest_snapshot, open_lake, take_snapshot
-from heliograph.registry import TAG_WINDOW, Registry, metric_key
+from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry, metric_key
 from heliograph.tracking import lineage_tags, tracked_run
 from heliograph.training import backtest, forecast_metrics
 
@@ -138,6 +138,15 @@ def _features(lake: Lake, snapshots: dict[str, str], market: str) -> pd.DataFram
     return compute_offline(lake, PriceFeatures(), requests, snapshots=snapshots)
 
 
+def _recent(features: pd.DataFrame, train_days: int | None) -> pd.DataFrame:
+    """The rows the registered model is fit on: known labels, the last ``train_days`` days,
+    the same window every backtest fit saw."""
+    known = features.loc[features["target"].notna()]
+    if train_days is None or known.empty:
+        return known
+    return known.loc[known["timestamp"] >= known["timestamp"].max() - pd.Timedelta(days=train_days)]
+
+
 def _metrics(predictions: pd.DataFrame, naive: pd.Series) -> dict[str, float]:
     metrics = forecast_metrics(
         predictions["target"].to_numpy(),
@@ -179,6 +188,51 @@ def _plots(predictions: pd.DataFrame, label: str) -> dict[str, Any]:
     ax2.set_xlabel("hour")
     fig2.subplots_adjust(left=0.06, right=0.99, bottom=0.16, top=0.9)
     return {"plots/forecast_vs_actual.png": fig, "plots/error_by_hour.png": fig2}
+
+
+def _rescore_champion(
+    project: Project,
+    registry: Registry,
+    market: str,
+    features: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    naive: pd.Series,
+    experiment: str,
+    tags: dict[str, str],
+    window: str,
+) -> None:
+    """Score the serving champion's own model on this backtest window, so the policy can
+    compare like with like. (Its model may have been fit on days inside the window, which
+    only makes it harder to beat.)"""
+    import mlflow
+
+    name = model_name(market)
+    if name not in registry.models():
+        return
+    version = registry.version_of(name, CHAMPION)
+    if version is None or registry.run_of(name, version).data.tags.get(TAG_WINDOW) == window:
+        return
+    day = features["timestamp"].dt.normalize()
+    rows = features.loc[(day >= start) & (day <= end) & features["target"].notna()]
+    champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    columns = champion.metadata.signature.inputs.input_names()
+    predicted = pd.DataFrame(champion.predict(rows[columns].astype(float)))
+    predicted.index = rows.index
+    scored = pd.concat([rows[["market", "timestamp", "target"]], predicted], axis=1)
+    metrics = _metrics(scored, naive)
+    with tracked_run(
+        project,
+        experiment,
+        f"{market}-champion-v{version}-rescored",
+        tags={
+            **tags,
+            TAG_WINDOW: window,
+            TAG_RESCORES: f"{name}/{version}",
+            "helio.market": market,
+        },
+    ):
+        mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
 
 
 def train_market(
@@ -253,7 +307,7 @@ def train_market(
         outcome.window = result.window
         metrics = _metrics(result.predictions, naive)
         outcome.metrics[name] = metrics
-        final = make(name).fit(features.loc[features["target"].notna()])
+        final = make(name).fit(_recent(features, train_days))
         with tracked_run(
             project,
             experiment,
@@ -299,6 +353,9 @@ def train_market(
     outcome.checks_passed = checks_passed
     if register:
         registry = Registry(project)
+        _rescore_champion(
+            project, registry, market, features, start, end, naive, experiment, tags, outcome.window
+        )
         why = reason or (
             f"trained on {', '.join(chosen.values())}; best of "
             f"{', '.join(models)} by {policy.metric}"
