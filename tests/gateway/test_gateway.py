@@ -246,3 +246,16 @@ def test_helio_serve_drains_and_flushes_on_sigterm(project: Project) -> None:
         project.ledger_url, service="price-forecast", role="champion", limit=10_000
     )
     assert len({r.request_id for r in records} & set(ids)) == 20
+
+
+def test_each_gateway_process_gets_its_own_spool(tmp_path: Any) -> None:
+    from heliograph.gateway._app import _claim_spool
+
+    first_lock, first = _claim_spool(tmp_path)
+    second_lock, second = _claim_spool(tmp_path)
+    assert first != second
+    first_lock.close()  # the first process ends: its folder (and leftovers) is taken next
+    third_lock, third = _claim_spool(tmp_path)
+    assert third == first
+    second_lock.close()
+    third_lock.close()

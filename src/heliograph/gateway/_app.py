@@ -13,6 +13,7 @@ asynchronously (spooled to disk if the database is down).
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.
 
+import fcntl
 import hashlib
 import threading
 import time
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -86,7 +88,8 @@ class Gateway:
             poll_interval=poll_interval or settings.poll_interval,
             ledger=self.ledger,
         )
-        self.writer = PredictionWriter(project.ledger_url, project.state_dir / "spool")
+        self._spool_lock, spool = _claim_spool(project.state_dir / "spool")
+        self.writer = PredictionWriter(project.ledger_url, spool)
         self.metrics = GatewayMetrics(self)
         self.follow = follow
         self.shadow = settings.shadow if shadow is None else shadow
@@ -139,6 +142,7 @@ class Gateway:
         self.follower.stop()
         self._shadow_pool.shutdown(wait=True)  # shadows in flight reach the writer
         self.writer.close()
+        self._spool_lock.close()
 
     # -- predictions ---------------------------------------------------------------------
     def record(
@@ -193,6 +197,30 @@ class Gateway:
                 self._shadow_pending.release()
 
         self._shadow_pool.submit(run)
+
+
+def _claim_spool(root: Path) -> tuple[Any, Path]:
+    """A spool folder of its own for this process (several gateways may share a machine).
+
+    The first folder no running process holds is taken, so a restarted gateway replays what
+    a crashed one left behind.
+    """
+    for index in range(1024):
+        folder = root / str(index)
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / ".lock", "w")  # held for the life of the process
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            continue
+        return handle, folder
+    raise ServiceError(
+        "no free spool folder",
+        status=503,
+        field="spool",
+        rule="fewer than 1024 gateways per state folder",
+    )
 
 
 def _parse_invocations(payload: Any, columns: list[str] | None) -> tuple[np.ndarray, list[str]]:
