@@ -259,3 +259,55 @@ def test_each_gateway_process_gets_its_own_spool(tmp_path: Any) -> None:
     assert third == first
     second_lock.close()
     third_lock.close()
+
+
+def test_a_signed_registry_webhook_swaps_at_once(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import base64
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    monkeypatch.setenv("HELIO_GATEWAY__WEBHOOK_SECRET", "s3cret")
+    configured = Project.load(project.root).with_clock(project.clock())
+    app = create_app(configured, [PriceForecast()], poll_interval=3600)  # only the hook
+    with TestClient(app) as client:
+        before = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+        other = "2" if before.headers["X-Model-Version"] == "1" else "1"
+        mlflow_client(project).set_registered_model_alias(GB, "champion", other)
+        body = json.dumps(
+            {
+                "entity": "model_version_alias",
+                "action": "created",
+                "data": {"name": GB, "alias": "champion", "version": other},
+            }
+        )
+        stamp = str(int(time.time()))
+        digest = hmac.new(b"s3cret", f"d1.{stamp}.{body}".encode(), hashlib.sha256).digest()
+        headers = {
+            "X-MLflow-Delivery-Id": "d1",
+            "X-MLflow-Timestamp": stamp,
+            "X-MLflow-Signature": "v1," + base64.b64encode(digest).decode(),
+            "Content-Type": "application/json",
+        }
+        forged = client.post(
+            "/v1/registry/webhook",
+            content=body,
+            headers={**headers, "X-MLflow-Signature": "v1,AAAA"},
+        )
+        assert forged.status_code == 401
+        assert client.post("/v1/registry/webhook", content=body, headers=headers).json() == {
+            "accepted": True
+        }
+        for _ in range(100):
+            now = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+            if now.headers["X-Model-Version"] == other:
+                break
+            time.sleep(0.1)
+        assert now.headers["X-Model-Version"] == other
+    mlflow_client(project).set_registered_model_alias(
+        GB, "champion", before.headers["X-Model-Version"]
+    )
+    del registry

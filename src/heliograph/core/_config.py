@@ -94,6 +94,7 @@ class GatewaySettings(_Section):
     poll_interval: float = Field(default=2.0, gt=0)
     invocations_model: str = ""
     shadow: bool = True
+    webhook_secret: str = ""
 
 
 class DatasetSettings(_Section):

@@ -85,6 +85,9 @@ poll_interval = 2.0
 invocations_model = ""
 # Run each request through the challenger too, off the hot path, into the ledger.
 shadow = true
+# Secret of an MLflow registry webhook (event model_version_alias.*) pointed at
+# POST /v1/registry/webhook: alias moves are then noticed at once. Empty: endpoint off.
+webhook_secret = ""
 
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,

@@ -13,8 +13,10 @@ asynchronously (spooled to disk if the database is down).
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.
 
+import base64
 import fcntl
 import hashlib
+import hmac
 import threading
 import time
 import uuid
@@ -199,6 +201,21 @@ class Gateway:
         self._shadow_pool.submit(run)
 
 
+def _signed(secret: str, headers: Any, body: str, max_age: float = 300.0) -> bool:
+    """MLflow's webhook signature: v1,base64(HMAC-SHA256(delivery_id.timestamp.payload))."""
+    delivery = headers.get("x-mlflow-delivery-id", "")
+    stamp = headers.get("x-mlflow-timestamp", "")
+    given = headers.get("x-mlflow-signature", "")
+    if not (delivery and stamp.isdigit() and given.startswith("v1,")):
+        return False
+    if abs(time.time() - int(stamp)) > max_age:
+        return False
+    digest = hmac.new(
+        secret.encode(), f"{delivery}.{stamp}.{body}".encode(), hashlib.sha256
+    ).digest()
+    return hmac.compare_digest(given[3:], base64.b64encode(digest).decode())
+
+
 def _claim_spool(root: Path) -> tuple[Any, Path]:
     """A spool folder of its own for this process (several gateways may share a machine).
 
@@ -366,6 +383,28 @@ def create_app(
     async def metrics() -> Response:
         body, content_type = gateway.metrics.render()
         return Response(body, media_type=content_type)
+
+    @app.post("/v1/registry/webhook", tags=["operations"])
+    async def registry_webhook(request: Request) -> Response:
+        """An MLflow registry webhook (model_version_alias.*): look at the registry now."""
+        secret = project.settings.gateway.webhook_secret
+        if not secret:
+            raise ServiceError(
+                "webhooks are off: set [gateway] webhook_secret",
+                status=404,
+                field="gateway.webhook_secret",
+                rule="a shared secret",
+            )
+        body = (await request.body()).decode("utf-8", errors="replace")
+        if not _signed(secret, request.headers, body):
+            raise ServiceError(
+                "bad or missing webhook signature",
+                status=401,
+                field="X-MLflow-Signature",
+                rule="HMAC-SHA256 of the secret, at most 5 minutes old",
+            )
+        gateway.follower.poke()
+        return _json({"accepted": True})
 
     @app.get("/v1/services", tags=["services"])
     async def list_services() -> Response:
