@@ -310,4 +310,3 @@ def test_a_signed_registry_webhook_swaps_at_once(
     mlflow_client(project).set_registered_model_alias(
         GB, "champion", before.headers["X-Model-Version"]
     )
-    del registry
