@@ -501,46 +501,32 @@ def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None
             )
         started = time.perf_counter()
         rows, as_of = service.features(gateway.context, body)
-        inputs = model.inputs(rows)
-        outputs = pd.DataFrame(model.predict_frame(inputs))
-        response = service.respond(body, rows, outputs, model.version)
-        latency = 1000 * (time.perf_counter() - started)
         targets = (
             (rows["timestamp"].min(), rows["timestamp"].max())
             if "timestamp" in rows
             else (None, None)
         )
-        gateway.record(
-            service=service.name,
-            model=model,
-            role=CHAMPION,
-            request_id=request_id,
-            as_of=as_of,
-            rows=inputs,
-            outputs=outputs.to_dict("list"),
-            latency_ms=latency,
-            targets=targets,
-        )
+
+        def answer(loaded: LoadedModel, role: str, since: float) -> pd.DataFrame:
+            inputs = loaded.inputs(rows)
+            outputs = pd.DataFrame(loaded.predict_frame(inputs))
+            gateway.record(
+                service=service.name,
+                model=loaded,
+                role=role,
+                request_id=request_id,
+                as_of=as_of,
+                rows=inputs,
+                outputs=outputs.to_dict("list"),
+                latency_ms=1000 * (time.perf_counter() - since),
+                targets=targets,
+            )
+            return outputs
+
+        response = service.respond(body, rows, answer(model, CHAMPION, started), model.version)
         challenger = gateway.store.get(name, CHALLENGER) if gateway.shadow else None
         if challenger is not None and challenger.version != model.version:
-
-            def shadow() -> None:
-                began = time.perf_counter()
-                shadow_inputs = challenger.inputs(rows)
-                out = pd.DataFrame(challenger.predict_frame(shadow_inputs))
-                gateway.record(
-                    service=service.name,
-                    model=challenger,
-                    role=CHALLENGER,
-                    request_id=request_id,
-                    as_of=as_of,
-                    rows=shadow_inputs,
-                    outputs=out.to_dict("list"),
-                    latency_ms=1000 * (time.perf_counter() - began),
-                    targets=targets,
-                )
-
-            gateway.shadow_call(shadow)
+            gateway.shadow_call(lambda: answer(challenger, CHALLENGER, time.perf_counter()))
         return Response(
             response.model_dump_json(),
             media_type="application/json",
