@@ -197,6 +197,7 @@ def test_helio_serve_drains_and_flushes_on_sigterm(project: Project) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     env = {**os.environ, "HELIO_PROGRESS": "0", "HELIO_CLOCK__MODE": "real"}
+    env.pop("MLFLOW_TRACKING_URI", None)  # the gateway must find the project's registry itself
     server = subprocess.Popen(
         [
             sys.executable,
@@ -310,3 +311,44 @@ def test_a_signed_registry_webhook_swaps_at_once(
     mlflow_client(project).set_registered_model_alias(
         GB, "champion", before.headers["X-Model-Version"]
     )
+
+
+def test_the_gateway_serves_while_the_ledger_is_down(project: Project, tmp_path: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events and predictions wait in the spool; answering never depends on the ledger."""
+    monkeypatch.setenv("HELIO_LEDGER__URL",
+                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    down = Project.load(project.root).with_clock(project.clock())
+    app = create_app(down, [PriceForecast()], poll_interval=3600)
+    with TestClient(app) as client:
+        assert client.get("/readyz").status_code == 200
+        response = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+        assert response.status_code == 200
+        gateway = client.app.state.gateway  # type: ignore[attr-defined]
+        assert gateway.writer.flush(10)
+        assert gateway.writer.stats()["spooled"] >= 1
+
+
+def test_cached_features_equal_a_fresh_computation_around_a_publication(
+        project: Project) -> None:
+    from types import SimpleNamespace
+
+    from heliograph.apps.energy import PriceFeatures, feature_columns
+    from heliograph.gateway import ServiceContext
+
+    service = PriceForecast()
+    context = ServiceContext(project=project, clock=project.clock(),
+                             registry_models=lambda prefix: [], cache={})
+    fresh_view = PriceFeatures()
+    for moment in ("10:40", "10:50", "10:59:59", "11:00", "11:00:01", "11:20", "11:25"):
+        as_of = datetime.fromisoformat(f"2025-03-30T{moment}+00:00")
+        request = SimpleNamespace(market="GB", as_of=as_of, horizon_hours=48)
+        rows, _ = service.features(context, request)
+        data = service._recent(context, as_of)
+        visible = {n: f[f["available_at"] <= as_of] for n, f in data.items()}
+        expected = fresh_view.compute(visible, rows[["market", "timestamp", "as_of"]])
+        columns = feature_columns(expected)
+        pd.testing.assert_frame_equal(rows[columns].reset_index(drop=True),
+                                      expected[columns].reset_index(drop=True))
+        assert (rows["as_of"] == pd.Timestamp(as_of)).all()
+    assert len(context.cache["energy_features"]) < 7  # some requests shared a computation

@@ -152,7 +152,9 @@ def serve(
     from heliograph.gateway import create_app
 
     project = project_of(ctx)
-    services = [s for a in load_apps() if a.services for s in a.services()]
+    declared = set(project.settings.datasets)
+    used = [a for a in load_apps() if a.services and set(a.datasets) <= declared]
+    services = [s for a in used for s in a.services()]
     settings = project.settings.gateway
     app_ = create_app(project, services)
     host, port = host or settings.host, port or settings.port

@@ -509,7 +509,7 @@ def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None
 
         def answer(loaded: LoadedModel, role: str, since: float) -> pd.DataFrame:
             inputs = loaded.inputs(rows)
-            outputs = pd.DataFrame(loaded.predict_frame(inputs))
+            outputs = loaded.predict_cached(inputs)
             gateway.record(
                 service=service.name,
                 model=loaded,

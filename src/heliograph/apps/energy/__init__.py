@@ -218,4 +218,5 @@ app = App(
     clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
     commands={"train": train_energy},
     services=_services,
+    datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )

@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
@@ -103,18 +104,22 @@ class PriceForecast(Service):
     def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
         as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
         data = self._recent(context, as_of)
-        prices = data["energy_prices"]
-        market = prices[prices["market"] == request.market]
-        if market.empty:
-            raise ServiceError(
-                f"no recent prices for market {request.market}",
-                status=404,
-                field="market",
-                rule="a market with data in the lake",
-            )
-        step = market["timestamp"].sort_values().diff().median()
-        step = step if pd.notna(step) else pd.Timedelta(minutes=30)
+        step = self._step(context, data, request.market)
         first = pd.Timestamp(as_of).floor(step) + step
+        # The features depend on the targets and on which rows were known at as_of, nothing
+        # else: requests that agree on both share one computation.
+        stamp = np.datetime64(pd.Timestamp(as_of).tz_convert(None).to_datetime64(), "us")
+        known = tuple(
+            int(np.searchsorted(times, stamp, side="right"))
+            for times in self._known_times(context, data)
+        )
+        key = (id(data), request.market, request.horizon_hours, first, known)
+        memo = context.cache.setdefault("energy_features", {})
+        if key in memo:
+            rows = memo[key].copy()
+            rows["as_of"] = pd.Timestamp(as_of).tz_convert("UTC")
+            rows["as_of"] = rows["as_of"].astype("datetime64[us, UTC]")
+            return rows, as_of
         count = int(pd.Timedelta(hours=request.horizon_hours) / step)
         stamps = pd.date_range(first, periods=count, freq=step)
         requests = pd.DataFrame(
@@ -123,7 +128,44 @@ class PriceForecast(Service):
         requests["timestamp"] = requests["timestamp"].astype("datetime64[us, UTC]")
         requests["as_of"] = requests["as_of"].astype("datetime64[us, UTC]")
         visible = {name: frame[frame["available_at"] <= as_of] for name, frame in data.items()}
-        return self.view.compute(visible, requests), as_of
+        rows = self.view.compute(visible, requests)
+        if len(memo) > 1024:
+            memo.clear()
+        memo[key] = rows
+        return rows.copy(), as_of
+
+    def _step(
+        self, context: ServiceContext, data: dict[str, pd.DataFrame], market: str
+    ) -> pd.Timedelta:
+        """The market's period length, from its recent prices (cached with the data)."""
+        steps = context.cache.setdefault("energy_steps", {})
+        if (id(data), market) not in steps:
+            prices = data["energy_prices"]
+            stamps = prices.loc[prices["market"] == market, "timestamp"]
+            if stamps.empty:
+                raise ServiceError(
+                    f"no recent prices for market {market}",
+                    status=404,
+                    field="market",
+                    rule="a market with data in the lake",
+                )
+            step = stamps.sort_values().diff().median()
+            steps[(id(data), market)] = step if pd.notna(step) else pd.Timedelta(minutes=30)
+        return steps[(id(data), market)]
+
+    def _known_times(
+        self, context: ServiceContext, data: dict[str, pd.DataFrame]
+    ) -> list[np.ndarray]:
+        """Each input's availability times, sorted (cached with the data)."""
+        cached = context.cache.get("energy_known")
+        if cached is None or cached[0] != id(data):
+            times = [
+                np.sort(frame["available_at"].to_numpy(dtype="datetime64[us]"))
+                for frame in data.values()
+            ]
+            cached = (id(data), times)
+            context.cache["energy_known"] = cached
+        return cached[1]
 
     def respond(
         self, request: Any, rows: pd.DataFrame, outputs: pd.DataFrame, version: str
