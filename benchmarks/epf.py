@@ -1,0 +1,399 @@
+"""The EPF open-access benchmark (Lago, Marcjasz, De Schutter and Weron, Applied Energy 2021).
+
+Runs the paper's protocol on any file in the EPF format (timestamp, price, two exogenous
+day-ahead forecasts; the market is the file's stem): forecast the 24 hourly prices of day D with
+what is known on D-1, over the last 728 days of the file, recalibrating before every forecast
+day (``daily``, the paper's protocol) or every week (``weekly``). Every model of
+``heliograph.apps.energy`` is backtested on the same walk-forward window, the seasonal naive
+always among them, and the published LEAR and DNN ensembles are scored over exactly the same
+days when their forecast file lies beside the data (``<data dir>/reference-forecasts/``).
+
+    python benchmarks/epf.py --data ../shared/data/epf/BE.csv --recalibrate weekly --days 28
+
+One JSON line goes to standard output; progress and warnings go to standard error. A file that
+cannot be read (missing, malformed) is one line on standard error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib.metadata
+import json
+import math
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import heliograph
+from heliograph.apps.energy import (
+    MODEL_NAMES,
+    PriceFeatures,
+    feature_columns,
+    forecast_requests,
+    make_model,
+    read_epf,
+)
+from heliograph.core import DataError, HelioError
+from heliograph.training import backtest, mae, rmse, smape
+
+PAPER_TEST_DAYS = 728  # the last two years of each six-year file
+PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 1092, 1456 days)
+FREQ = "60min"
+NAIVE = "seasonal_naive"
+WEEK = pd.Timedelta(hours=168)
+RMAE_CONVENTION = (
+    "epftoolbox: MAE over all test hours / MAE of the weekly naive (the real price 168 h "
+    "earlier, taken from the test period's own prices, so the first 7 test days have no naive "
+    "and are left out of the denominator); the same denominator for every model and reference"
+)
+REFERENCE_COLUMNS = {
+    "real": "real price",
+    "lear_ensemble": "lear ensemble",
+    "dnn_ensemble": "dnn ensemble",
+}
+EXIT_DATA = 2  # the file cannot be read, or holds too little to run the protocol
+EXIT_LEAK = 3  # the feature frame uses a value that was not yet known: a library bug
+
+
+def log(message: str) -> None:
+    print(f"[epf] {message}", file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# arguments
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {value}")
+    return value
+
+
+def _models(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in MODEL_NAMES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown model {unknown[0]!r}" if unknown else "no model named"
+        )
+    return names
+
+
+def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentParser, Any]:
+    parser = argparse.ArgumentParser(
+        prog="epf.py",
+        description="Run the EPF open-access benchmark protocol on one EPF-format CSV file.",
+    )
+    parser.add_argument("--data", required=True, type=Path, help="an EPF-format CSV (BE.csv, …)")
+    parser.add_argument(
+        "--recalibrate",
+        choices=("daily", "weekly"),
+        default="daily",
+        help="refit before every forecast day (daily, the paper's protocol) or every 7 days",
+    )
+    parser.add_argument(
+        "--days",
+        type=_positive,
+        default=None,
+        help="score only the first N days of the test period (default: all of it)",
+    )
+    parser.add_argument(
+        "--models",
+        type=_models,
+        default=[name for name in MODEL_NAMES if name != NAIVE],
+        help=f"comma-separated, from {', '.join(MODEL_NAMES)}; the seasonal naive always runs",
+    )
+    parser.add_argument(
+        "--train-days",
+        type=_positive,
+        default=PAPER_TRAIN_DAYS,
+        help="calibration window: fit on the most recent N days before each origin",
+    )
+    return parser, parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------------------------------------
+# the test period and the feature frame
+
+
+def test_period(prices: pd.DataFrame) -> pd.DatetimeIndex:
+    """The delivery days of the test period.
+
+    The test period is the file's last 728 days; a file shorter than 3 x 728 days (the
+    paper's four years of history and two of test) gives its last third instead.
+    """
+    all_days = pd.DatetimeIndex(prices["timestamp"].dt.normalize().unique()).sort_values()
+    length = min(PAPER_TEST_DAYS, len(all_days) // 3)
+    if length < 1:
+        raise DataError(
+            f"the file holds {len(all_days)} days, too few for a test period",
+            field="content",
+            rule="at least 3 days: two thirds history, one third test",
+        )
+    if length < PAPER_TEST_DAYS:
+        log(
+            f"the file holds {len(all_days)} days, fewer than 3 x {PAPER_TEST_DAYS}: "
+            f"the test period is its last third, {length} days"
+        )
+    return all_days[-length:]
+
+
+def build_features(
+    frames: dict[str, pd.DataFrame], market: str, test_days: pd.DatetimeIndex, train_days: int
+) -> pd.DataFrame:
+    """The feature frame for the test days and the calibration window before them."""
+    prices = frames["energy_prices"]
+    first = prices["timestamp"].min().normalize()
+    # train_days before the first origin (D-1 10:00) reach into day D - train_days - 1.
+    start = max(first, test_days[0] - pd.Timedelta(days=train_days + 1))
+    days = pd.date_range(start, test_days[-1], freq="D")
+    requests = forecast_requests([market], days, FREQ)
+    return PriceFeatures().compute(frames, requests)
+
+
+def check_availability(
+    frames: dict[str, pd.DataFrame], features: pd.DataFrame, days: Sequence[pd.Timestamp]
+) -> None:
+    """Fail loudly if a feature of day D uses anything not known at D-1 10:00.
+
+    Checks the timing rules (prices of D known at D-1 12:00, exogenous forecasts at D-1 09:00,
+    the forecast made at D-1 10:00), then recomputes the features of the given days from only
+    the rows available at their origin: they must equal those of the full frame. Also checks
+    that what *is* known is used: D-1's prices and D's exogenous forecasts are present.
+    """
+    prices, forecasts = frames["energy_prices"], frames["energy_forecasts"]
+    rules = {
+        "prices of D at D-1 12:00": (prices, pd.Timedelta(hours=12)),
+        "forecasts of D at D-1 09:00": (forecasts, pd.Timedelta(hours=15)),
+    }
+    for rule, (frame, before) in rules.items():
+        lead = frame["timestamp"].dt.normalize() - frame["available_at"]
+        if not (lead == before).all():
+            raise LeakError(f"availability is not as the EPF protocol says: {rule}")
+    lead = features["timestamp"].dt.normalize() - features["as_of"]
+    if not (lead == pd.Timedelta(hours=14)).all():
+        raise LeakError("forecast origins are not D-1 10:00")
+    inputs = feature_columns(features)
+    known_then = [
+        c for c in inputs if c == "price_lag_1d" or (c.startswith("fc_") and "_lag_" not in c)
+    ]
+    for day in days:
+        rows = features.loc[features["timestamp"].dt.normalize() == day]
+        as_of = rows["as_of"].iloc[0]
+        visible = {
+            name: frame.loc[frame["available_at"] <= as_of] for name, frame in frames.items()
+        }
+        requests = rows[["market", "timestamp", "as_of"]].reset_index(drop=True)
+        again = PriceFeatures().compute(visible, requests)
+        full = rows[inputs].to_numpy(dtype=float)
+        seen = again[inputs].to_numpy(dtype=float)
+        if not np.array_equal(full, seen, equal_nan=True):
+            bad = [c for c, a, b in zip(inputs, full.T, seen.T, strict=True) if not _same(a, b)]
+            raise LeakError(f"features of {day:%Y-%m-%d} use values not known at {as_of}: {bad}")
+        missing = [c for c in known_then if rows[c].isna().any()]
+        if missing:
+            raise LeakError(f"features of {day:%Y-%m-%d} miss values known at {as_of}: {missing}")
+    log(
+        f"availability checked on {len(days)} days: features use only what was known at "
+        "D-1 10:00, including D-1's prices and D's exogenous forecasts"
+    )
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.array_equal(a, b, equal_nan=True))
+
+
+class LeakError(Exception):
+    """The feature frame breaks the benchmark's information set."""
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+
+
+def naive_mae(actual: pd.Series) -> float:
+    """MAE of the weekly naive over the test period's own prices (epftoolbox's rMAE scale)."""
+    naive = pd.Series(actual.to_numpy(), index=actual.index + WEEK).reindex(actual.index)
+    return mae(actual.to_numpy(), naive.to_numpy())
+
+
+def scores(actual: pd.Series, forecast: pd.Series, scale: float) -> dict[str, float]:
+    """MAE, rMAE (epftoolbox convention, ``scale`` = the naive's MAE), sMAPE (%), RMSE."""
+    a, f = actual.to_numpy(dtype=float), forecast.to_numpy(dtype=float)
+    error = mae(a, f)
+    values = {
+        "mae": error,
+        "rmae": error / scale if scale > 0 else math.nan,
+        "smape": smape(a, f),
+        "rmse": rmse(a, f),
+    }
+    return {key: round(value, 4) for key, value in values.items()}
+
+
+def reference_scores(
+    data: Path, market: str, actual: pd.Series, scale: float
+) -> dict[str, Any] | None:
+    """The published ensembles over exactly the hours of ``actual``, if their file exists."""
+    path = data.parent / "reference-forecasts" / f"Forecasts_{market}_DNN_LEAR_ensembles.csv"
+    if not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        log(f"reference file {path} cannot be read, left out: {exc}")
+        return None
+    names = {str(c).strip().lower(): c for c in table.columns}
+    missing = [want for want in REFERENCE_COLUMNS.values() if want not in names]
+    if missing:
+        log(f"reference file {path} has no column {missing[0]!r}, left out")
+        return None
+    stamps = pd.to_datetime(table[table.columns[0]], format="ISO8601", utc=True, errors="coerce")
+    table = table.set_index(stamps.astype(actual.index.dtype))
+    table = table.loc[table.index.notna() & ~table.index.duplicated()]
+    found = table.index.intersection(actual.index)
+    if len(found) < len(actual):
+        log(
+            f"reference file {path.name} covers {len(found)} of {len(actual)} test hours: "
+            "the reference is left out"
+        )
+        return None
+    rows = table.loc[actual.index]
+    real = rows[names[REFERENCE_COLUMNS["real"]]].to_numpy(dtype=float)
+    differs = float(np.nanmax(np.abs(real - actual.to_numpy(dtype=float))))
+    if differs > 1e-6:
+        log(f"reference real prices differ from the data file's by up to {differs:.4g}")
+    out: dict[str, Any] = {"file": path.name, "real_price_max_abs_diff": differs}
+    for key in ("lear_ensemble", "dnn_ensemble"):
+        forecast = pd.Series(rows[names[REFERENCE_COLUMNS[key]]].to_numpy(dtype=float))
+        out[key] = scores(actual, forecast.set_axis(actual.index), scale)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    started = time.perf_counter()
+    frames = read_epf(args.data)
+    market = str(frames["energy_prices"]["market"].iloc[0])
+    days = test_period(frames["energy_prices"])
+    if args.days is not None:
+        if args.days > len(days):
+            parser.error(f"--days {args.days}: the test period has only {len(days)} days")
+        days = days[: args.days]
+    log(
+        f"{market}: {len(days)} test days {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}, "
+        f"recalibrate {args.recalibrate}, calibration window {args.train_days} days"
+    )
+    features = build_features(frames, market, days, args.train_days)
+    check_availability(frames, features, [days[0], days[-1]])
+
+    names = [NAIVE, *(name for name in dict.fromkeys(args.models) if name != NAIVE)]
+    models: dict[str, dict[str, Any]] = {}
+    actual: pd.Series | None = None
+    scale = math.nan
+    for name in names:
+        t0 = time.perf_counter()
+        log(f"backtesting {name} …")
+        try:
+            result = backtest(
+                features,
+                lambda name=name: make_model(name),
+                start=days[0],
+                end=days[-1],
+                recalibrate=args.recalibrate,
+                train_days=args.train_days,
+                description=f"{market} {name}",
+            )
+        except ValueError as exc:  # a model cannot fit what the window holds
+            raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
+        predictions = result.predictions.set_index("timestamp")
+        if actual is None:
+            actual = predictions["target"]
+            scale = naive_mae(actual)
+            if math.isnan(scale):
+                log("rMAE is undefined: the weekly naive needs more than 7 test days")
+        metrics = scores(actual, predictions["p50"].reindex(actual.index), scale)
+        wall = time.perf_counter() - t0
+        models[name] = {
+            **metrics,
+            "fits": result.fits,
+            "wall_s": round(wall, 1),
+            "params": make_model(name).params(),
+        }
+        log(f"{name}: MAE {metrics['mae']:.3f}, rMAE {metrics['rmae']:.3f} ({wall:.0f} s)")
+
+    assert actual is not None
+    best = min(models, key=lambda n: (math.isnan(models[n]["mae"]), models[n]["mae"]))
+    reference = reference_scores(args.data, market, actual, scale)
+    out: dict[str, Any] = {
+        "market": market,
+        "days": len(days),
+        "recalibrate": args.recalibrate,
+        "wall_s": round(time.perf_counter() - started, 1),
+        "test_start": f"{days[0]:%Y-%m-%d}",
+        "test_end": f"{days[-1]:%Y-%m-%d}",
+        "train_days": args.train_days,
+        "rmae_convention": RMAE_CONVENTION,
+        "library": library(),
+        "naive_mae": round(scale, 4),
+        "models": models,
+        "best": best,
+    }
+    if reference is not None:
+        out["reference"] = reference
+        for key in ("lear_ensemble", "dnn_ensemble"):
+            out[f"beats_{key}"] = bool(models[best]["mae"] < reference[key]["mae"])
+    else:
+        out["beats_lear_ensemble"] = None  # no reference file beside the data
+    return out
+
+
+def library() -> dict[str, str]:
+    """Which heliograph ran: its version and a digest of the code this benchmark exercises."""
+    root = Path(heliograph.__file__).parent
+    digest = hashlib.sha256()
+    for package in ("apps/energy", "features", "training"):
+        for file in sorted((root / package).glob("*.py")):
+            digest.update(file.relative_to(root).as_posix().encode())
+            digest.update(file.read_bytes())
+    return {"version": importlib.metadata.version("heliograph"), "source": digest.hexdigest()[:12]}
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, args = parse_args(argv)
+    try:
+        out = run(args, parser)
+    except HelioError as exc:
+        print(f"epf.py: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_DATA
+    except LeakError as exc:
+        print(f"epf.py: information leak: {exc}", file=sys.stderr)
+        return EXIT_LEAK
+    print(json.dumps(_json_safe(out), allow_nan=False), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

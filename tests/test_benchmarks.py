@@ -1,0 +1,154 @@
+"""The EPF benchmark script, run as a user runs it, on small files in the EPF format."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "epf.py"
+METRICS = ("mae", "rmae", "smape", "rmse")
+
+
+def write_epf(path: Path, days: int = 120, seed: int = 3) -> pd.DataFrame:
+    """An EPF-format CSV: a header of 4 names, then timestamp, price and two exogenous columns.
+
+    Prices follow the load forecast, a daily and a weekly shape, and a persistent shock, so
+    a model that reads the features beats the weekly naive.
+    """
+    rng = np.random.default_rng(seed)
+    stamps = pd.date_range("2020-01-06", periods=days * 24, freq="h")
+    hour, dow = stamps.hour.to_numpy(), stamps.day_of_week.to_numpy()
+    daily = 10 * np.sin((hour - 6) / 24 * 2 * np.pi)
+    load = 60_000 + 8_000 * np.sin((hour - 6) / 24 * 2 * np.pi) - 5_000 * (dow >= 5)
+    load = load + rng.normal(0, 1_500, len(stamps))
+    wind = np.clip(
+        rng.gamma(2.0, 2_000, days).repeat(24) + rng.normal(0, 300, len(stamps)), 0, None
+    )
+    shock = np.cumsum(rng.normal(0, 1.0, days)).repeat(24)
+    price = 40 + daily + 0.002 * (load - 60_000) - 0.001 * wind + shock
+    price = price + rng.normal(0, 1.0, len(stamps))
+    frame = pd.DataFrame(
+        {
+            "Date": stamps.strftime("%Y-%m-%d %H:%M:%S"),
+            " Prices": price.round(2),
+            " Load forecast": load.round(1),
+            " Wind forecast": wind.round(1),
+        }
+    )
+    frame.to_csv(path, index=False)
+    return frame
+
+
+def run_benchmark(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HELIO_PROGRESS": "0"}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+
+
+def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
+    data = tmp_path / "XX.csv"
+    write_epf(data)
+    assert data.read_text().splitlines()[1].startswith("2020-01-06 00:00:00,")
+
+    done = run_benchmark(
+        "--data", data, "--days", "14", "--recalibrate", "weekly", "--models", "lear"
+    )
+
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 1, done.stdout  # one JSON line, the logs go to stderr
+    out = json.loads(lines[0])
+    assert out["market"] == "XX"  # the file's stem, not a known market
+    assert out["days"] == 14
+    assert out["recalibrate"] == "weekly"
+    assert out["wall_s"] > 0
+    # 120 days, fewer than 3 x 728: the test period is the last third, 40 days from day 81.
+    assert out["test_start"] == "2020-03-26"
+    assert out["test_end"] == "2020-04-08"
+    assert out["rmae_convention"].startswith("epftoolbox")
+    assert set(out["models"]) == {"seasonal_naive", "lear"}  # the naive always runs
+    for name, metrics in out["models"].items():
+        for key in METRICS:
+            assert math.isfinite(metrics[key]) and metrics[key] >= 0, (name, key, metrics)
+        assert metrics["fits"] == 2  # two weekly blocks
+        assert metrics["rmse"] >= metrics["mae"]
+        assert metrics["smape"] <= 200
+    # The weekly naive scored against its own scale: close to 1 (the denominators differ by
+    # the first test week, which the epftoolbox convention leaves out).
+    assert 0.7 < out["models"]["seasonal_naive"]["rmae"] < 1.3
+    assert out["models"]["lear"]["rmae"] < 0.8  # the features carry the signal
+    assert out["best"] == "lear"
+    assert "reference" not in out  # no reference-forecasts/ beside the file
+    assert out["beats_lear_ensemble"] is None
+    assert "availability checked" in done.stderr
+
+
+def test_scores_the_reference_ensembles_over_the_same_days(tmp_path: Path) -> None:
+    data = tmp_path / "XX.csv"
+    frame = write_epf(data)
+    real = frame[" Prices"].to_numpy()
+    reference = pd.DataFrame(
+        {
+            "": frame["Date"],
+            "Real price": real,
+            "LEAR Ensemble": real + 2.0,  # MAE 2 on every day
+            "DNN Ensemble": real - 0.5,
+        }
+    )
+    (tmp_path / "reference-forecasts").mkdir()
+    reference.to_csv(
+        tmp_path / "reference-forecasts" / "Forecasts_XX_DNN_LEAR_ensembles.csv", index=False
+    )
+
+    done = run_benchmark(
+        "--data", data, "--days", "14", "--recalibrate", "weekly", "--models", "lear"
+    )
+
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    ref = out["reference"]
+    assert ref["lear_ensemble"]["mae"] == pytest.approx(2.0)
+    assert ref["dnn_ensemble"]["mae"] == pytest.approx(0.5)
+    assert ref["lear_ensemble"]["rmae"] == pytest.approx(2.0 / out["naive_mae"], rel=1e-3)
+    assert ref["real_price_max_abs_diff"] == 0.0
+    assert out["beats_lear_ensemble"] is (out["models"][out["best"]]["mae"] < 2.0)
+    assert out["beats_dnn_ensemble"] is (out["models"][out["best"]]["mae"] < 0.5)
+
+
+def test_a_missing_file_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
+    missing = tmp_path / "NOPE.csv"
+
+    done = run_benchmark("--data", missing, "--days", "14")
+
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "file not found" in done.stderr and str(missing) in done.stderr
+
+
+def test_a_malformed_file_and_bad_arguments_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "YY.csv"
+    bad.write_text("Date,Price,A,B\n2020-01-01 00:00:00,oops,1,2\n")
+    done = run_benchmark("--data", bad)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "price (column 2)" in done.stderr and "line 2" in done.stderr
+
+    done = run_benchmark("--data", bad, "--models", "lear,prophet")
+    assert done.returncode == 2
+    assert "unknown model 'prophet'" in done.stderr and "usage:" in done.stderr
