@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from heliograph.checks import between, not_null
-from heliograph.core import FixedClock
+from heliograph.core import FixedClock, Project
 from heliograph.lake import Dataset, Lake
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,3 +90,24 @@ def postgres_url() -> Iterator[str]:
     with admin.connect() as con:
         con.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
+
+
+def energy_project(
+    root: Path,
+    markets: tuple[str, ...] = ("GB",),
+    *,
+    start: str = "2025-01-01",
+    now: datetime = datetime(2025, 3, 31, 12, tzinfo=UTC),
+) -> Project:
+    """A small energy project (simulated from ``start``), ingested and snapshotted at ``now``."""
+    from heliograph.core import init_project, load_app
+    from heliograph.jobs import ingest, snapshot
+
+    config = load_app("energy").config.replace('start = "2024-01-01"', f'start = "{start}"')
+    config = config.replace(
+        'markets = ["GB", "DE", "FR"]', "markets = [" + ", ".join(f'"{m}"' for m in markets) + "]"
+    )
+    project = init_project(root, extra=config).with_clock(FixedClock(now))
+    ingest(project)
+    snapshot(project)
+    return project

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -12,12 +12,12 @@ from fastapi.testclient import TestClient
 
 from heliograph.apps.energy import model_name, train_market
 from heliograph.apps.energy._service import PriceForecast
-from heliograph.core import FixedClock, Project, init_project, load_app
+from heliograph.core import Project
 from heliograph.gateway import create_app
-from heliograph.jobs import ingest, snapshot
 from heliograph.ledger import Ledger, read_predictions
 from heliograph.registry import Registry
 from heliograph.tracking import mlflow_client, tracked_run
+from tests.conftest import energy_project
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning:mlflow.*", "ignore:.*type hint:UserWarning"
@@ -27,14 +27,7 @@ GB = model_name("GB")
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("gateway")
-    config = load_app("energy").config.replace('start = "2024-01-01"', 'start = "2025-01-01"')
-    config = config.replace('markets = ["GB", "DE", "FR"]', 'markets = ["GB"]')
-    project = init_project(root, extra=config).with_clock(
-        FixedClock(datetime(2025, 3, 31, 12, tzinfo=UTC))
-    )
-    ingest(project)
-    snapshot(project)
+    project = energy_project(tmp_path_factory.mktemp("gateway"))
     first = train_market(project, "GB", models=["seasonal_naive"], backtest_days=7)
     Registry(project).promote(GB, reason="first")
     second = train_market(project, "GB", models=["lear"], backtest_days=7)
@@ -313,11 +306,13 @@ def test_a_signed_registry_webhook_swaps_at_once(
     )
 
 
-def test_the_gateway_serves_while_the_ledger_is_down(project: Project, tmp_path: Any,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_gateway_serves_while_the_ledger_is_down(
+    project: Project, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Events and predictions wait in the spool; answering never depends on the ledger."""
-    monkeypatch.setenv("HELIO_LEDGER__URL",
-                       "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    monkeypatch.setenv(
+        "HELIO_LEDGER__URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
+    )
     down = Project.load(project.root).with_clock(project.clock())
     app = create_app(down, [PriceForecast()], poll_interval=3600)
     with TestClient(app) as client:
@@ -329,16 +324,16 @@ def test_the_gateway_serves_while_the_ledger_is_down(project: Project, tmp_path:
         assert gateway.writer.stats()["spooled"] >= 1
 
 
-def test_cached_features_equal_a_fresh_computation_around_a_publication(
-        project: Project) -> None:
+def test_cached_features_equal_a_fresh_computation_around_a_publication(project: Project) -> None:
     from types import SimpleNamespace
 
     from heliograph.apps.energy import PriceFeatures, feature_columns
     from heliograph.gateway import ServiceContext
 
     service = PriceForecast()
-    context = ServiceContext(project=project, clock=project.clock(),
-                             registry_models=lambda prefix: [], cache={})
+    context = ServiceContext(
+        project=project, clock=project.clock(), registry_models=lambda prefix: [], cache={}
+    )
     fresh_view = PriceFeatures()
     for moment in ("10:40", "10:50", "10:59:59", "11:00", "11:00:01", "11:20", "11:25"):
         as_of = datetime.fromisoformat(f"2025-03-30T{moment}+00:00")
@@ -348,7 +343,8 @@ def test_cached_features_equal_a_fresh_computation_around_a_publication(
         visible = {n: f[f["available_at"] <= as_of] for n, f in data.items()}
         expected = fresh_view.compute(visible, rows[["market", "timestamp", "as_of"]])
         columns = feature_columns(expected)
-        pd.testing.assert_frame_equal(rows[columns].reset_index(drop=True),
-                                      expected[columns].reset_index(drop=True))
+        pd.testing.assert_frame_equal(
+            rows[columns].reset_index(drop=True), expected[columns].reset_index(drop=True)
+        )
         assert (rows["as_of"] == pd.Timestamp(as_of)).all()
     assert len(context.cache["energy_features"]) < 7  # some requests shared a computation

@@ -11,10 +11,11 @@ import pytest
 
 from heliograph.apps.energy import make_model, model_name, train_market
 from heliograph.cli import main
-from heliograph.core import DataError, FixedClock, Project, UsageError, init_project, load_app
+from heliograph.core import DataError, FixedClock, Project, UsageError
 from heliograph.jobs import ingest, snapshot
 from heliograph.registry import Registry
 from heliograph.tracking import mlflow_client
+from tests.conftest import energy_project
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*")
 
@@ -25,15 +26,7 @@ def small(name: str):  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    root = tmp_path_factory.mktemp("train")
-    config = load_app("energy").config.replace('start = "2024-01-01"', 'start = "2025-01-01"')
-    config = config.replace('markets = ["GB", "DE", "FR"]', 'markets = ["GB", "DE"]')
-    project = init_project(root, extra=config).with_clock(
-        FixedClock(datetime(2025, 3, 31, 12, tzinfo=UTC))
-    )
-    ingest(project)
-    snapshot(project)
-    return project
+    return energy_project(tmp_path_factory.mktemp("train"), ("GB", "DE"))
 
 
 def test_train_logs_lineage_and_registers_a_challenger(project: Project) -> None:
@@ -108,15 +101,7 @@ def test_cli_train_promote_and_ci_report(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    def run(*args: str) -> tuple[int, str]:
-        with pytest.raises(SystemExit) as info:
-            main(["-p", str(project.root), *args])
-        out, err = capsys.readouterr()
-        return int(info.value.code or 0), out + err
-
-    monkeypatch.setattr("heliograph.apps.energy._train.make_model", small)
-    name = model_name("DE")
-    code, out = run(
+    train_de = (
         "train",
         "energy",
         "--market",
@@ -126,6 +111,16 @@ def test_cli_train_promote_and_ci_report(
         "--models",
         "seasonal_naive,lear",
     )
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as info:
+            main(["-p", str(project.root), *args])
+        out, err = capsys.readouterr()
+        return int(info.value.code or 0), out + err
+
+    monkeypatch.setattr("heliograph.apps.energy._train.make_model", small)
+    name = model_name("DE")
+    code, out = run(*train_de)
     assert code == 0, out
     assert "registered energy-price-DE version 1 as challenger" in out
     code, out = run("ci", "report", "--model", name, "--out", str(tmp_path / "ci"))
@@ -136,16 +131,7 @@ def test_cli_train_promote_and_ci_report(
     code, out = run("model", "promote", name, "--reason", "first champion")
     assert code == 0 and "version 1 is champion" in out
     # The same models on the same snapshot cannot beat themselves: refused, exit 1.
-    code, out = run(
-        "train",
-        "energy",
-        "--market",
-        "DE",
-        "--backtest-days",
-        "14",
-        "--models",
-        "seasonal_naive,lear",
-    )
+    code, out = run(*train_de)
     code, out = run("ci", "report", "--model", name, "--out", str(tmp_path / "ci2"))
     assert code == 1 and "policy would refuse" in out
     code, out = run("model", "promote", name)
@@ -156,12 +142,9 @@ def test_cli_train_promote_and_ci_report(
 
 def test_a_retrain_on_newer_data_is_compared_on_its_own_window(tmp_path: Path) -> None:
     """The champion's model is scored on the new window, so weekly retrains can be promoted."""
-    config = load_app("energy").config.replace('start = "2024-01-01"', 'start = "2025-01-01"')
-    config = config.replace('markets = ["GB", "DE", "FR"]', 'markets = ["GB"]')
-    clock = FixedClock(datetime(2025, 3, 10, 12, tzinfo=UTC))
-    project = init_project(tmp_path, extra=config).with_clock(clock)
-    ingest(project)
-    snapshot(project)
+    project = energy_project(tmp_path, now=datetime(2025, 3, 10, 12, tzinfo=UTC))
+    clock = project.clock()
+    assert isinstance(clock, FixedClock)
     first = train_market(project, "GB", models=["seasonal_naive"], backtest_days=14)
     registry = Registry(project)
     assert registry.promote(model_name("GB")).accepted
