@@ -3,10 +3,12 @@
 Runs the paper's protocol on any file in the EPF format (timestamp, price, two exogenous
 day-ahead forecasts; the market is the file's stem): forecast the 24 hourly prices of day D with
 what is known on D-1, over the last 728 days of the file, recalibrating before every forecast
-day (``daily``, the paper's protocol) or every week (``weekly``). Every model of
-``heliograph.apps.energy`` is backtested on the same walk-forward window, the seasonal naive
-always among them, and the published LEAR and DNN ensembles are scored over exactly the same
-days when their forecast file lies beside the data (``<data dir>/reference-forecasts/``).
+day (``daily``, the paper's protocol) or every week (``weekly``). The chosen models of
+``heliograph.apps.energy`` (all by default, the seasonal naive always) are backtested on the
+same walk-forward window, and the published LEAR and DNN ensembles (and the ensemble's single
+calibration windows) are scored over exactly the same hours when their forecast file lies
+beside the data (``<data dir>/reference-forecasts/Forecasts_<MARKET>_DNN_LEAR_ensembles.csv``).
+See benchmarks/README.md for the output, the rMAE convention and measured results.
 
     python benchmarks/epf.py --data ../shared/data/epf/BE.csv --recalibrate weekly --days 28
 
@@ -21,6 +23,7 @@ import hashlib
 import importlib.metadata
 import json
 import math
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -273,9 +276,15 @@ def reference_scores(
     if differs > 1e-6:
         log(f"reference real prices differ from the data file's by up to {differs:.4g}")
     out: dict[str, Any] = {"file": path.name, "real_price_max_abs_diff": differs}
-    for key in ("lear_ensemble", "dnn_ensemble"):
-        forecast = pd.Series(rows[names[REFERENCE_COLUMNS[key]]].to_numpy(dtype=float))
-        out[key] = scores(actual, forecast.set_axis(actual.index), scale)
+    columns = {key: names[REFERENCE_COLUMNS[key]] for key in ("lear_ensemble", "dnn_ensemble")}
+    # The ensemble's members, single calibration windows ("LEAR 1456"): compare --train-days.
+    for name, column in names.items():
+        window = re.fullmatch(r"lear\s+(\d+)", name)
+        if window:
+            columns[f"lear_{window.group(1)}"] = column
+    for key, column in columns.items():
+        forecast = pd.Series(rows[column].to_numpy(dtype=float), index=actual.index)
+        out[key] = scores(actual, forecast, scale)
     return out
 
 
@@ -285,6 +294,7 @@ def reference_scores(
 
 def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     started = time.perf_counter()
+    code = library()  # before the run: the code it imported, should files change meanwhile
     frames = read_epf(args.data)
     market = str(frames["energy_prices"]["market"].iloc[0])
     days = test_period(frames["energy_prices"])
@@ -346,7 +356,7 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         "test_end": f"{days[-1]:%Y-%m-%d}",
         "train_days": args.train_days,
         "rmae_convention": RMAE_CONVENTION,
-        "library": library(),
+        "library": code,
         "naive_mae": round(scale, 4),
         "models": models,
         "best": best,

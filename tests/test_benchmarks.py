@@ -107,6 +107,7 @@ def test_scores_the_reference_ensembles_over_the_same_days(tmp_path: Path) -> No
             "Real price": real,
             "LEAR Ensemble": real + 2.0,  # MAE 2 on every day
             "DNN Ensemble": real - 0.5,
+            "LEAR 1456": real + 1.0,  # a single calibration window of the ensemble
         }
     )
     (tmp_path / "reference-forecasts").mkdir()
@@ -123,6 +124,7 @@ def test_scores_the_reference_ensembles_over_the_same_days(tmp_path: Path) -> No
     ref = out["reference"]
     assert ref["lear_ensemble"]["mae"] == pytest.approx(2.0)
     assert ref["dnn_ensemble"]["mae"] == pytest.approx(0.5)
+    assert ref["lear_1456"]["mae"] == pytest.approx(1.0)
     assert ref["lear_ensemble"]["rmae"] == pytest.approx(2.0 / out["naive_mae"], rel=1e-3)
     assert ref["real_price_max_abs_diff"] == 0.0
     assert out["beats_lear_ensemble"] is (out["models"][out["best"]]["mae"] < 2.0)
