@@ -37,6 +37,7 @@ import heliograph
 from heliograph.apps.energy import (
     MODEL_NAMES,
     PriceFeatures,
+    combine,
     feature_columns,
     forecast_requests,
     make_model,
@@ -49,6 +50,7 @@ PAPER_TEST_DAYS = 728  # the last two years of each six-year file
 PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 1092, 1456 days)
 FREQ = "60min"
 NAIVE = "seasonal_naive"
+BLEND = "blend"
 WEEK = pd.Timedelta(hours=168)
 RMAE_CONVENTION = (
     "epftoolbox: MAE over all test hours / MAE of the weekly naive (the real price 168 h "
@@ -121,6 +123,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentPars
         type=_positive,
         default=PAPER_TRAIN_DAYS,
         help="calibration window: fit on the most recent N days before each origin",
+    )
+    parser.add_argument(
+        "--predictions",
+        type=Path,
+        default=None,
+        help="also write every model's hourly forecasts (p10, p50, p90) to this CSV file",
     )
     return parser, parser.parse_args(argv)
 
@@ -310,25 +318,41 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     check_availability(frames, features, [days[0], days[-1]])
 
     names = [NAIVE, *(name for name in dict.fromkeys(args.models) if name != NAIVE)]
+    blend = make_model(BLEND)
+    if BLEND in names:  # its members first: the blend is then computed from their backtests
+        names = [n for n in names if n != BLEND and n not in blend.members]
+        names += [*blend.members, BLEND]
     models: dict[str, dict[str, Any]] = {}
+    forecasts: dict[str, pd.DataFrame] = {}
     actual: pd.Series | None = None
     scale = math.nan
     for name in names:
         t0 = time.perf_counter()
-        log(f"backtesting {name} …")
-        try:
-            result = backtest(
-                features,
-                lambda name=name: make_model(name),
-                start=days[0],
-                end=days[-1],
-                recalibrate=args.recalibrate,
-                train_days=args.train_days,
-                description=f"{market} {name}",
-            )
-        except ValueError as exc:  # a model cannot fit what the window holds
-            raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
-        predictions = result.predictions.set_index("timestamp")
+        if name == BLEND:
+            # Blend.fit fits each member on the same rows, and Blend.predict is `combine` of
+            # their forecasts: the same numbers as a backtest of make_model("blend"), which
+            # tests/test_benchmarks.py checks, at no extra cost.
+            members = [forecasts[m] for m in blend.members]
+            predictions = combine(members, blend.weights).assign(target=members[0]["target"])
+            fits = models[blend.members[0]]["fits"]
+            log(f"{name}: {blend.params()['weights']} x {', '.join(blend.members)}")
+        else:
+            log(f"backtesting {name} …")
+            try:
+                result = backtest(
+                    features,
+                    lambda name=name: make_model(name),
+                    start=days[0],
+                    end=days[-1],
+                    recalibrate=args.recalibrate,
+                    train_days=args.train_days,
+                    description=f"{market} {name}",
+                )
+            except ValueError as exc:  # a model cannot fit what the window holds
+                raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
+            predictions = result.predictions.set_index("timestamp")
+            fits = result.fits
+        forecasts[name] = predictions[["target", "p10", "p50", "p90"]]
         if actual is None:
             actual = predictions["target"]
             scale = naive_mae(actual)
@@ -338,13 +362,16 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         wall = time.perf_counter() - t0
         models[name] = {
             **metrics,
-            "fits": result.fits,
+            "fits": fits,
             "wall_s": round(wall, 1),
             "params": make_model(name).params(),
         }
         log(f"{name}: MAE {metrics['mae']:.3f}, rMAE {metrics['rmae']:.3f} ({wall:.0f} s)")
 
     assert actual is not None
+    if args.predictions is not None:
+        table = pd.concat([f.assign(model=n) for n, f in forecasts.items()]).reset_index()
+        table.to_csv(args.predictions, index=False)
     best = min(models, key=lambda n: (math.isnan(models[n]["mae"]), models[n]["mae"]))
     reference = reference_scores(args.data, market, actual, scale)
     out: dict[str, Any] = {

@@ -154,3 +154,43 @@ def test_a_malformed_file_and_bad_arguments_exit_2(tmp_path: Path) -> None:
     done = run_benchmark("--data", bad, "--models", "lear,prophet")
     assert done.returncode == 2
     assert "unknown model 'prophet'" in done.stderr and "usage:" in done.stderr
+
+
+def test_the_blend_is_computed_as_the_blend_model_forecasts(tmp_path: Path) -> None:
+    """The benchmark scores the blend from its members' backtests instead of fitting them twice;
+    that must give what a backtest of the Blend model itself gives."""
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import epf
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    from heliograph.apps.energy import make_model
+    from heliograph.training import backtest
+
+    data = tmp_path / "XX.csv"
+    write_epf(data, days=90)
+    saved = tmp_path / "forecasts.csv"
+    done = run_benchmark(
+        "--data", data, "--days", "10", "--recalibrate", "weekly",
+        "--models", "blend", "--predictions", saved,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert list(out["models"]) == ["seasonal_naive", "lear", "gbm_quantile", "blend"]
+    table = pd.read_csv(saved, parse_dates=["timestamp"])
+    scored = table.loc[table["model"] == "blend"].set_index("timestamp")
+
+    frames = epf.read_epf(data)
+    days = epf.test_period(frames["energy_prices"])[:10]
+    features = epf.build_features(frames, "XX", days, epf.PAPER_TRAIN_DAYS)
+    direct = backtest(
+        features, lambda: make_model("blend"), start=days[0], end=days[-1],
+        recalibrate="weekly", train_days=epf.PAPER_TRAIN_DAYS,
+    ).predictions.set_index("timestamp")  # fmt: skip
+
+    assert len(scored) == len(direct) == 10 * 24
+    for column in ("p10", "p50", "p90"):  # the CSV keeps 15+ significant digits
+        np.testing.assert_allclose(scored[column], direct[column].to_numpy(), rtol=1e-9)
+    assert out["models"]["blend"]["mae"] == pytest.approx(
+        float((direct["p50"] - direct["target"]).abs().mean()), abs=1e-4
+    )

@@ -62,6 +62,46 @@ def test_auction_timing(frames: dict) -> None:  # type: ignore[type-arg]
     assert view.compute(frames, early)["price_lag_1d"].isna().all()
 
 
+def test_day_vectors_hold_the_whole_hourly_profile(frames: dict) -> None:  # type: ignore[type-arg]
+    """Every period of D sees all 24 hours of D-1, D-2, D-3, D-7 (prices) and of D, D-1, D-7
+    (driver forecasts), so the model of 01:00 can read yesterday's 23:00."""
+    view = PriceFeatures()
+    day = pd.Timestamp("2025-02-10", tz="UTC")
+    out = view.compute(frames, forecast_requests(["GB", "DE"], [day]))
+    prices = frames["energy_prices"].set_index(["market", "timestamp"])["price"]
+    drivers = frames["energy_forecasts"].set_index(["variable", "market", "timestamp"])["value"]
+    for market, rows in out.groupby("market"):
+        for lag in (1, 2, 3, 7):
+            hours = [f"price_d{lag}_h{h:02d}" for h in range(24)]
+            profile = rows[hours].to_numpy()
+            assert (profile == profile[0]).all()  # the same vector on every period of the day
+            start = day - pd.Timedelta(days=lag)
+            expected = [prices[(market, start + pd.Timedelta(hours=h))] for h in range(24)]
+            np.testing.assert_allclose(profile[0], expected)
+        late = rows[[f"fc_demand_forecast_h{h:02d}" for h in range(24)]].iloc[0]
+        expected = [
+            drivers[("demand_forecast", market, day + pd.Timedelta(hours=h))] for h in range(24)
+        ]
+        np.testing.assert_allclose(late, expected)
+        assert rows[[f"fc_wind_forecast_d7_h{h:02d}" for h in range(24)]].notna().all().all()
+    # The half-hourly aligned lag at HH:00 is that hour of the vector.
+    on_the_hour = out.loc[out["timestamp"].dt.minute == 0]
+    vector = [
+        on_the_hour.loc[i, f"price_d1_h{on_the_hour.loc[i, 'timestamp'].hour:02d}"]
+        for i in on_the_hour.index
+    ]
+    np.testing.assert_allclose(on_the_hour["price_lag_1d"], vector)
+    # No vector of D's own prices: unknown when the forecast is made.
+    assert not [c for c in out.columns if c.startswith("price_h") or c.startswith("price_d0")]
+    # Before D-1's auction, D-1's profile is unknown; D-2's is known.
+    early = view.compute(
+        frames,
+        forecast_requests(["GB"], [day]).assign(as_of=lambda f: f["as_of"] - pd.Timedelta(days=1)),
+    )
+    assert early[[f"price_d1_h{h:02d}" for h in range(24)]].isna().all().all()
+    assert early[[f"price_d2_h{h:02d}" for h in range(24)]].notna().all().all()
+
+
 def test_offline_batch_equals_online_one_at_a_time(tmp_path: Path, frames: dict) -> None:  # type: ignore[type-arg]
     clock = FixedClock(datetime(2025, 3, 11, tzinfo=UTC))
     lake = Lake(

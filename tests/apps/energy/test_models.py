@@ -12,12 +12,15 @@ import pytest
 from scipy.signal import lfilter
 
 from heliograph.apps.energy._models import (
+    LEAR_WINDOWS,
     MODEL_NAMES,
     PREDICTION_COLUMNS,
+    Blend,
     Lear,
     PriceModel,
     QuantileGBM,
     SeasonalNaive,
+    combine,
     make_model,
 )
 
@@ -194,7 +197,10 @@ def test_seasonal_naive_bands_are_the_residual_quantiles_per_period(train) -> No
 def test_lear_fits_one_model_per_period_and_reads_the_features(fitted, frame) -> None:
     lear = fitted["lear"]
     assert isinstance(lear, Lear)
-    assert sorted(lear.models_) == list(range(PERIODS))
+    assert lear.windows == LEAR_WINDOWS == (56, 84, 1092, 1456)
+    # 540 training days: the 56- and 84-day windows, then every row (1092 and 1456 are the same)
+    assert len(lear.members_) == 3
+    assert all(sorted(member) == list(range(PERIODS)) for member in lear.members_)
     expected = [c for c in frame.columns if c not in IDS]
     assert lear.feature_columns_ == expected
     unseen = frame.tail(2).assign(period=[PERIODS, PERIODS + 5])  # the nearest period's model
@@ -206,7 +212,7 @@ def test_half_hourly_periods_and_a_fixed_alpha() -> None:
     train, later = frame.iloc[: 100 * 48], frame.iloc[100 * 48 :]
     for model in (Lear(), Lear(alpha=0.01)):
         model.fit(train)
-        assert sorted(model.models_) == list(range(48))
+        assert all(sorted(member) == list(range(48)) for member in model.members_)
         naive = SeasonalNaive().fit(train).predict(later)
         assert mae(model.predict(later), later) < mae(naive, later)
 
@@ -214,7 +220,8 @@ def test_half_hourly_periods_and_a_fixed_alpha() -> None:
 def test_lear_on_a_short_history(train: pd.DataFrame, holdout: pd.DataFrame) -> None:
     """Fewer rows per period than twice the inputs: AIC with the target's variance as noise."""
     lear = Lear().fit(train.iloc[-15 * PERIODS :])
-    assert sorted(lear.models_) == list(range(PERIODS))
+    assert len(lear.members_) == 1  # every window holds all 15 days
+    assert sorted(lear.members_[0]) == list(range(PERIODS))
     assert np.isfinite(lear.predict(holdout).to_numpy()).all()
     with pytest.raises(ValueError, match="10 rows"):
         Lear().fit(train.iloc[-9 * PERIODS :])
@@ -290,12 +297,12 @@ def test_params_are_flat_and_json_serialisable(name: str) -> None:
 
 
 def test_make_model() -> None:
-    assert MODEL_NAMES == ("seasonal_naive", "lear", "gbm_quantile")
+    assert MODEL_NAMES == ("seasonal_naive", "lear", "gbm_quantile", "blend")
     assert isinstance(make_model("seasonal_naive", lag="price_lag_1d"), SeasonalNaive)
     assert make_model("lear", alpha=0.1).params()["alpha"] == 0.1
     gbm = make_model("gbm_quantile", n_estimators=10, learning_rate=0.1)
     assert isinstance(gbm, QuantileGBM) and gbm.params()["n_estimators"] == 10
-    with pytest.raises(ValueError, match="seasonal_naive, lear, gbm_quantile"):
+    with pytest.raises(ValueError, match="seasonal_naive, lear, gbm_quantile, blend"):
         make_model("prophet")
     with pytest.raises(ValueError, match="lear"):
         make_model("lear", n_estimators=10)
@@ -303,6 +310,62 @@ def test_make_model() -> None:
         make_model("lear", alpha=0.0)
     with pytest.raises(ValueError, match="n_estimators"):
         QuantileGBM(n_estimators=0)
+
+
+def test_the_lear_ensemble_is_the_mean_of_one_lear_per_window(train, holdout) -> None:
+    """The paper's ensemble: each member sees only the last N days of the training rows."""
+    ensemble = Lear(windows=(28, 200)).fit(train)
+    assert ensemble.params()["windows"] == "28,200"
+    stamps = train["timestamp"]
+    singles = [
+        Lear(windows=None).fit(train.loc[stamps > stamps.max() - pd.Timedelta(days=days)])
+        for days in (28, 200)
+    ]
+    expected = np.mean([m.predict(holdout)["p50"] for m in singles], axis=0)
+    np.testing.assert_allclose(ensemble.predict(holdout)["p50"], expected, rtol=1e-10)
+    assert Lear(windows=None).params()["windows"] == "all"
+    for wrong in ((), (0, 56), (-3,)):
+        with pytest.raises(ValueError, match="windows"):
+            Lear(windows=wrong)
+    with pytest.raises(ValueError, match="timestamp"):
+        Lear(windows=(28,)).fit(train.drop(columns="timestamp"))
+
+
+def test_lear_drops_a_column_that_repeats_another(train, holdout) -> None:
+    """A day vector holds the aligned lag's value for one hour: the copy must not change the fit."""
+    copied = train.assign(price_copy=train["price_lag_1d"])
+    plain = Lear(windows=None).fit(train).predict(holdout)
+    twice = (
+        Lear(windows=None).fit(copied).predict(holdout.assign(price_copy=holdout["price_lag_1d"]))
+    )
+    pd.testing.assert_frame_equal(plain, twice)
+
+
+def test_the_blend_is_the_weighted_mean_of_its_members(fitted, predicted, holdout) -> None:
+    blend = fitted["blend"]
+    assert isinstance(blend, Blend) and blend.members == ("lear", "gbm_quantile")
+    assert blend.weights == (0.5, 0.5)
+    members = [predicted["lear"], predicted["gbm_quantile"]]
+    expected = (members[0]["p50"] + members[1]["p50"]) / 2
+    np.testing.assert_allclose(predicted["blend"]["p50"], expected, rtol=1e-12)
+    pd.testing.assert_frame_equal(predicted["blend"], combine(members, (0.5, 0.5)))
+    # Combining two different models beats the worse of them (here, both: errors differ).
+    errors = {name: mae(predicted[name], holdout) for name in ("lear", "gbm_quantile", "blend")}
+    assert errors["blend"] < max(errors["lear"], errors["gbm_quantile"]), errors
+    weighted = Blend(members=("seasonal_naive", "lear"), weights=(1, 3))
+    assert weighted.params() == {
+        "model": "blend",
+        "members": "seasonal_naive,lear",
+        "weights": "1,3",
+    }
+    for members_, weights in (((), None), (("blend",), None), (("prophet",), None)):
+        with pytest.raises(ValueError, match="members"):
+            Blend(members=members_, weights=weights)
+    for weights in ((1.0,), (1.0, -1.0), (0.0, 0.0)):
+        with pytest.raises(ValueError, match="weights"):
+            Blend(weights=weights)
+    with pytest.raises(ValueError, match="same index"):
+        combine([members[0], members[1].iloc[::-1]], (1, 1))
 
 
 def test_misuse_is_reported(train: pd.DataFrame) -> None:

@@ -32,7 +32,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 def test_train_logs_lineage_and_registers_a_challenger(project: Project) -> None:
     outcome = train_market(project, "GB", backtest_days=14, train_days=60, make=small)
     assert outcome.window == "2025-03-18..2025-03-31"
-    assert set(outcome.metrics) == {"seasonal_naive", "lear", "gbm_quantile"}
+    assert set(outcome.metrics) == {"seasonal_naive", "lear", "gbm_quantile", "blend"}
     naive, lear = outcome.metrics["seasonal_naive"], outcome.metrics["lear"]
     assert naive["rmae"] == pytest.approx(1.0)
     assert lear["mae"] < naive["mae"] and lear["rmae"] < 1
@@ -46,7 +46,7 @@ def test_train_logs_lineage_and_registers_a_challenger(project: Project) -> None
     assert tags["helio.snapshots"] == ",".join(outcome.snapshots)
     assert tags["helio.checks.passed"] == "true"
     assert json.loads(tags["helio.checks"])["energy_prices"]["failed"] == {}
-    assert tags["helio.feature_view"] == "energy_price_features@1"
+    assert tags["helio.feature_view"] == "energy_price_features@2"
     assert tags["helio.git.commit"] and tags["helio.git.dirty"] in {"true", "false"}
     assert "mlflow" in json.loads(tags["helio.versions"])
     assert tags["helio.backtest.window"] == outcome.window

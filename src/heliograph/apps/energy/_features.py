@@ -6,6 +6,15 @@ D-1 and earlier are known (their auctions are over), D's prices are not; the day
 forecasts of demand, wind and solar for D are (published at 09:00). Every lookup goes through
 ``point_in_time``, so a value published after the forecast was made can never leak in.
 
+Two kinds of inputs, for two kinds of models:
+
+- *aligned*, the same period of earlier days: ``price_lag_{1,2,3,7}d``, D-1's mean, min and
+  max, and each driver forecast ``fc_<variable>`` for the period and its ``_lag_1d``/``_lag_7d``;
+- *day vectors*, the whole hourly profile of a day, as in the EPF literature's LEAR and DNN
+  (Lago et al. 2021): ``price_d{1,2,3,7}_hHH`` (the price at HH:00 of D-1, D-2, D-3, D-7) and
+  ``fc_<variable>_hHH``, ``fc_<variable>_d1_hHH``, ``fc_<variable>_d7_hHH`` (the forecast for
+  HH:00 of D, D-1, D-7), so the model of 01:00 can see yesterday's 23:00.
+
 >>> requests = forecast_requests(["GB"], pd.date_range("2025-03-01", "2025-03-31"), "30min")
 >>> features = compute_offline(lake, PriceFeatures(), requests, snapshots=snapshot_ids)
 """
@@ -30,6 +39,8 @@ __all__ = [
 ORIGIN_HOUR = 10  # UTC hour on D-1 at which the forecast for day D is made
 FEATURE_IDS = ("market", "timestamp", "as_of", "target", "target_available_at")
 _LAG_DAYS = (1, 2, 3, 7)
+_DRIVER_LAG_DAYS = (0, 1, 7)
+_HOURS = 24
 
 
 def forecast_requests(
@@ -69,7 +80,7 @@ class PriceFeatures(FeatureView):
     """Price lags, calendar and day-ahead driver forecasts for each target period."""
 
     name = "energy_price_features"
-    version = "1"
+    version = "2"
     datasets = ("energy_prices", "energy_forecasts")
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +119,10 @@ class PriceFeatures(FeatureView):
                 out[f"fc_{variable}{suffix}"] = point_in_time(
                     rows, out, value="value", on=["market"], shift=pd.Timedelta(days=lag)
                 )
-        return out
+        vectors = [_day_vectors(prices, out, "price", "price", _LAG_DAYS)]
+        for variable, rows in forecasts.groupby("variable") if not forecasts.empty else []:
+            vectors.append(_day_vectors(rows, out, "value", f"fc_{variable}", _DRIVER_LAG_DAYS))
+        return pd.concat([out, *vectors], axis=1)
 
     @staticmethod
     def _yesterday(prices: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
@@ -131,6 +145,37 @@ class PriceFeatures(FeatureView):
         values = found[columns].to_numpy(dtype=float, copy=True)
         values[~visible] = np.nan
         return pd.DataFrame(values, index=out.index, columns=columns)
+
+
+def _day_vectors(
+    data: pd.DataFrame, out: pd.DataFrame, value: str, prefix: str, lags: Sequence[int]
+) -> pd.DataFrame:
+    """The value at each hour HH:00 of day D - lag, as known at each row's ``as_of``.
+
+    Columns ``{prefix}_d{lag}_hHH`` (``{prefix}_hHH`` for lag 0). Rows of one delivery day
+    and ``as_of`` share their vectors, so each (market, day, as_of) is looked up once.
+    """
+    day = out["timestamp"].dt.normalize()
+    keys = pd.DataFrame({"market": out["market"], "day": day, "as_of": out["as_of"]})
+    first = ~keys.duplicated()
+    unique = keys.loc[first].reset_index(drop=True)
+    which = keys.merge(unique.reset_index(), on=["market", "day", "as_of"], how="left")["index"]
+    hours = np.tile(np.arange(_HOURS), len(unique))
+    grid = unique.loc[unique.index.repeat(_HOURS)].reset_index(drop=True)
+    grid["timestamp"] = grid["day"] + pd.to_timedelta(hours, unit="h")
+    blocks = {}
+    for lag in lags:
+        stem = prefix if lag == 0 else f"{prefix}_d{lag}"
+        if data.empty:
+            values = np.full((len(unique), _HOURS), np.nan)
+        else:
+            found = point_in_time(
+                data, grid, value=value, on=["market"], shift=pd.Timedelta(days=lag)
+            )
+            values = found.to_numpy(dtype=float).reshape(len(unique), _HOURS)
+        for hour in range(_HOURS):
+            blocks[f"{stem}_h{hour:02d}"] = values[which.to_numpy(), hour]
+    return pd.DataFrame(blocks, index=out.index)
 
 
 def feature_columns(frame: pd.DataFrame) -> list[str]:

@@ -13,7 +13,9 @@ indicator), the seasonal naive by a fallback lag.
 - :class:`SeasonalNaive`: the price a week earlier, the EPF benchmark's rMAE baseline;
 - :class:`Lear`: one LASSO per period of the day on asinh-stabilised prices (Lago et al. 2021);
 - :class:`QuantileGBM`: three LightGBM quantile regressions of the change from yesterday's
-  price, all periods together.
+  price, all periods together;
+- :class:`Blend`: the mean of LEAR's and the GBM's forecasts (their errors differ, so the mean
+  beats both).
 
 >>> make_model("lear").fit(train).predict(test).columns.tolist()  # doctest: +SKIP
 ['p10', 'p50', 'p90']
@@ -31,20 +33,25 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "LEAR_WINDOWS",
     "MODEL_NAMES",
     "PREDICTION_COLUMNS",
     "QUANTILES",
+    "Blend",
     "Lear",
     "PriceModel",
     "QuantileGBM",
     "SeasonalNaive",
+    "combine",
     "make_model",
 ]
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
 PREDICTION_COLUMNS: tuple[str, ...] = ("p10", "p50", "p90")
-MODEL_NAMES: tuple[str, ...] = ("seasonal_naive", "lear", "gbm_quantile")
+MODEL_NAMES: tuple[str, ...] = ("seasonal_naive", "lear", "gbm_quantile", "blend")
 
+LEAR_WINDOWS: tuple[int, ...] = (56, 84, 1092, 1456)  # days: the EPF paper's LEAR ensemble
+_DAY_VECTOR = re.compile(r"_h\d\d$")  # price_d1_h07, fc_load_h23: one hour of a day's profile
 _TARGET = "target"
 _PERIOD = "period"
 _NOT_FEATURES = frozenset({"market", "timestamp", "as_of", _TARGET, "target_available_at"})
@@ -75,13 +82,16 @@ class PriceModel(Protocol):
 # --- shared helpers ------------------------------------------------------------------------
 
 
-def _feature_columns(frame: pd.DataFrame, features: Sequence[str] | None) -> list[str]:
+def _feature_columns(
+    frame: pd.DataFrame, features: Sequence[str] | None, *, day_vectors: bool = True
+) -> list[str]:
     if features is None:
         features = [
             c
             for c in frame.columns
             if isinstance(c, str)
             and c not in _NOT_FEATURES
+            and (day_vectors or not _DAY_VECTOR.search(c))
             and pd.api.types.is_numeric_dtype(frame[c].dtype)
         ]
         if not features:
@@ -265,6 +275,12 @@ class Lear:
     model. Intervals: training residual quantiles per period, as :class:`SeasonalNaive`'s.
     BLAS runs on one thread while fitting: the matrices are small and threads only contend.
 
+    ``windows`` makes it the paper's *LEAR ensemble*: one LEAR per calibration window (the
+    last 56, 84, 1092 and 1456 days of the training rows by default), and the point forecast
+    is their mean. Short windows follow a regime change within weeks, long ones keep the
+    seasons. A window longer than the training rows adds no member (members differ in what
+    they saw); ``windows=None`` fits a single LEAR on every training row.
+
     >>> Lear().fit(train).predict(test).shape  # doctest: +SKIP
     (1440, 3)
     """
@@ -272,13 +288,22 @@ class Lear:
     name = "lear"
     quantiles = QUANTILES
 
-    def __init__(self, alpha: float | None = None, *, features: Sequence[str] | None = None):
+    def __init__(
+        self,
+        alpha: float | None = None,
+        *,
+        windows: Sequence[int] | None = LEAR_WINDOWS,
+        features: Sequence[str] | None = None,
+    ):
         if alpha is not None and not alpha > 0:
             raise ValueError(f"alpha must be positive, or None to choose it by AIC: {alpha!r}")
+        if windows is not None and (not windows or min(int(w) for w in windows) < 1):
+            raise ValueError(f"windows must be whole numbers of days >= 1, or None: {windows!r}")
         self.alpha = alpha
+        self.windows = None if windows is None else tuple(sorted({int(w) for w in windows}))
         self.features = None if features is None else list(features)
         self.feature_columns_: list[str] | None = None
-        self.models_: dict[int, _PeriodFit] | None = None
+        self.members_: list[dict[int, _PeriodFit]] | None = None
         self.bands_: _Bands | None = None
 
     def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -305,6 +330,10 @@ class Lear:
         centre = np.where(price, fill, np.where(dummy, 0.0, x.mean(axis=0)))
         scale = np.where(price, _robust_scale(x, fill), np.where(dummy, 1.0, std))
         keep = np.flatnonzero(observed & (std > _TINY) & (scale > _TINY))
+        # A column equal to an earlier one (an aligned lag and its hour in a day vector) adds
+        # nothing but a tie for LARS: keep the first.
+        _, first = np.unique(x[:, keep], axis=1, return_index=True)
+        keep = keep[np.sort(first)]
         centre, scale, fill, asinh = centre[keep], scale[keep], fill[keep], price[keep]
         z = (x[:, keep] - centre) / scale
         z = np.where(asinh, np.arcsinh(z), z)
@@ -338,33 +367,55 @@ class Lear:
         )
 
     def _predict_mid(self, frame: pd.DataFrame) -> np.ndarray:
-        models: dict[int, _PeriodFit] = _fitted(self.models_, self)
+        members: list[dict[int, _PeriodFit]] = _fitted(self.members_, self)
         design, _ = self._design(frame)
         periods = _periods(frame)
-        trained = np.array(sorted(models))
-        mid = np.full(len(frame), np.nan)
-        for p in np.unique(periods):
-            rows = periods == p
-            mid[rows] = models[int(trained[np.argmin(np.abs(trained - p))])].predict(design[rows])
-        return mid
+        mid = np.zeros(len(frame))
+        for models in members:
+            trained = np.array(sorted(models))
+            for p in np.unique(periods):
+                rows = periods == p
+                nearest = int(trained[np.argmin(np.abs(trained - p))])
+                mid[rows] += models[nearest].predict(design[rows])
+        return mid / len(members)
+
+    def _window_rows(self, train: pd.DataFrame) -> list[np.ndarray]:
+        """Boolean row masks, one per calibration window that holds rows no shorter one has."""
+        everything = np.ones(len(train), dtype=bool)
+        if self.windows is None:
+            return [everything]
+        if "timestamp" not in train.columns:
+            raise ValueError("LEAR with calibration windows needs a 'timestamp' column")
+        stamps = pd.to_datetime(train["timestamp"])
+        last, masks, seen = stamps.max(), [], -1
+        for days in self.windows:
+            rows = (stamps > last - pd.Timedelta(days=days)).to_numpy()
+            if rows.sum() > seen:
+                masks.append(rows)
+                seen = int(rows.sum())
+        return masks
 
     def fit(self, frame: pd.DataFrame) -> Self:
-        """One LASSO per period on the rows with a known target, then the residual bands."""
+        """One LASSO per period and window on the rows with a known target, then the bands."""
         from threadpoolctl import threadpool_limits
 
         train, y = _training_rows(frame)
         self.feature_columns_ = _feature_columns(train, self.features)
         design, kinds = self._design(train)
         periods = _periods(train)
+        members = []
         with threadpool_limits(limits=1, user_api="blas"):
-            models = {
-                int(p): self._fit_period(design[periods == p], kinds, y[periods == p])
-                for p in np.unique(periods)
-                if np.count_nonzero(periods == p) >= _MIN_PERIOD_ROWS
-            }
-            if not models:
+            for rows in self._window_rows(train):
+                fits = {
+                    int(p): self._fit_period(design[use], kinds, y[use])
+                    for p in np.unique(periods[rows])
+                    if np.count_nonzero(use := rows & (periods == p)) >= _MIN_PERIOD_ROWS
+                }
+                if fits:
+                    members.append(fits)
+            if not members:
                 raise ValueError(f"LEAR needs {_MIN_PERIOD_ROWS} rows in at least one period")
-            self.models_ = models
+            self.members_ = members
             self.bands_ = _Bands.fit(periods, y - self._predict_mid(train))
         return self
 
@@ -379,7 +430,8 @@ class Lear:
         """Flat hyperparameters for experiment tracking (``alpha="aic"``: chosen per period)."""
         alpha = "aic" if self.alpha is None else float(self.alpha)
         features = "auto" if self.features is None else ",".join(self.features)
-        return {"model": self.name, "alpha": alpha, "features": features}
+        windows = "all" if self.windows is None else ",".join(map(str, self.windows))
+        return {"model": self.name, "alpha": alpha, "windows": windows, "features": features}
 
 
 # --- quantile GBM --------------------------------------------------------------------------
@@ -397,7 +449,10 @@ def _booster_names(columns: Sequence[str]) -> list[str]:
 class QuantileGBM:
     """Three LightGBM quantile regressions (0.1, 0.5, 0.9) over all periods together.
 
-    ``period`` and ``hour`` are ordinary features and LightGBM handles missing values. The
+    ``period`` and ``hour`` are ordinary features and LightGBM handles missing values. By
+    default the day-vector columns (names ending in ``_hHH``, the whole hourly profile of a
+    day) are left out: the aligned lags give trees the same period's information, and ten
+    times the columns cost ten times the training time for no measured gain. The
     boosters learn ``target - base``, the change from column ``base`` (yesterday's price of
     the period by default; a missing base takes its training median), since trees cannot
     extrapolate a price level they have not seen; ``base=None`` learns the target itself.
@@ -451,7 +506,7 @@ class QuantileGBM:
         import lightgbm as lgb
 
         train, y = _training_rows(frame)
-        self.feature_columns_ = _feature_columns(train, self.features)
+        self.feature_columns_ = _feature_columns(train, self.features, day_vectors=False)
         x = _matrix(train, self.feature_columns_)
         if self.base is not None:
             base = _column(train, self.base)
@@ -499,7 +554,88 @@ class QuantileGBM:
         }
 
 
-_MODELS: dict[str, type] = dict(zip(MODEL_NAMES, (SeasonalNaive, Lear, QuantileGBM), strict=True))
+# --- blend ---------------------------------------------------------------------------------
+
+
+def combine(forecasts: Sequence[pd.DataFrame], weights: Sequence[float]) -> pd.DataFrame:
+    """The weighted mean of forecasts (``p10``, ``p50``, ``p90`` on one index), sorted per row.
+
+    >>> combine([lear.predict(test), gbm.predict(test)], [0.5, 0.5])  # doctest: +SKIP
+    """
+    if not forecasts or len(forecasts) != len(weights):
+        raise ValueError("combine needs one weight per forecast, and at least one forecast")
+    index = forecasts[0].index
+    total = np.zeros((len(index), len(PREDICTION_COLUMNS)))
+    for forecast, weight in zip(forecasts, weights, strict=True):
+        if not forecast.index.equals(index):
+            raise ValueError("the forecasts to combine are not on the same index")
+        total += weight * forecast[list(PREDICTION_COLUMNS)].to_numpy(dtype=np.float64)
+    out = np.sort(total / float(np.sum(weights)), axis=1)
+    return _result(index, out[:, 0], out[:, 1], out[:, 2])
+
+
+class Blend:
+    """The weighted mean of other models' forecasts: by default LEAR's and the GBM's, equally.
+
+    A forecast combination: LEAR is linear in yesterday's whole price profile and the driver
+    forecasts, the GBM is a tree model of the change from yesterday; their errors are far from
+    perfectly correlated, so their mean beats each of them (``benchmarks/README.md`` has the
+    figures). Equal weights are the robust default: weights tuned on past errors rarely beat
+    them out of sample. Each member is fit on the same rows with its default parameters.
+    ``p10``/``p90`` are the weighted means of the members' quantiles (then sorted per row).
+
+    >>> Blend().fit(train).predict(test).columns.tolist()  # doctest: +SKIP
+    ['p10', 'p50', 'p90']
+    """
+
+    name = "blend"
+    quantiles = QUANTILES
+
+    def __init__(
+        self,
+        members: Sequence[str] = ("lear", "gbm_quantile"),
+        weights: Sequence[float] | None = None,
+    ) -> None:
+        members = tuple(members)
+        wrong = [m for m in members if m not in MODEL_NAMES or m == self.name]
+        if not members or wrong:
+            raise ValueError(
+                f"blend members must be other models of {', '.join(MODEL_NAMES)}: "
+                f"{wrong[0] if wrong else 'none given'!r}"
+            )
+        weights = tuple(float(w) for w in weights) if weights is not None else None
+        if weights is not None and (
+            len(weights) != len(members) or not all(w >= 0 for w in weights) or not sum(weights)
+        ):
+            raise ValueError(
+                f"blend weights must be one non-negative number per member, not all 0: {weights}"
+            )
+        self.members = members
+        self.weights = weights or tuple(1.0 / len(members) for _ in members)
+        self.models_: list[PriceModel] | None = None
+
+    def fit(self, frame: pd.DataFrame) -> Self:
+        """Fit every member on the frame."""
+        self.models_ = [make_model(name).fit(frame) for name in self.members]
+        return self
+
+    def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``p10``, ``p50``, ``p90`` on ``frame.index``: :func:`combine` of the members'."""
+        models: list[PriceModel] = _fitted(self.models_, self)
+        return combine([model.predict(frame) for model in models], self.weights)
+
+    def params(self) -> dict[str, Any]:
+        """Flat hyperparameters for experiment tracking."""
+        return {
+            "model": self.name,
+            "members": ",".join(self.members),
+            "weights": ",".join(f"{w:g}" for w in self.weights),
+        }
+
+
+_MODELS: dict[str, type] = dict(
+    zip(MODEL_NAMES, (SeasonalNaive, Lear, QuantileGBM, Blend), strict=True)
+)
 
 
 def make_model(name: str, **params: Any) -> PriceModel:
