@@ -73,6 +73,10 @@ def test_roles_promotion_refusals_rollback_and_history(project: Project) -> None
     decision = registry.promote(NAME)
     assert not decision.accepted and "did not pass its checks" in " ".join(decision.reasons)
 
+    typo = registry.evaluate(NAME, policy=PolicySettings(metric="maee"))
+    assert not typo.accepted
+    assert "[policy] metric 'maee' is not one it logged: mae" in typo.reasons[0]
+
     assert registry.rollback(NAME, reason="incident 42") == v1
     assert registry.aliases(NAME)["champion"] == v1
     assert registry.aliases(NAME)["previous"] == v2

@@ -167,7 +167,18 @@ class Registry:
         cand_value = cand_run.data.metrics.get(key)
         decision.metrics[f"v{cand_version}"] = dict(cand_run.data.metrics)
         if cand_value is None or math.isnan(cand_value):
-            decision.reasons.append(f"version {cand_version} has no {key} to compare")
+            logged = sorted(
+                k.removeprefix(metric_key(""))
+                for k in cand_run.data.metrics
+                if k != key
+                if k.startswith(metric_key(""))
+            )
+            hint = (
+                f"; [policy] metric {policy.metric!r} is not one it logged: {', '.join(logged)}"
+                if cand_value is None and logged
+                else ""
+            )
+            decision.reasons.append(f"version {cand_version} has no {key} to compare{hint}")
         if policy.require_checks and cand_run.data.tags.get(TAG_CHECKS_PASSED) != "true":
             decision.reasons.append(
                 f"version {cand_version}'s training data did not pass its checks"
