@@ -23,10 +23,12 @@ import hashlib
 import importlib.metadata
 import json
 import math
+import multiprocessing
 import re
 import sys
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +125,12 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentPars
         type=_positive,
         default=PAPER_TRAIN_DAYS,
         help="calibration window: fit on the most recent N days before each origin",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_positive,
+        default=2,
+        help="backtest up to this many models at once, one process each (default 2)",
     )
     parser.add_argument(
         "--predictions",
@@ -326,32 +334,37 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     forecasts: dict[str, pd.DataFrame] = {}
     actual: pd.Series | None = None
     scale = math.nan
+    fitted = [name for name in names if name != BLEND]
+    log(f"backtesting {', '.join(fitted)} on {min(args.jobs, len(fitted))} process(es) …")
+    jobs = {
+        name: dict(
+            features=features,
+            name=name,
+            days=days,
+            recalibrate=args.recalibrate,
+            train_days=args.train_days,
+            description=f"{market} {name}",
+        )
+        for name in fitted
+    }
+    if args.jobs > 1 and len(fitted) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(args.jobs, len(fitted)), mp_context=context) as pool:
+            futures = {name: pool.submit(run_backtest, **job) for name, job in jobs.items()}
+            results = {name: future.result() for name, future in futures.items()}
+    else:
+        results = {name: run_backtest(**job) for name, job in jobs.items()}
     for name in names:
-        t0 = time.perf_counter()
         if name == BLEND:
             # Blend.fit fits each member on the same rows, and Blend.predict is `combine` of
             # their forecasts: the same numbers as a backtest of make_model("blend"), which
             # tests/test_benchmarks.py checks, at no extra cost.
             members = [forecasts[m] for m in blend.members]
             predictions = combine(members, blend.weights).assign(target=members[0]["target"])
-            fits = models[blend.members[0]]["fits"]
+            fits, wall = models[blend.members[0]]["fits"], 0.0
             log(f"{name}: {blend.params()['weights']} x {', '.join(blend.members)}")
         else:
-            log(f"backtesting {name} …")
-            try:
-                result = backtest(
-                    features,
-                    lambda name=name: make_model(name),
-                    start=days[0],
-                    end=days[-1],
-                    recalibrate=args.recalibrate,
-                    train_days=args.train_days,
-                    description=f"{market} {name}",
-                )
-            except ValueError as exc:  # a model cannot fit what the window holds
-                raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
-            predictions = result.predictions.set_index("timestamp")
-            fits = result.fits
+            predictions, fits, wall = results[name]
         forecasts[name] = predictions[["target", "p10", "p50", "p90"]]
         if actual is None:
             actual = predictions["target"]
@@ -359,7 +372,6 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
             if math.isnan(scale):
                 log("rMAE is undefined: the weekly naive needs more than 7 test days")
         metrics = scores(actual, predictions["p50"].reindex(actual.index), scale)
-        wall = time.perf_counter() - t0
         models[name] = {
             **metrics,
             "fits": fits,
@@ -395,6 +407,32 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     else:
         out["beats_lear_ensemble"] = None  # no reference file beside the data
     return out
+
+
+def run_backtest(
+    features: pd.DataFrame,
+    name: str,
+    days: pd.DatetimeIndex,
+    recalibrate: str,
+    train_days: int,
+    description: str,
+) -> tuple[pd.DataFrame, int, float]:
+    """One model's walk-forward predictions (indexed by timestamp), its fits and wall time."""
+    started = time.perf_counter()
+    try:
+        result = backtest(
+            features,
+            lambda: make_model(name),
+            start=days[0],
+            end=days[-1],
+            recalibrate=recalibrate,
+            train_days=train_days,
+            description=description,
+        )
+    except ValueError as exc:  # a model cannot fit what the window holds
+        raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
+    wall = time.perf_counter() - started
+    return result.predictions.set_index("timestamp"), result.fits, wall
 
 
 def library() -> dict[str, str]:

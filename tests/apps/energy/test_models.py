@@ -368,6 +368,30 @@ def test_the_blend_is_the_weighted_mean_of_its_members(fitted, predicted, holdou
         combine([members[0], members[1].iloc[::-1]], (1, 1))
 
 
+def test_the_gbm_takes_the_latest_day_vectors_by_default(train: pd.DataFrame) -> None:
+    days = train.iloc[-60 * PERIODS :]
+    vectors = {
+        f"{stem}_h{h:02d}": days["target"].to_numpy()[::-1]
+        for stem in ("price_d1", "price_d2", "fc_demand_forecast", "fc_demand_forecast_d1")
+        for h in (0, 23)
+    }
+    frame = days.assign(**vectors)
+    aligned = [c for c in frame.columns if c not in IDS and c not in vectors]
+    latest = ["price_d1_h00", "price_d1_h23", "fc_demand_forecast_h00", "fc_demand_forecast_h23"]
+    expected = {"none": aligned, "latest": aligned + latest, "all": aligned + list(vectors)}
+    for choice, columns in expected.items():
+        gbm = QuantileGBM(10, day_vectors=choice).fit(frame)
+        assert sorted(gbm.feature_columns_) == sorted(columns), choice
+        assert gbm.params()["day_vectors"] == choice
+    with pytest.raises(ValueError, match="day_vectors"):
+        QuantileGBM(day_vectors="some")
+    with pytest.raises(ValueError, match="feature_fraction"):
+        QuantileGBM(feature_fraction=0.0)
+    sampled = QuantileGBM(10, feature_fraction=0.5).fit(frame)
+    assert sampled.params()["feature_fraction"] == 0.5
+    assert np.isfinite(sampled.predict(frame).to_numpy()).all()
+
+
 def test_misuse_is_reported(train: pd.DataFrame) -> None:
     for model in small_models()[:3]:
         with pytest.raises(RuntimeError, match="not fitted"):
