@@ -349,6 +349,10 @@ def test_the_blend_is_the_weighted_mean_of_its_members(fitted, predicted, holdou
     expected = (members[0]["p50"] + members[1]["p50"]) / 2
     np.testing.assert_allclose(predicted["blend"]["p50"], expected, rtol=1e-12)
     pd.testing.assert_frame_equal(predicted["blend"], combine(members, (0.5, 0.5)))
+    # Built from members fit on the same rows, as `helio train` does: the same forecasts.
+    built = Blend.of([fitted["lear"], fitted["gbm_quantile"]])
+    assert built.members == blend.members and built.weights == blend.weights
+    pd.testing.assert_frame_equal(built.predict(holdout), predicted["blend"])
     # Combining two different models beats the worse of them (here, both: errors differ).
     errors = {name: mae(predicted[name], holdout) for name in ("lear", "gbm_quantile", "blend")}
     assert errors["blend"] < max(errors["lear"], errors["gbm_quantile"]), errors

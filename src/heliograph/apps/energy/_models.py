@@ -636,6 +636,13 @@ class Blend:
         self.weights = weights or tuple(1.0 / len(members) for _ in members)
         self.models_: list[PriceModel] | None = None
 
+    @classmethod
+    def of(cls, fitted: Sequence[PriceModel], weights: Sequence[float] | None = None) -> Blend:
+        """A fitted blend of models already fit (on the same rows, for a meaningful blend)."""
+        blend = cls(members=[model.name for model in fitted], weights=weights)
+        blend.models_ = list(fitted)
+        return blend
+
     def fit(self, frame: pd.DataFrame) -> Self:
         """Fit every member on the frame."""
         self.models_ = [make_model(name).fit(frame) for name in self.members]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from heliograph.training import backtest, forecast_metrics
 
 from ._battery import battery_value
 from ._features import PriceFeatures, feature_columns, forecast_requests
-from ._models import MODEL_NAMES, make_model
+from ._models import MODEL_NAMES, Blend, combine, make_model
 
 __all__ = ["TrainOutcome", "model_name", "train_market"]
 
@@ -235,6 +235,12 @@ def _rescore_champion(
         mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
 
 
+def _members_first(models: Sequence[str]) -> list[str]:
+    """``models`` with each blend after the members it combines (when they are there too)."""
+    members = [m for m in models if m != "blend"]
+    return [*members, "blend"] if "blend" in models else members
+
+
 def train_market(
     project: Project,
     market: str,
@@ -294,20 +300,32 @@ def train_market(
         feature_view=PriceFeatures().ref,
     )
     experiment = f"{project.settings.project.name}/energy-price-{market}"
-    for name in models:
-        result = backtest(
-            features,
-            lambda name=name: make(name),
-            start=start,
-            end=end,
-            recalibrate=recalibrate,
-            train_days=train_days,
-            description=f"{market} {name} backtest",
-        )
+    results: dict[str, Any] = {}
+    finals: dict[str, Any] = {}
+    for name in _members_first(models):
+        blend = make(name)
+        if isinstance(blend, Blend) and all(m in results for m in blend.members):
+            # The members were just backtested and fit on the same rows: combine them rather
+            # than fit each a second time (Blend.fit would give the same numbers).
+            parts = [results[m].predictions for m in blend.members]
+            mixed = combine([p[["p10", "p50", "p90"]] for p in parts], blend.weights)
+            result = replace(results[blend.members[0]], predictions=parts[0].assign(**mixed))
+            final = Blend.of([finals[m] for m in blend.members], blend.weights)
+        else:
+            result = backtest(
+                features,
+                lambda name=name: make(name),
+                start=start,
+                end=end,
+                recalibrate=recalibrate,
+                train_days=train_days,
+                description=f"{market} {name} backtest",
+            )
+            final = make(name).fit(_recent(features, train_days))
+        results[name], finals[name] = result, final
         outcome.window = result.window
         metrics = _metrics(result.predictions, naive)
         outcome.metrics[name] = metrics
-        final = make(name).fit(_recent(features, train_days))
         with tracked_run(
             project,
             experiment,
@@ -349,6 +367,7 @@ def train_market(
         value = outcome.metrics[name].get(policy.metric, math.nan)
         return math.inf if math.isnan(value) else sign * value
 
+    outcome.metrics = {name: outcome.metrics[name] for name in models}  # the order asked for
     outcome.best = min(models, key=score)
     outcome.checks_passed = checks_passed
     if register:
