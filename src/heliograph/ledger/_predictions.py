@@ -38,7 +38,13 @@ from heliograph.core import as_utc
 
 from ._ledger import LedgerError, _metadata, _sqlite_pragmas
 
-__all__ = ["PredictionRecord", "PredictionWriter", "count_predictions", "read_predictions"]
+__all__ = [
+    "JsonText",
+    "PredictionRecord",
+    "PredictionWriter",
+    "count_predictions",
+    "read_predictions",
+]
 
 logger = logging.getLogger("heliograph.ledger")
 
@@ -70,6 +76,20 @@ predictions_table = sa.Table(
     sa.Index("ix_predictions_service_at", "service", "at"),
     sa.Index("ix_predictions_model", "model_name", "model_version"),
 )
+
+
+class JsonText(str):
+    """Inputs or outputs that are already JSON text (e.g. from ``orjson.dumps``): stored as
+    they are, not encoded again.
+
+    >>> PredictionRecord(..., outputs=JsonText('{"p50": [41.2, 40.8]}'), ...)
+    """
+
+    __slots__ = ()
+
+
+def _value(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, JsonText) else value
 
 
 def _time(value: Any) -> datetime:
@@ -108,7 +128,8 @@ class PredictionRecord:
         for name in ("at", *_TIMES):
             value = getattr(self, name)
             row[name] = None if value is None else value.isoformat()
-        row.update(inputs=self.inputs, outputs=self.outputs, latency_ms=self.latency_ms)
+        row.update(inputs=_value(self.inputs), outputs=_value(self.outputs))
+        row["latency_ms"] = self.latency_ms
         return row
 
     @classmethod
@@ -124,6 +145,10 @@ class PredictionRecord:
         )
 
 
+def _text(value: Any) -> str:
+    return str.__str__(value) if isinstance(value, JsonText) else _dumps(value)
+
+
 def _db_row(record: PredictionRecord) -> dict[str, Any]:
     """The table row: strings clipped to their columns, times in UTC, JSON as text."""
     row: dict[str, Any] = {
@@ -133,8 +158,8 @@ def _db_row(record: PredictionRecord) -> dict[str, Any]:
     for name in ("at", *_TIMES):
         value = getattr(record, name)
         row[name] = None if value is None else as_utc(value)
-    row["inputs"] = None if record.inputs is None else _dumps(record.inputs)
-    row["outputs"] = _dumps(record.outputs)  # a value that is not JSON gets rejected
+    row["inputs"] = None if record.inputs is None else _text(record.inputs)
+    row["outputs"] = _text(record.outputs)  # a value that is not JSON gets rejected
     row["latency_ms"] = float(record.latency_ms)
     return row
 
