@@ -66,6 +66,7 @@ def test_a_remembered_answer_follows_the_champion(project: Project) -> None:
     as_of = "2025-03-31T11:00:00Z"
     app = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
     with TestClient(app) as client:
+        ask(client, as_of)  # the lake is read: from now on the service gives a key
         first, again = ask(client, as_of), ask(client, as_of)
         assert remembered(client, "1") == 1  # the repeat came from memory
         assert again.content == first.content and again.headers["X-Model-Version"] == "1"
@@ -87,6 +88,9 @@ def test_a_remembered_answer_follows_the_champion(project: Project) -> None:
     logged = {r.request_id: r for r in records if r.request_id in ids}
     assert {i: r.model_version for i, r in logged.items()} == ids  # one record per answer
     assert all(r.role == "champion" and r.inputs_hash for r in logged.values())
+    computed, repeat = (logged[r.headers["X-Request-ID"]] for r in (first, again))
+    assert computed.inputs is not None and computed.as_of == repeat.as_of
+    assert repeat.inputs is None and repeat.inputs_hash == computed.inputs_hash  # stored once
     outputs = logged[first.headers["X-Request-ID"]].outputs
     assert [round(p, 9) for p in outputs["p50"]] == [
         round(p["p50"], 9) for p in first.json()["forecasts"]

@@ -647,8 +647,10 @@ def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None
         key = service.answer_key(context, body)
         answer = model.remembered((service.name, key)) if key is not None else None
         rows = None
+        inputs = None  # a repeat: its inputs are in the first answer's record (same hash)
         if answer is None:  # features may read the lake: off the event loop
             answer, rows = await run_in_threadpool(compute, body, model, key)
+            inputs = answer.inputs
         gateway.record(
             service=service.name,
             model=model,
@@ -656,7 +658,7 @@ def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None
             request_id=request_id,
             as_of=answer.as_of,
             inputs_hash=answer.inputs_hash,
-            inputs=answer.inputs,
+            inputs=inputs,
             outputs=answer.outputs,
             latency_ms=1000 * (time.perf_counter() - started),
             targets=answer.targets,
