@@ -289,6 +289,26 @@ def wrk_script(workdir: Path, name: str, body: dict[str, Any]) -> Path:
     return path
 
 
+def wrk_script_distinct(workdir: Path) -> Path:
+    """The domain body with a different ``as_of`` (12:00:00 to 12:59:59) in each request, so
+    that no two of 3,600 requests in a row ask the same question: the cost of answers the
+    gateway cannot repeat from memory (their features are still shared)."""
+    path = workdir / "domain_distinct.lua"
+    path.write_text(
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "local n = 0\n"
+        "request = function()\n"
+        "  n = n + 1\n"
+        "  local body = string.format("
+        '\'{"market":"GB","as_of":"2025-03-31T12:%02d:%02dZ","horizon_hours":24}\', '
+        "math.floor(n / 60) % 60, n % 60)\n"
+        "  return wrk.format(nil, nil, nil, body)\n"
+        "end\n"
+    )
+    return path
+
+
 def run_wrk(url: str, script: Path, seconds: float, *, connections: int = 8) -> dict[str, Any]:
     wrk = shutil.which("wrk") or "/usr/bin/wrk"
     command = [wrk, "-t1", f"-c{connections}", f"-d{seconds:g}s", "--latency"]
@@ -734,7 +754,8 @@ def throughput(
     setup: dict[str, Any], workdir: Path, seconds: float, diagnostics: bool
 ) -> dict[str, Any]:
     """wrk against mlflow, helio /invocations and the domain endpoint (and, as a diagnosis,
-    mlflow and /invocations again with OMP_NUM_THREADS=1)."""
+    mlflow and /invocations again with OMP_NUM_THREADS=1, and the domain endpoint with a
+    different as_of in every request)."""
     from heliograph.ledger import count_predictions
 
     project = setup["project"]
@@ -787,6 +808,12 @@ def throughput(
             invocations_script,
             "invocations",
             OMP_NUM_THREADS="1",
+        )
+        helio_run(
+            "domain_distinct",
+            "/v1/services/price-forecast/predict",
+            wrk_script_distinct(workdir),
+            "price-forecast",
         )
     return figures
 
@@ -851,6 +878,10 @@ def main(argv: list[str] | None = None) -> int:
         for key in ("rps", "p50_ms", "p99_ms", "non_2xx", "load_1m_before"):
             if name in runs:
                 out[f"diag.{name}.{key}"] = runs[name].get(key)
+    if "domain_distinct" in runs:
+        for key in ("rps", "p50_ms", "p99_ms", "non_2xx", "load_1m_before", "ledger_missing"):
+            out[f"diag.domain_distinct.{key}"] = runs["domain_distinct"].get(key)
+        out["diag.ratio_domain_distinct"] = round(runs["domain_distinct"]["rps"] / mlflow_rps, 2)
     if "invocations_omp1" in runs:
         out["diag.ratio_invocations_omp1"] = round(
             runs["invocations_omp1"]["rps"] / runs["mlflow_omp1"]["rps"], 2

@@ -339,7 +339,7 @@ def test_cached_features_equal_a_fresh_computation_around_a_publication(project:
         as_of = datetime.fromisoformat(f"2025-03-30T{moment}+00:00")
         request = SimpleNamespace(market="GB", as_of=as_of, horizon_hours=48)
         rows, _ = service.features(context, request)
-        data = service._recent(context, as_of)
+        data = service._recent(context, as_of)["data"]
         visible = {n: f[f["available_at"] <= as_of] for n, f in data.items()}
         expected = fresh_view.compute(visible, rows[["market", "timestamp", "as_of"]])
         columns = feature_columns(expected)

@@ -364,3 +364,15 @@ def test_bad_settings_are_sentences() -> None:
     with pytest.raises(LedgerError) as info:
         record(1, role="champoin")
     assert info.value.field == "role"
+
+
+def test_json_text_is_stored_as_it_is_not_encoded_again(tmp_path: Path) -> None:
+    from heliograph.ledger import JsonText
+
+    url = sqlite_url(tmp_path)
+    given = record(1, outputs=JsonText('{"p50":[41.2,40.8]}'), inputs=JsonText("[1,2]"))
+    assert given.to_row()["outputs"] == {"p50": [41.2, 40.8]}
+    with PredictionWriter(url, tmp_path / "spool") as writer:
+        writer.submit(given)
+    [back] = read_predictions(url)
+    assert back.outputs == {"p50": [41.2, 40.8]} and back.inputs == [1, 2]

@@ -156,7 +156,7 @@ def serve(
     used = [a for a in load_apps() if a.services and set(a.datasets) <= declared]
     services = [s for a in used for s in a.services()]
     settings = project.settings.gateway
-    app_ = create_app(project, services)
+    app_ = create_app(project, services, freeze_gc=True)
     host, port = host or settings.host, port or settings.port
     console.print(
         f"gateway on http://{host}:{port} (docs at /docs), services: "

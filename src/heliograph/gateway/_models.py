@@ -36,6 +36,7 @@ __all__ = ["ROLES", "LoadedModel", "ModelStore", "RegistryFollower", "load_versi
 log = get_logger(__name__)
 ROLES = (CHAMPION, CHALLENGER)
 _MEMO = 512
+_ANSWERS = 256
 
 
 @dataclass
@@ -53,6 +54,21 @@ class LoadedModel:
     load_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     _memo: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _answers: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _answers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def remembered(self, key: Any) -> Any:
+        """A whole answer this version gave to a request with the same service answer key."""
+        return self._answers.get(key)
+
+    def remember(self, key: Any, answer: Any) -> None:
+        """Keep ``answer`` for ``key`` (the last ``_ANSWERS`` keys, oldest dropped first).
+
+        It lives with the version, so a new champion starts with none of the old one's."""
+        with self._answers_lock:
+            if key not in self._answers and len(self._answers) >= _ANSWERS:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = answer
 
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns of ``frame``, as the types its signature declares."""
@@ -194,7 +210,9 @@ class ModelStore:
     def cached(self, name: str, version: str) -> LoadedModel | None:
         return self._cache.get(name, {}).get(version)
 
-    def put(self, model: LoadedModel, role: str) -> None:
+    def put(self, model: LoadedModel, role: str) -> int:
+        """Serve ``model`` in ``role``; returns how many old versions were let go."""
+        dropped = 0
         with self._lock:
             versions = self._cache.setdefault(model.name, {})
             versions[model.version] = model
@@ -202,7 +220,9 @@ class ModelStore:
             for old in list(versions)[: max(0, len(versions) - self._keep)]:
                 if old not in held and old != model.version:
                     del versions[old]
+                    dropped += 1
             self._roles[(model.name, role)] = model
+        return dropped
 
     def drop(self, name: str, role: str) -> None:
         with self._lock:
@@ -224,12 +244,14 @@ class RegistryFollower:
         poll_interval: float = 2.0,
         ledger: Ledger | None = None,
         roles: Sequence[str] = ROLES,
+        on_swap: Callable[[int], None] | None = None,
     ) -> None:
         self.project = project
         self.store = store
         self._models = models
         self.poll_interval = poll_interval
         self.roles = roles
+        self.on_swap = on_swap  # called after each swap with the number of versions let go
         self.ledger = ledger or Ledger(project.ledger_url)
         self.registry = Registry(project, self.ledger)
         self._stop = threading.Event()
@@ -283,8 +305,13 @@ class RegistryFollower:
                 details={"role": role, "version": version},
             )
             return
-        self.store.put(model, role)
+        dropped = self.store.put(model, role)
         self.swaps += 1
+        if self.on_swap is not None:
+            try:
+                self.on_swap(dropped)
+            except Exception as exc:  # housekeeping only: the swap has happened
+                log.warning("after swapping in %s v%s: %s", name, version, exc)
         self._event(
             "deployed",
             f"model/{name}",

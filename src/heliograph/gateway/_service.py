@@ -14,6 +14,7 @@ ledger record, the ``X-Model-Version`` header.
 ...     def models(self, context): return context.registry_models("energy-price-")
 ...     def features(self, context, request): ...   # -> (feature rows, as_of)
 ...     def respond(self, request, rows, outputs, model): ...  # -> Response
+...     def answer_key(self, context, request): ...  # optional: repeated answers from memory
 """
 
 from __future__ import annotations
@@ -69,6 +70,19 @@ class Service(ABC):
     @abstractmethod
     def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
         """Feature rows for ``request`` and the ``as_of`` they were computed for."""
+
+    def answer_key(self, context: ServiceContext, request: Any) -> Any:
+        """A hashable key such that two requests with equal keys get the same feature rows,
+        the same ``as_of`` and the same response from one model version; ``None`` (the default)
+        when there is none. It must be cheap (no reads): it is computed on the event loop.
+
+        With a key, the gateway remembers each model version's last answers (the response
+        bytes and the ledger record's inputs and outputs), so a repeated question costs a
+        lookup, and is still recorded in the ledger with its own request id. The key must
+        change whenever the answer could: new data the features would see, a different
+        ``as_of`` (the model version is the gateway's part of the key).
+        """
+        return None
 
     @abstractmethod
     def respond(

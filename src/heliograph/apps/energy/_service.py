@@ -77,51 +77,83 @@ class PriceForecast(Service):
     def model_for(self, request: Any) -> str:
         return model_name(request.market)
 
-    def _recent(self, context: ServiceContext, as_of: datetime) -> dict[str, pd.DataFrame]:
-        """The last days of the inputs, read once and reused while the lake is unchanged."""
-        lake = open_lake(context.project)
+    def _recent(self, context: ServiceContext, as_of: datetime) -> dict[str, Any]:
+        """The last days of the inputs (``["data"]``), read once and reused while the lake is
+        unchanged; each read is a new ``["generation"]``."""
         cached = context.cache.get("energy_recent")
-        fresh = cached is not None and cached["checked"] > time.monotonic() - _CACHE_SECONDS
-        if cached is not None and not fresh:
-            version = tuple(len(lake.files(n)) for n in self.view.datasets)
-            fresh = version == cached["version"]
-            cached["checked"] = time.monotonic()
-        if fresh and cached["since"] <= as_of - _LOOKBACK:
-            return cached["data"]
+        if cached is not None and cached["checked"] <= time.monotonic() - _CACHE_SECONDS:
+            lake = open_lake(context.project)
+            if tuple(len(lake.files(n)) for n in self.view.datasets) != cached["version"]:
+                cached = None  # new partition files: read again
+            else:
+                cached["checked"] = time.monotonic()
+        if cached is not None and cached["since"] <= as_of - _LOOKBACK:
+            return cached
+        lake = open_lake(context.project)
         since = min(as_of, context.clock.now()) - _LOOKBACK
         data = {
             name: lake.read(name, where=f"timestamp >= '{since.isoformat()}'")
             for name in self.view.datasets
         }
-        context.cache["energy_recent"] = {
+        # Every read is a new generation: the caches below key on it, never on id(data),
+        # which a later dict may reuse.
+        generation = context.cache.get("energy_generation", 0) + 1
+        context.cache["energy_generation"] = generation
+        cached = {
             "data": data,
+            "generation": generation,
             "since": since,
             "checked": time.monotonic(),
             "version": tuple(len(lake.files(n)) for n in self.view.datasets),
         }
-        return data
+        context.cache["energy_recent"] = cached
+        return cached
 
-    def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
-        as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
-        data = self._recent(context, as_of)
-        step = self._step(context, data, request.market)
+    def _key(
+        self, context: ServiceContext, request: Any, as_of: datetime, recent: dict[str, Any]
+    ) -> tuple[Any, ...]:
+        """What the feature rows depend on: the data read, the market, the targets and which
+        rows were known at ``as_of``. Requests that agree on it share one computation."""
+        step = self._step(context, recent, request.market)
         first = pd.Timestamp(as_of).floor(step) + step
-        # The features depend on the targets and on which rows were known at as_of, nothing
-        # else: requests that agree on both share one computation.
         stamp = np.datetime64(pd.Timestamp(as_of).tz_convert(None).to_datetime64(), "us")
         known = tuple(
             int(np.searchsorted(times, stamp, side="right"))
-            for times in self._known_times(context, data)
+            for times in self._known_times(context, recent)
         )
-        key = (id(data), request.market, request.horizon_hours, first, known)
+        return (recent["generation"], request.market, request.horizon_hours, first, known)
+
+    def answer_key(self, context: ServiceContext, request: Any) -> Any:
+        """The features' key and ``as_of``: equal keys, equal answers (see ``Service``).
+
+        Only from data already read and checked against the lake in the last seconds
+        (``None`` otherwise: the request then goes through ``features``, which reads).
+        """
+        cached = context.cache.get("energy_recent")
+        as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
+        if (
+            cached is None
+            or cached["checked"] <= time.monotonic() - _CACHE_SECONDS
+            or cached["since"] > as_of - _LOOKBACK
+            or (cached["generation"], request.market) not in context.cache.get("energy_steps", {})
+        ):
+            return None
+        return (*self._key(context, request, as_of, cached), as_of)
+
+    def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
+        as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
+        recent = self._recent(context, as_of)
+        data = recent["data"]
+        key = self._key(context, request, as_of, recent)
         memo = context.cache.setdefault("energy_features", {})
         if key in memo:
             rows = memo[key].copy()
             rows["as_of"] = pd.Timestamp(as_of).tz_convert("UTC")
             rows["as_of"] = rows["as_of"].astype("datetime64[us, UTC]")
             return rows, as_of
+        step = self._step(context, recent, request.market)
         count = int(pd.Timedelta(hours=request.horizon_hours) / step)
-        stamps = pd.date_range(first, periods=count, freq=step)
+        stamps = pd.date_range(key[3], periods=count, freq=step)
         requests = pd.DataFrame(
             {"market": request.market, "timestamp": stamps, "as_of": pd.Timestamp(as_of)}
         )
@@ -134,13 +166,12 @@ class PriceForecast(Service):
         memo[key] = rows
         return rows.copy(), as_of
 
-    def _step(
-        self, context: ServiceContext, data: dict[str, pd.DataFrame], market: str
-    ) -> pd.Timedelta:
+    def _step(self, context: ServiceContext, recent: dict[str, Any], market: str) -> pd.Timedelta:
         """The market's period length, from its recent prices (cached with the data)."""
         steps = context.cache.setdefault("energy_steps", {})
-        if (id(data), market) not in steps:
-            prices = data["energy_prices"]
+        key = (recent["generation"], market)
+        if key not in steps:
+            prices = recent["data"]["energy_prices"]
             stamps = prices.loc[prices["market"] == market, "timestamp"]
             if stamps.empty:
                 raise ServiceError(
@@ -150,20 +181,19 @@ class PriceForecast(Service):
                     rule="a market with data in the lake",
                 )
             step = stamps.sort_values().diff().median()
-            steps[(id(data), market)] = step if pd.notna(step) else pd.Timedelta(minutes=30)
-        return steps[(id(data), market)]
+            steps[key] = step if pd.notna(step) else pd.Timedelta(minutes=30)
+        return steps[key]
 
-    def _known_times(
-        self, context: ServiceContext, data: dict[str, pd.DataFrame]
-    ) -> list[np.ndarray]:
+    def _known_times(self, context: ServiceContext, recent: dict[str, Any]) -> list[np.ndarray]:
         """Each input's availability times, sorted (cached with the data)."""
+        generation, data = recent["generation"], recent["data"]
         cached = context.cache.get("energy_known")
-        if cached is None or cached[0] != id(data):
+        if cached is None or cached[0] != generation:
             times = [
                 np.sort(frame["available_at"].to_numpy(dtype="datetime64[us]"))
                 for frame in data.values()
             ]
-            cached = (id(data), times)
+            cached = (generation, times)
             context.cache["energy_known"] = cached
         return cached[1]
 
