@@ -142,6 +142,33 @@ def test_the_answer_key_names_what_the_answer_depends_on(project: Project) -> No
     )
     base = key("2025-03-30T10:00:00+00:00")
     assert base is not None and base == key("2025-03-30T10:00:00+00:00")
-    assert base != key("2025-03-30T10:00:01+00:00")  # as_of is in the answer
+    assert base == key("2025-03-30T10:00:01+00:00")  # the same answer, restamped
     assert base != key("2025-03-30T10:00:00+00:00", horizon=12)
-    assert base[:-1] != key("2025-03-30T10:40:00+00:00")[:-1]  # new rows known by then
+    assert base != key("2025-03-30T10:00:00+00:00", market="DE")
+    assert base != key("2025-03-30T10:40:00+00:00")  # a new first period, new rows known
+
+
+def test_as_of_now_asked_again_is_answered_from_memory_with_its_own_as_of(
+    project: Project,
+) -> None:
+    """Moments that see the same data and targets share one answer; each response and ledger
+    record still carries its own as_of, and equals what a gateway without memory answers."""
+    app = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    with TestClient(app) as client:
+        ask(client, "2025-03-31T11:00:00Z")  # reads the lake
+        first = ask(client, "2025-03-31T11:01:00Z")
+        later = ask(client, "2025-03-31T11:17:30Z")
+        assert remembered(client, "1") == 1  # one answer, remembered once
+        assert later.json()["as_of"] == "2025-03-31T11:17:30Z"
+        assert later.json()["forecasts"] == first.json()["forecasts"]
+        assert {k: v for k, v in later.json().items() if k != "as_of"} == {
+            k: v for k, v in first.json().items() if k != "as_of"
+        }
+    fresh = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    with TestClient(fresh) as client:
+        assert ask(client, "2025-03-31T11:17:30Z").content == later.content
+    records = read_predictions(project.ledger_url, service="price-forecast", limit=10_000)
+    logged = {r.request_id: r for r in records}
+    record = logged[later.headers["X-Request-ID"]]
+    assert record.as_of == datetime(2025, 3, 31, 11, 17, 30, tzinfo=UTC)
+    assert record.inputs_hash == logged[first.headers["X-Request-ID"]].inputs_hash

@@ -651,12 +651,15 @@ def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None
         if answer is None:  # features may read the lake: off the event loop
             answer, rows = await run_in_threadpool(compute, body, model, key)
             inputs = answer.inputs
+            content, as_of = answer.body, answer.as_of
+        else:
+            content, as_of = service.restamp(context, body, answer.body, answer.as_of)
         gateway.record(
             service=service.name,
             model=model,
             role=CHAMPION,
             request_id=request_id,
-            as_of=answer.as_of,
+            as_of=as_of,
             inputs_hash=answer.inputs_hash,
             inputs=inputs,
             outputs=answer.outputs,
@@ -667,7 +670,7 @@ def _add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None
         if challenger is not None and challenger.version != model.version:
             gateway.shadow_call(lambda: shadow(body, challenger, request_id, rows))
         return Response(
-            answer.body,
+            content,
             media_type="application/json",
             headers={"X-Model-Version": model.version, "X-Model-Name": model.name},
         )

@@ -80,9 +80,22 @@ class Service(ABC):
         bytes and the ledger record's inputs and outputs), so a repeated question costs a
         lookup, and is still recorded in the ledger with its own request id. The key must
         change whenever the answer could: new data the features would see, a different
-        ``as_of`` (the model version is the gateway's part of the key).
+        ``as_of`` (the model version is the gateway's part of the key), unless the service
+        rewrites the ``as_of`` of a remembered answer in :meth:`restamp`.
         """
         return None
+
+    def restamp(
+        self, context: ServiceContext, request: Any, body: bytes, as_of: datetime
+    ) -> tuple[bytes, datetime]:
+        """A remembered answer (its response ``body``, computed ``as_of``) made ``request``'s.
+
+        The default returns it unchanged. A service whose :meth:`answer_key` leaves ``as_of``
+        out, because answers as of different moments differ only in the ``as_of`` they echo
+        ("as of now" never repeats, its forecast often does), rewrites it here and returns
+        the request's ``as_of``, which the ledger records. Runs on the event loop: no reads.
+        """
+        return body, as_of
 
     @abstractmethod
     def respond(

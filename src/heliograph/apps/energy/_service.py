@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 
 from heliograph.core import as_utc
 from heliograph.gateway import Service, ServiceContext, ServiceError
@@ -29,6 +29,7 @@ __all__ = ["PriceForecast", "PricePoint", "PriceRequest", "PriceResponse"]
 
 _LOOKBACK = timedelta(days=9)  # the feature view reaches back 7 days (+ yesterday's stats)
 _CACHE_SECONDS = 5.0
+_AS_OF = TypeAdapter(datetime)  # serialises as_of exactly as PriceResponse does
 
 
 class PriceRequest(BaseModel):
@@ -124,7 +125,9 @@ class PriceForecast(Service):
         return (recent["generation"], request.market, request.horizon_hours, first, known)
 
     def answer_key(self, context: ServiceContext, request: Any) -> Any:
-        """The features' key and ``as_of``: equal keys, equal answers (see ``Service``).
+        """The features' key: equal keys, equal answers but for the ``as_of`` they echo,
+        which :meth:`restamp` rewrites (see ``Service``). So "as of now", asked again and
+        again, is answered from memory until a new period starts or new data is known.
 
         Only from data already read and checked against the lake in the last seconds
         (``None`` otherwise: the request then goes through ``features``, which reads).
@@ -138,7 +141,17 @@ class PriceForecast(Service):
             or (cached["generation"], request.market) not in context.cache.get("energy_steps", {})
         ):
             return None
-        return (*self._key(context, request, as_of, cached), as_of)
+        return self._key(context, request, as_of, cached)
+
+    def restamp(
+        self, context: ServiceContext, request: Any, body: bytes, as_of: datetime
+    ) -> tuple[bytes, datetime]:
+        """The remembered response with the request's ``as_of`` in place of its own."""
+        wanted = as_utc(request.as_of) if request.as_of else context.clock.now()
+        if wanted == as_of:
+            return body, as_of
+        old, new = (b'"as_of":' + _AS_OF.dump_json(t) for t in (as_of, wanted))
+        return body.replace(old, new, 1), wanted
 
     def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
         as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
