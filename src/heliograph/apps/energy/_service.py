@@ -10,6 +10,7 @@ training, as of the request's time.
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
@@ -154,6 +155,13 @@ class PriceForecast(Service):
         return body.replace(old, new, 1), wanted
 
     def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
+        # One computation at a time: requests that arrive together (a cold start, a new
+        # period) mostly want the same rows, and under the GIL parallel copies of one pandas
+        # computation only make each of them slower. The first computes; the rest find it.
+        with context.cache.setdefault("energy_lock", threading.Lock()):
+            return self._features(context, request)
+
+    def _features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
         as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
         recent = self._recent(context, as_of)
         data = recent["data"]
