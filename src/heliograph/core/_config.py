@@ -95,6 +95,7 @@ class GatewaySettings(_Section):
     invocations_model: str = ""
     shadow: bool = True
     webhook_secret: str = ""
+    max_input_age_hours: float = Field(default=36.0, ge=0)
 
 
 class DatasetSettings(_Section):

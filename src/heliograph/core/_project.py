@@ -88,6 +88,9 @@ shadow = true
 # Secret of an MLflow registry webhook (event model_version_alias.*) pointed at
 # POST /v1/registry/webhook: alias moves are then noticed at once. Empty: endpoint off.
 webhook_secret = ""
+# A service refuses (503) an answer whose newest input of some dataset was older than this
+# many hours at its as_of (run `helio job run ingest`); 0: answer, flagged in `freshness`.
+max_input_age_hours = 36.0
 
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ import pytest
 from heliograph.apps.energy import simulate
 from heliograph.apps.energy._features import PriceFeatures, feature_columns, forecast_requests
 from heliograph.core import FixedClock
-from heliograph.features import compute_offline, compute_online
+from heliograph.features import compute_offline, compute_online, freshness, input_times
 from heliograph.lake import Dataset, Lake, take_snapshot
 
 COLUMNS = {"market": "string", "timestamp": "timestamp", "available_at": "timestamp"}
@@ -102,10 +102,11 @@ def test_day_vectors_hold_the_whole_hourly_profile(frames: dict) -> None:  # typ
     assert early[[f"price_d2_h{h:02d}" for h in range(24)]].notna().all().all()
 
 
-def test_offline_batch_equals_online_one_at_a_time(tmp_path: Path, frames: dict) -> None:  # type: ignore[type-arg]
+def energy_lake(root: Path, frames: dict) -> Lake:  # type: ignore[type-arg]
+    """The simulated prices and driver forecasts in a lake of their own."""
     clock = FixedClock(datetime(2025, 3, 11, tzinfo=UTC))
     lake = Lake(
-        tmp_path,
+        root,
         [
             Dataset(
                 "energy_prices",
@@ -124,6 +125,11 @@ def test_offline_batch_equals_online_one_at_a_time(tmp_path: Path, frames: dict)
     )
     for name in ("energy_prices", "energy_forecasts"):
         lake.ingest(name, frames[name], origin="sim")
+    return lake
+
+
+def test_offline_batch_equals_online_one_at_a_time(tmp_path: Path, frames: dict) -> None:  # type: ignore[type-arg]
+    lake = energy_lake(tmp_path, frames)
     snaps = {name: take_snapshot(lake, name).id for name in ("energy_prices", "energy_forecasts")}
     view = PriceFeatures()
     requests = forecast_requests(["GB", "DE"], pd.date_range("2025-02-20", "2025-02-26"))
@@ -134,3 +140,31 @@ def test_offline_batch_equals_online_one_at_a_time(tmp_path: Path, frames: dict)
         cols = feature_columns(batch)
         pd.testing.assert_frame_equal(batch.loc[one.index, cols], online[cols])
     assert batch[feature_columns(batch)].notna().all().all()
+
+
+def test_the_freshness_of_inputs_depends_on_as_of_and_the_lake_only(
+    tmp_path: Path,
+    frames: dict,  # type: ignore[type-arg]
+) -> None:
+    """As of T, each input's newest row known at T, from the whole dataset; and the features
+    that had no value."""
+    lake = energy_lake(tmp_path, frames)
+    view = PriceFeatures()
+    times = input_times(lake, view, on="market")
+    as_of = datetime(2025, 2, 20, 10, tzinfo=UTC)
+    state = freshness(times, {"market": "GB"}, as_of)
+    # prices for the 20th were auctioned at 11:00 on the 19th, forecasts published at 09:00
+    assert state.newest == {
+        "energy_prices": datetime(2025, 2, 19, 11, tzinfo=UTC),
+        "energy_forecasts": datetime(2025, 2, 20, 9, tzinfo=UTC),
+    }
+    assert state.age("energy_prices") == timedelta(hours=23) and not state.unknown
+    assert state.stale(timedelta(hours=12)) == ["energy_prices"]
+    assert state.known_from == datetime(2024, 12, 31, 11, tzinfo=UTC)
+    assert state.at(as_of + timedelta(hours=2)).age("energy_forecasts") == timedelta(hours=3)
+    early = freshness(times, {"market": "GB"}, datetime(2024, 12, 31, 10, tzinfo=UTC))
+    assert early.unknown == ["energy_prices"] and not early.never
+    assert freshness(times, {"market": "XX"}, as_of).never
+    rows = view.compute(frames, forecast_requests(["GB"], [pd.Timestamp("2025-02-21")]))
+    rows.loc[rows.index[:2], "fc_wind_forecast"] = np.nan
+    assert state.with_missing(rows, feature_columns(rows)).missing == ("fc_wind_forecast",)

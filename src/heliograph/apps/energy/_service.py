@@ -3,7 +3,11 @@
 ``POST /v1/services/price-forecast/predict`` with ``{"market": "GB", "horizon_hours": 24}``
 (and optionally ``"as_of"``) answers every period after ``as_of`` within the horizon with
 P10/P50/P90 from the champion of ``energy-price-GB``, computed by the same feature view as in
-training, as of the request's time.
+training, as of the request's time. The response ends with ``freshness``: how old the newest
+price and driver forecast were at ``as_of``, and which features had no value. What is generic
+(an ``as_of`` after now or before any input, inputs older than ``[gateway]
+max_input_age_hours``) is the ``Service`` base class's; this module supplies the domain: the
+market is the entity, the feature view's inputs are the datasets.
 
 >>> create_app(project, [PriceForecast()])
 """
@@ -17,20 +21,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field
 
-from heliograph.core import as_utc
-from heliograph.gateway import Service, ServiceContext, ServiceError
+from heliograph.features import freshness, input_times
+from heliograph.gateway import FreshnessReport, Service, ServiceContext, ServiceError
 from heliograph.lake import open_lake
 
-from ._features import PriceFeatures
+from ._features import PriceFeatures, feature_columns
 from ._train import model_name
 
 __all__ = ["PriceForecast", "PricePoint", "PriceRequest", "PriceResponse"]
 
 _LOOKBACK = timedelta(days=9)  # the feature view reaches back 7 days (+ yesterday's stats)
 _CACHE_SECONDS = 5.0
-_AS_OF = TypeAdapter(datetime)  # serialises as_of exactly as PriceResponse does
 
 
 class PriceRequest(BaseModel):
@@ -57,6 +60,7 @@ class PriceResponse(BaseModel):
     model: str
     version: str
     forecasts: list[PricePoint]
+    freshness: FreshnessReport  # last: a remembered answer's ages are rewritten in place
 
 
 class PriceForecast(Service):
@@ -79,17 +83,30 @@ class PriceForecast(Service):
     def model_for(self, request: Any) -> str:
         return model_name(request.market)
 
+    def _lake(self, context: ServiceContext) -> dict[str, Any]:
+        """The lake's state (``["version"]``: its partition files), looked at every few
+        seconds, and what is read of the whole lake once per state (see ``_inputs``)."""
+        cached = context.cache.get("energy_inputs")
+        if cached is not None and cached["checked"] > time.monotonic() - _CACHE_SECONDS:
+            return cached
+        lake = open_lake(context.project)
+        version = tuple(len(lake.files(n)) for n in self.view.datasets)
+        if cached is None or cached["version"] != version:
+            cached = self._inputs(lake, version)
+        cached["checked"] = time.monotonic()
+        context.cache["energy_inputs"] = cached
+        return cached
+
     def _recent(self, context: ServiceContext, as_of: datetime) -> dict[str, Any]:
         """The last days of the inputs (``["data"]``), read once and reused while the lake is
         unchanged; each read is a new ``["generation"]``."""
+        version = self._lake(context)["version"]
         cached = context.cache.get("energy_recent")
-        if cached is not None and cached["checked"] <= time.monotonic() - _CACHE_SECONDS:
-            lake = open_lake(context.project)
-            if tuple(len(lake.files(n)) for n in self.view.datasets) != cached["version"]:
-                cached = None  # new partition files: read again
-            else:
-                cached["checked"] = time.monotonic()
-        if cached is not None and cached["since"] <= as_of - _LOOKBACK:
+        if (
+            cached is not None
+            and cached["version"] == version
+            and cached["since"] <= as_of - _LOOKBACK
+        ):
             return cached
         lake = open_lake(context.project)
         since = min(as_of, context.clock.now()) - _LOOKBACK
@@ -101,22 +118,33 @@ class PriceForecast(Service):
         # which a later dict may reuse.
         generation = context.cache.get("energy_generation", 0) + 1
         context.cache["energy_generation"] = generation
-        cached = {
-            "data": data,
-            "generation": generation,
-            "since": since,
-            "checked": time.monotonic(),
-            "version": tuple(len(lake.files(n)) for n in self.view.datasets),
-        }
+        cached = {"data": data, "generation": generation, "since": since, "version": version}
         context.cache["energy_recent"] = cached
         return cached
+
+    def _inputs(self, lake: Any, version: tuple[int, ...]) -> dict[str, Any]:
+        """From the whole lake, not the window read for serving (so that no answer depends on
+        what was asked before): when each input became known, and each market's period."""
+        steps = lake.query(
+            "SELECT market, median(d) AS step FROM (SELECT market, epoch(timestamp)"
+            " - epoch(lag(timestamp) OVER (PARTITION BY market ORDER BY timestamp)) AS d"
+            " FROM energy_prices) WHERE d > 0 GROUP BY market"
+        )
+        return {
+            "version": version,
+            "times": input_times(lake, self.view, on="market"),
+            "steps": {
+                market: pd.Timedelta(seconds=float(step))
+                for market, step in zip(steps["market"], steps["step"], strict=True)
+            },
+        }
 
     def _key(
         self, context: ServiceContext, request: Any, as_of: datetime, recent: dict[str, Any]
     ) -> tuple[Any, ...]:
         """What the feature rows depend on: the data read, the market, the targets and which
         rows were known at ``as_of``. Requests that agree on it share one computation."""
-        step = self._step(context, recent, request.market)
+        step = self._step(context, request.market)
         first = pd.Timestamp(as_of).floor(step) + step
         stamp = np.datetime64(pd.Timestamp(as_of).tz_convert(None).to_datetime64(), "us")
         known = tuple(
@@ -133,26 +161,19 @@ class PriceForecast(Service):
         Only from data already read and checked against the lake in the last seconds
         (``None`` otherwise: the request then goes through ``features``, which reads).
         """
+        as_of = self.as_of(context, request)  # an as_of after now is refused here already
         cached = context.cache.get("energy_recent")
-        as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
+        lake = context.cache.get("energy_inputs")
         if (
             cached is None
-            or cached["checked"] <= time.monotonic() - _CACHE_SECONDS
+            or lake is None
+            or lake["checked"] <= time.monotonic() - _CACHE_SECONDS
+            or cached["version"] != lake["version"]
             or cached["since"] > as_of - _LOOKBACK
-            or (cached["generation"], request.market) not in context.cache.get("energy_steps", {})
+            or request.market not in lake["steps"]
         ):
             return None
         return self._key(context, request, as_of, cached)
-
-    def restamp(
-        self, context: ServiceContext, request: Any, body: bytes, as_of: datetime
-    ) -> tuple[bytes, datetime]:
-        """The remembered response with the request's ``as_of`` in place of its own."""
-        wanted = as_utc(request.as_of) if request.as_of else context.clock.now()
-        if wanted == as_of:
-            return body, as_of
-        old, new = (b'"as_of":' + _AS_OF.dump_json(t) for t in (as_of, wanted))
-        return body.replace(old, new, 1), wanted
 
     def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
         # One computation at a time: requests that arrive together (a cold start, a new
@@ -162,8 +183,18 @@ class PriceForecast(Service):
             return self._features(context, request)
 
     def _features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
-        as_of = as_utc(request.as_of) if request.as_of else context.clock.now()
+        as_of = self.as_of(context, request)
+        state = freshness(self._lake(context)["times"], {"market": request.market}, as_of)
+        self.vouch(context, state)  # refused before the lake is read for it
         recent = self._recent(context, as_of)
+        rows = self._rows(context, request, as_of, recent)
+        report = self.vouch(context, state.with_missing(rows, feature_columns(rows)))
+        rows.attrs["freshness"] = report  # for respond; not a feature
+        return rows, as_of
+
+    def _rows(
+        self, context: ServiceContext, request: Any, as_of: datetime, recent: dict[str, Any]
+    ) -> pd.DataFrame:
         data = recent["data"]
         key = self._key(context, request, as_of, recent)
         memo = context.cache.setdefault("energy_features", {})
@@ -171,8 +202,8 @@ class PriceForecast(Service):
             rows = memo[key].copy()
             rows["as_of"] = pd.Timestamp(as_of).tz_convert("UTC")
             rows["as_of"] = rows["as_of"].astype("datetime64[us, UTC]")
-            return rows, as_of
-        step = self._step(context, recent, request.market)
+            return rows
+        step = self._step(context, request.market)
         count = int(pd.Timedelta(hours=request.horizon_hours) / step)
         stamps = pd.date_range(key[3], periods=count, freq=step)
         requests = pd.DataFrame(
@@ -185,25 +216,19 @@ class PriceForecast(Service):
         if len(memo) > 1024:
             memo.clear()
         memo[key] = rows
-        return rows.copy(), as_of
+        return rows.copy()
 
-    def _step(self, context: ServiceContext, recent: dict[str, Any], market: str) -> pd.Timedelta:
-        """The market's period length, from its recent prices (cached with the data)."""
-        steps = context.cache.setdefault("energy_steps", {})
-        key = (recent["generation"], market)
-        if key not in steps:
-            prices = recent["data"]["energy_prices"]
-            stamps = prices.loc[prices["market"] == market, "timestamp"]
-            if stamps.empty:
-                raise ServiceError(
-                    f"no recent prices for market {market}",
-                    status=404,
-                    field="market",
-                    rule="a market with data in the lake",
-                )
-            step = stamps.sort_values().diff().median()
-            steps[key] = step if pd.notna(step) else pd.Timedelta(minutes=30)
-        return steps[key]
+    def _step(self, context: ServiceContext, market: str) -> pd.Timedelta:
+        """The market's period length, from all its prices (read once per lake change)."""
+        step = context.cache["energy_inputs"]["steps"].get(market)
+        if step is None:
+            raise ServiceError(
+                f"no prices for market {market} in the lake",
+                status=404,
+                field="market",
+                rule="a market with data in the lake",
+            )
+        return step
 
     def _known_times(self, context: ServiceContext, recent: dict[str, Any]) -> list[np.ndarray]:
         """Each input's availability times, sorted (cached with the data)."""
@@ -233,4 +258,5 @@ class PriceForecast(Service):
             model=model_name(request.market),
             version=version,
             forecasts=points,
+            freshness=rows.attrs["freshness"],
         )
