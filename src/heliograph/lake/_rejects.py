@@ -90,7 +90,8 @@ def quarantine_rejected(
             {"line": int(r.line), "field": r.field, "rule": r.rule, "text": str(r.text)[:200]}
             for r in first.itertuples()
         ],
-        note=f"{len(rejected)} lines of {origin} could not be read as rows",
+        note=f"{len(rejected)} line{'s' if len(rejected) > 1 else ''} of {origin} could not "
+        "be read as rows",
     )
     return write_reports(
         data_file,

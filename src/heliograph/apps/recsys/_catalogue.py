@@ -2,7 +2,8 @@
 popularity) and each user's history (what they reviewed, their recent categories).
 
 Computed offline from the lake's ``recsys_items`` and ``recsys_reviews`` frames using only rows
-available at the moment given; the online feature store will serve the same values (issue 13, item 4).
+available at the moment given; the online feature store will serve the same values
+(issue 13, item 4).
 
 >>> catalogue = Catalogue.as_of(items, reviews, "2024-10-01")   # doctest: +SKIP
 >>> history = UserHistory.as_of(reviews, "u00012", "2024-10-01", catalogue)  # doctest: +SKIP

@@ -34,8 +34,8 @@ from heliograph.core import ConfigError
 from ._catalogue import Catalogue, UserHistory
 
 __all__ = [
-    "ColdStart",
     "MMR",
+    "ColdStart",
     "MaxPerCategory",
     "NewItems",
     "Recommendation",
