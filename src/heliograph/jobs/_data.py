@@ -24,6 +24,7 @@ from heliograph.lake import (
     IngestResult,
     Lake,
     Snapshot,
+    ingest_frames,
     list_snapshots,
     make_source,
     open_lake,
@@ -153,7 +154,8 @@ def ingest(
             state_dir=project.state_dir / "sources",
         )
         for batch in source.batches(now):
-            result = lake.ingest(batch.dataset, batch.frame, origin=batch.origin)
+            # rows, or a format's rejected lines (quarantined with their line numbers)
+            (result,) = ingest_frames(lake, {batch.dataset: batch.frame}, origin=batch.origin)
             _record_ingest(ledger, result)
             batch.done()  # the rows are in the lake or in quarantine: safe either way
             outcome.results.append(result)
@@ -180,9 +182,7 @@ def ingest_file(
     outcome = IngestOutcome()
     frames = [(path, read_file(path, format, dataset)) for path in paths]  # all read, then write
     for path, by_dataset in track(frames, "ingesting files"):
-        for name, frame in by_dataset.items():
-            lake.dataset(name)
-            result = lake.ingest(name, frame, origin=str(path))
+        for result in ingest_frames(lake, by_dataset, origin=str(path)):
             _record_ingest(ledger, result)
             outcome.results.append(result)
     _dataset_checks(

@@ -17,6 +17,8 @@ from ._lake import Lake
 from ._lake import __all__ as _lake_all
 from ._quarantine import *  # noqa: F403
 from ._quarantine import __all__ as _quarantine_all
+from ._rejects import *  # noqa: F403
+from ._rejects import __all__ as _rejects_all
 from ._snapshot import *  # noqa: F403
 from ._snapshot import __all__ as _snapshot_all
 from ._sources import *  # noqa: F403
@@ -32,5 +34,13 @@ def open_lake(project: Project) -> Lake:
 
 
 __all__ = sorted(
-    [*_dataset_all, *_lake_all, *_quarantine_all, *_snapshot_all, *_sources_all, "open_lake"]
+    [
+        *_dataset_all,
+        *_lake_all,
+        *_quarantine_all,
+        *_rejects_all,
+        *_snapshot_all,
+        *_sources_all,
+        "open_lake",
+    ]
 )
