@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from heliograph.core import DataError
-from heliograph.reports import _data
-from heliograph.reports._data import build_data_report, write_data_report
+from heliograph.core import _atomic
+from heliograph.reports import build_data_report, write_data_report
 
 NUMERIC = ["price", "load", "wind", "solar"]
 SHOWN = ["price", "load"]  # the numeric columns most tests use, to keep them fast
@@ -283,7 +283,7 @@ def test_write_is_atomic(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_data.os, "fsync", disk_full)  # the text is half on disk by now
+    monkeypatch.setattr(_atomic.os, "fsync", disk_full)  # the text is half on disk by now
     with pytest.raises(OSError, match="No space"):
         write_data_report(
             target, "prices", latest, history, time_column="ts", latest_label="date=2025-05-10"
@@ -293,7 +293,7 @@ def test_write_is_atomic(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.undo()
     target.write_text("yesterday's report", encoding="utf-8")
-    monkeypatch.setattr(_data.os, "fsync", disk_full)
+    monkeypatch.setattr(_atomic.os, "fsync", disk_full)
     with pytest.raises(OSError):
         write_data_report(
             target, "prices", latest, history, time_column="ts", latest_label="date=2025-05-10"

@@ -51,6 +51,7 @@ from heliograph.core import (
     LakeError,
     RealClock,
     UnknownDatasetError,
+    atomic_move,
     duck_connect,
     duck_frame,
 )
@@ -251,8 +252,7 @@ class Lake:
         tmp = self._staging() / f"{uuid.uuid4().hex}.parquet.tmp"
         try:
             _write_parquet(table, tmp)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, target)
+            atomic_move(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.core import ConfigError, SourceError, track
+from heliograph.core import ConfigError, SourceError, atomic_write, track
 
 __all__ = [
     "Batch",
@@ -154,10 +154,7 @@ class _Watermark:
             return
         data = self.get()
         data[key] = value
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(data, indent=1))
 
 
 def _release(

@@ -1,6 +1,6 @@
 """The data report's plots: matplotlib figures rendered to inline PNG.
 
-Imported by ``_data`` when a report has numeric columns (matplotlib loads only then).
+Imported by ``_data_report`` when a report has numeric columns (matplotlib loads only then).
 
 >>> html = _plots("price", latest_values, history_values, latest, history, groups, "")
 """
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._data import _e, _label, _log
+from ._data_report import _e, _label, _log
 
 if TYPE_CHECKING:
-    from ._data import _Side
+    from ._data_report import _Side
 
 __all__: list[str] = []
 

@@ -12,11 +12,9 @@ unusual, and shows the results of the dataset's checks.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import os
-import tempfile
 from collections import namedtuple
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +24,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
-from heliograph.core import DataError
+from heliograph.core import DataError, atomic_write
 
 __all__ = ["build_data_report", "write_data_report"]
 
@@ -146,21 +144,7 @@ def write_data_report(
         check_results=check_results,
         generated_at=generated_at,
     )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    return atomic_write(path, text)
 
 
 # --- data preparation -------------------------------------------------------------------------
@@ -329,7 +313,7 @@ def _numeric_section(
             plots.append(
                 '<ul class="flags">' + "".join(f"<li>{_e(f)}</li>" for f in flags) + "</ul>"
             )
-        from ._data_plots import _plots  # matplotlib loads only for reports with numbers
+        from ._data_report_plots import _plots  # matplotlib loads only for reports with numbers
 
         plots.append(_plots(str(name), lv, hv, lat, hist, groups, note))
     return "".join(table) + "</table>" + "".join(plots), flagged
