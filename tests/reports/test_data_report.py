@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heliograph.core import DataError
-from heliograph.core import _atomic
+from heliograph.core import DataError, _atomic
 from heliograph.reports import build_data_report, write_data_report
 
 NUMERIC = ["price", "load", "wind", "solar"]

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from heliograph.core import Project
 
+from ._check_log import *  # noqa: F403
+from ._check_log import __all__ as _check_log_all
 from ._dataset import *  # noqa: F403
 from ._dataset import Dataset
 from ._dataset import __all__ as _dataset_all
+from ._ingest import *  # noqa: F403
+from ._ingest import __all__ as _ingest_all
 from ._lake import *  # noqa: F403
 from ._lake import Lake
 from ._lake import __all__ as _lake_all
@@ -32,5 +36,14 @@ def open_lake(project: Project) -> Lake:
 
 
 __all__ = sorted(
-    [*_dataset_all, *_lake_all, *_quarantine_all, *_snapshot_all, *_sources_all, "open_lake"]
+    [
+        *_check_log_all,
+        *_dataset_all,
+        *_ingest_all,
+        *_lake_all,
+        *_quarantine_all,
+        *_snapshot_all,
+        *_sources_all,
+        "open_lake",
+    ]
 )
