@@ -19,8 +19,6 @@ import pytest
 import typer
 import yaml
 
-import heliograph.cli._data
-import heliograph.cli._models  # noqa: F401  (registers train, model, ci, ui)
 from heliograph.cli import main
 from heliograph.cli._main import app
 
