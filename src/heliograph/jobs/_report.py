@@ -27,10 +27,11 @@ def _group_column(
     groups = [k for k in key if k != time_column and columns.get(k) == "string"]
     if not groups:
         return None
-    if len(groups) > 1:
+    if len(groups) > 1:  # one group per combination, named after the columns: "market/variable"
+        name = "/".join(groups)
         first, *rest = (frame[g].astype(str) for g in groups)
-        frame["group"] = first.str.cat(rest, sep="/")
-        return "group"
+        frame[name] = first.str.cat(rest, sep="/")
+        return name
     return groups[0]
 
 

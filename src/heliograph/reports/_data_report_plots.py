@@ -42,7 +42,7 @@ def _plots(name: str, panels: list[Panel], note: str) -> str:
         ),
         (
             "distribution",
-            "density of the latest partition (line) over history (grey).",
+            "density of the latest partition (line) over history (grey); n: rows latest / history.",
             _draw_hist,
             False,
         ),
@@ -88,7 +88,7 @@ def _figure(
     fig = Figure(figsize=size, dpi=_DPI)  # fixed margins: constrained layout doubles the cost
     FigureCanvasAgg(fig)
     if n == 1:
-        fig.subplots_adjust(left=0.085, right=0.82, top=0.9, bottom=0.14)
+        fig.subplots_adjust(left=0.085, right=0.82, top=0.88, bottom=0.2)
     else:
         top = 1 - 0.45 / size[1]
         fig.subplots_adjust(
@@ -182,16 +182,8 @@ def _draw_hist(ax: Any, panel: Panel) -> None:
     _, lv, hv, _, _ = panel
     lf, hf = lv[~np.isnan(lv)], hv[~np.isnan(hv)]
     ax.yaxis.set_major_formatter("")  # the density's scale says nothing; its shape does
-    ax.text(
-        0.99,
-        0.97,
-        f"n={len(lf):,} / {len(hf):,}",
-        ha="right",
-        va="top",
-        transform=ax.transAxes,
-        fontsize=6,
-        color=_GREY,
-    )
+    # rows of latest / history, at the right of the panel's title (the caption says so)
+    ax.set_title(f"n {len(lf):,} / {len(hf):,}", fontsize=6.5, loc="right", color=_GREY)
     both = np.concatenate([lf, hf])
     if not len(both):
         return
