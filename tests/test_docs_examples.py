@@ -19,8 +19,10 @@ import pytest
 import typer
 import yaml
 
-import heliograph.cli._data
-import heliograph.cli._models  # noqa: F401  (registers train, model, ci, ui)
+import heliograph.cli._checks
+import heliograph.cli._lake
+import heliograph.cli._models  # registers train, model, ci, ui
+import heliograph.cli._reports  # noqa: F401  (these register lake, check, report)
 from heliograph.cli import main
 from heliograph.cli._main import app
 

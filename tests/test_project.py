@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = [
     "heliograph.core",
+    "heliograph.metrics",
     "heliograph.checks",
     "heliograph.lake",
     "heliograph.ledger",
@@ -76,7 +77,8 @@ def test_public_names_are_sorted_and_complete(name: str) -> None:
 def test_importing_has_no_side_effects(tmp_path: Path) -> None:
     """No folders, no databases, no heavy imports (MLflow, GE, matplotlib) at import time."""
     code = (
-        "import sys, heliograph, heliograph.core, heliograph.lake, heliograph.checks, "
+        "import sys, heliograph, heliograph.core, heliograph.metrics, heliograph.lake, "
+        "heliograph.checks, "
         "heliograph.ledger, heliograph.jobs, heliograph.reports, heliograph.cli; "
         "heavy = [m for m in ('mlflow', 'great_expectations', 'matplotlib', 'scipy') "
         "if m in sys.modules]; print(heavy)"

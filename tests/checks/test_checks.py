@@ -161,3 +161,34 @@ def test_config_entries_become_checks_and_errors_name_the_field() -> None:
 def test_unknown_column_is_an_error_not_a_pass() -> None:
     with pytest.raises(CheckError, match="'y'"):
         run_checks(table(x=[1]), "p", [between("y", 0, 1)])
+
+
+def test_a_check_type_is_one_declaration() -> None:
+    """Issue 9: a new check type took four edits in two files; now it is one class."""
+    from typing import Literal
+
+    from heliograph.checks import CHECKS, RowCheck, mostly_field, parse_checks, quote
+
+    class Positive(RowCheck):
+        type: Literal["positive_test"] = "positive_test"
+        column: str
+        mostly: float = mostly_field()
+
+        def predicate(self) -> tuple[str, str, str]:
+            col = quote(self.column)
+            return f"{col} IS NOT NULL", f"{col} <= 0", "non-null values"
+
+        def columns_used(self) -> list[str]:
+            return [self.column]
+
+    try:
+        [check] = parse_checks([{"type": "positive_test", "column": "price", "mostly": 0.9}])
+        assert isinstance(check, Positive)
+        table = pa.table({"day": ["a"] * 10 + ["b"] * 10, "price": [1.0] * 19 + [-1.0]})
+        results = run_checks(table, "day", [check])
+        assert results["a"][0].success and results["b"][0].success  # 1 of 10 within mostly
+        assert results["b"][0].unexpected_count == 1
+        with pytest.raises(CheckError, match="mostly"):
+            parse_checks([{"type": "positive_test", "column": "price", "mostly": 2}])
+    finally:
+        CHECKS.pop("positive_test")

@@ -178,3 +178,100 @@ def test_ingest_the_shipped_epf_file(energy: Path, capsys: pytest.CaptureFixture
         "--csv",
     )
     assert out.split() == ["n", "2"]
+
+
+WARN_DATASET = """
+[datasets.prices]
+key = ["market", "timestamp"]
+time_column = "timestamp"
+
+[datasets.prices.columns]
+market = "string"
+timestamp = "timestamp"
+price = "double"
+
+[[datasets.prices.checks]]
+type = "distribution"
+column = "price"
+max_ks = 0.5
+min_rows = 5
+severity = "warn"
+"""
+
+
+def _prices_csv(path: Path, start: str, days: int, level: float, seed: int) -> Path:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    stamps = pd.date_range(start, periods=24 * days, freq="1h", tz="UTC")
+    frame = pd.DataFrame(
+        {"market": "GB", "timestamp": stamps, "price": level + rng.normal(0, 5, len(stamps))}
+    )
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def warned(tmp_path: Path) -> Path:
+    from heliograph.core import init_project
+
+    init_project(tmp_path / "w", extra=WARN_DATASET)
+    return tmp_path / "w"
+
+
+def test_warnings_are_printed_and_counted_the_same_everywhere(
+    warned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8 item 10: failed warn checks were seen only in events, `check report` counted
+    "0 failed" right after `check run` warned, and counted fewer quarantined than it listed."""
+    p = ["-p", str(warned)]
+    normal = _prices_csv(tmp_path / "normal.csv", "2025-06-01", 3, 50.0, 1)
+    assert helio(capsys, *p, "lake", "ingest", str(normal), "--dataset", "prices")[0] == 0
+    assert helio(capsys, *p, "lake", "snapshot", "prices")[0] == 0
+    shifted = _prices_csv(tmp_path / "shifted.csv", "2025-06-04", 2, 150.0, 2)
+    code, out, _ = helio(capsys, *p, "lake", "ingest", str(shifted), "--dataset", "prices")
+    assert code == 0
+    assert "prices: warning in 2 partitions (date=2025-06-04, date=2025-06-05)" in out
+    assert "distribution(price, reference=latest, max_ks=0.5): WARNING" in out
+
+    # A batch without a usable date is quarantined apart from any partition.
+    torn = tmp_path / "torn.csv"
+    torn.write_text("market,timestamp,price\nGB,,50\n")
+    assert helio(capsys, *p, "lake", "ingest", str(torn), "--dataset", "prices")[0] == 1
+
+    config = warned / "helio.toml"
+    config.write_text(config.read_text().replace("max_ks = 0.5", "max_ks = 0.01"))
+    code, out, _ = helio(capsys, *p, "check", "run", "prices")
+    assert code == 0 and "5 with warnings" in out  # every partition, against the snapshot
+    code, out, _ = helio(capsys, *p, "check", "report", "prices")
+    assert code == 0
+    assert "distribution(price, reference=latest, max_ks=0.01): 0 passed, 0 failed, 5 warned" in out
+    listed = out.count("  quarantined ")
+    assert listed == 1 and "5 partitions judged, 1 batches quarantined" in out
+
+
+def test_query_limit_applies_to_csv(
+    warned: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 8 item 11: `helio lake query --csv --limit 3` printed every row."""
+    p = ["-p", str(warned)]
+    normal = _prices_csv(tmp_path / "normal.csv", "2025-06-01", 2, 50.0, 1)
+    assert helio(capsys, *p, "lake", "ingest", str(normal), "--dataset", "prices")[0] == 0
+    sql = "SELECT * FROM prices ORDER BY timestamp"
+    code, out, _ = helio(capsys, *p, "lake", "query", "--csv", "--limit", "3", sql)
+    assert code == 0 and out.splitlines()[0] == "market,timestamp,price"
+    assert len(out.splitlines()) == 4
+    code, out, _ = helio(capsys, *p, "lake", "query", "--csv", sql)
+    assert len(out.splitlines()) == 49  # without --limit, CSV is every row
+    code, out, _ = helio(capsys, *p, "lake", "query", "--limit", "3", sql)
+    assert "… 45 more rows" in out
+
+
+def test_markets_as_a_string_is_refused(energy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 8 item 12: `markets = "GB"` was read as the markets "G" and "B"."""
+    config = energy / "helio.toml"
+    config.write_text(config.read_text().replace('markets = ["GB", "DE", "FR"]', 'markets = "GB"'))
+    code, _, err = helio(capsys, "-p", str(energy), "job", "run", "ingest")
+    assert code == 2
+    assert "sources.simulator.options.markets" in err and "list of market names" in err

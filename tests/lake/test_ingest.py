@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from heliograph.core import LakeError, UnknownDatasetError
-from heliograph.lake import Dataset, Lake, _lake
+from heliograph.lake import Dataset, Lake, _ingest
 from tests.conftest import PRICES, price_frame
 
 
@@ -67,7 +67,7 @@ def test_crash_mid_write_leaves_nothing_visible(
     lake: Lake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     frame = price_frame(days=3)
-    real_write = _lake._write_parquet
+    real_write = _ingest._write_parquet
 
     def crash_on_second_day(table, path: Path) -> None:  # type: ignore[no-untyped-def]
         if table.column("timestamp")[0].as_py().day == 2:
@@ -75,7 +75,7 @@ def test_crash_mid_write_leaves_nothing_visible(
             raise OSError("disk full (simulated)")
         real_write(table, path)
 
-    monkeypatch.setattr(_lake, "_write_parquet", crash_on_second_day)
+    monkeypatch.setattr(_ingest, "_write_parquet", crash_on_second_day)
     with pytest.raises(OSError, match="simulated"):
         lake.ingest("prices", frame, origin="crashy")
     # The crashed partition is not visible at all; the others are whole or absent.
@@ -85,7 +85,7 @@ def test_crash_mid_write_leaves_nothing_visible(
     assert visible_rows(lake) == 48 * len(visible)
     assert not list((lake.root / "_staging").glob("*"))
 
-    monkeypatch.setattr(_lake, "_write_parquet", real_write)
+    monkeypatch.setattr(_ingest, "_write_parquet", real_write)
     retry = lake.ingest("prices", frame, origin="retry")
     assert retry.rows_duplicate == 48 * len(visible)
     assert retry.rows_written == 144 - 48 * len(visible)
@@ -99,7 +99,7 @@ def _ingest_then_die(root: str) -> None:
         path.write_bytes(b"PAR1 torn")
         os._exit(9)
 
-    _lake._write_parquet = die  # type: ignore[assignment]
+    _ingest._write_parquet = die  # type: ignore[assignment]
     Lake(Path(root), [PRICES]).ingest("prices", price_frame(days=2), origin="doomed")
 
 

@@ -12,9 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heliograph.core import DataError
-from heliograph.reports import _data
-from heliograph.reports._data import build_data_report, write_data_report
+from heliograph.core import DataError, _atomic
+from heliograph.reports import build_data_report, write_data_report
 
 NUMERIC = ["price", "load", "wind", "solar"]
 SHOWN = ["price", "load"]  # the numeric columns most tests use, to keep them fast
@@ -102,11 +101,34 @@ def normal_day(history: pd.DataFrame, day: str = "2025-05-05") -> pd.DataFrame:
     """
     latest = history[history["ts"].dt.normalize() == pd.Timestamp(day, tz="UTC")].copy()
     for col in [c for c in NUMERIC if c in latest.columns]:
-        latest[col] = latest[col].mean() + 0.9 * (latest[col] - latest[col].mean())
+        mean = latest.groupby("market")[col].transform("mean")
+        latest[col] = mean + 0.9 * (latest[col] - mean)
     latest["ts"] = latest["ts"] + (
         history["ts"].max().normalize() + pd.Timedelta(days=1) - pd.Timestamp(day, tz="UTC")
     )
     return latest.reset_index(drop=True)
+
+
+def long_format(days: int = 8) -> pd.DataFrame:
+    """energy_forecasts' shape: three markets x three variables of very different scales."""
+    rng = np.random.default_rng(1)
+    ts = pd.date_range("2025-05-01", periods=days * 24, freq="1h", tz="UTC")
+    hours = ts.hour.to_numpy()
+    level = np.repeat(1 + 0.05 * rng.standard_normal(days), 24)  # days differ, as real ones do
+    scales = {"demand": 30_000.0, "solar": 3_000.0, "wind": 8_000.0}
+    frames = [
+        pd.DataFrame(
+            {
+                "ts": ts,
+                "market/variable": f"{market}/{variable}",
+                "value": scale * level * (1 + 0.1 * m) * (1.2 + np.sin(hours / 24 * 2 * np.pi))
+                + rng.normal(0, scale * 0.02, len(ts)),
+            }
+        )
+        for m, market in enumerate(["GB", "DE", "FR"])
+        for variable, scale in scales.items()
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def test_report_is_one_self_contained_html_document(frames):
@@ -154,7 +176,7 @@ def test_null_rate_flag(frames):
     latest.loc[latest.index[: len(latest) // 4], "load"] = np.nan
     text = report(latest, history)
     assert "1 column flagged (load)" in headline(text)
-    assert "null 25.0% vs history&#x27;s 0.0% (+25.0 points)" in text
+    assert "M0: null 50.0% vs history&#x27;s 0.0% (+50.0 points)" in text  # all in M0
 
 
 def test_new_category_flag(frames):
@@ -243,11 +265,44 @@ def test_check_results_are_rendered(frames):
     assert headline(text) == "1 of 2 checks failed"
 
 
-def test_groups_beyond_eight_are_capped_and_said():
-    latest, history = split(make_data(days=3, groups=10)[["ts", "market", "price"]])
+def test_a_failed_warn_check_is_called_a_warning(frames):
+    """Issue 8 item 10: the headline said "1 of 5 checks failed" for a check of severity warn."""
+    _, history = frames
+    results = [
+        {"check": "not_null(price)", "success": True, "severity": "error"},
+        {"check": "distribution(price)", "success": False, "severity": "warn", "mostly": None},
+    ]
+    text = report(normal_day(history), history, check_results=results)
+    assert headline(text) == "1 of 2 checks warned (severity warn, data kept: distribution(price))"
+    assert '<td class="fail">WARN</td>' in text
+
+
+def test_groups_beyond_twelve_are_capped_and_said():
+    latest, history = split(make_data(days=3, groups=14)[["ts", "market", "price"]])
     text = report(latest, history)
-    assert "Showing the 8 largest of 10 groups" in text
-    assert "10 groups (plots show the 8 largest)" in text
+    assert "Showing the 12 largest of 14 groups" in text
+    assert "14 groups (the 12 largest are shown)" in text
+
+
+def test_a_shift_in_one_variable_of_a_long_dataset_is_flagged_per_group():
+    """Issue 8 item 14: demand, solar and wind were pooled into one "value" summary, the
+    overview said "grouped by group" and the ninth group was dropped from the plots."""
+    latest, history = split(long_format())
+    latest = latest.copy()
+    solar = latest["market/variable"] == "DE/solar"
+    latest.loc[solar, "value"] *= 1.5  # a shift in one of nine series, hidden when pooled
+    text = report(latest, history, group_column="market/variable")
+    assert headline(text) == "1 column flagged (value)"
+    flags = re.findall(
+        r"<li>([^<]*)</li>", "".join(re.findall(r'<ul class="flags">.*?</ul>', text))
+    )
+    assert flags and all(f.startswith("DE/solar: ") for f in flags), flags
+    assert "grouped by market/variable: 9 groups" in text
+    for group in ("GB", "DE", "FR"):
+        for variable in ("demand", "solar", "wind"):
+            assert f'<td class="l" rowspan="2">{group}/{variable}</td>' in text
+    assert "Showing the" not in text  # no group is left out
+    assert len(images(text)) == 3
 
 
 def test_time_column_must_exist(small):
@@ -283,7 +338,7 @@ def test_write_is_atomic(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_data.os, "fsync", disk_full)  # the text is half on disk by now
+    monkeypatch.setattr(_atomic.os, "fsync", disk_full)  # the text is half on disk by now
     with pytest.raises(OSError, match="No space"):
         write_data_report(
             target, "prices", latest, history, time_column="ts", latest_label="date=2025-05-10"
@@ -293,7 +348,7 @@ def test_write_is_atomic(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.undo()
     target.write_text("yesterday's report", encoding="utf-8")
-    monkeypatch.setattr(_data.os, "fsync", disk_full)
+    monkeypatch.setattr(_atomic.os, "fsync", disk_full)
     with pytest.raises(OSError):
         write_data_report(
             target, "prices", latest, history, time_column="ts", latest_label="date=2025-05-10"

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from heliograph.core import CheckError
 
-from ._spec import CheckResult
+from ._result import CheckResult
 
 __all__ = ["COLUMN_TYPES", "arrow_schema", "conform", "to_arrow"]
 

@@ -212,8 +212,8 @@ def job_list() -> None:
     """The jobs there are."""
     from heliograph.jobs import JOBS
 
-    for name, text in JOBS.items():
-        console.print(f"{name:10} {text}")
+    for name, declared in JOBS.items():
+        console.print(f"{name:10} {declared.description}")
 
 
 @job_app.command("run")
@@ -228,7 +228,8 @@ def job_run(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Job na
         for item in result:
             if isinstance(item, CheckOutcome):
                 console.print(
-                    f"{item.dataset}: {item.partitions} partitions, {len(item.failed)} failing"
+                    f"{item.dataset}: {item.partitions} partitions, {len(item.failed)} failing, "
+                    f"{len(item.warnings)} with warnings"
                 )
             else:
                 console.print(str(getattr(item, "id", item)))
@@ -258,7 +259,7 @@ def events(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``helio``: turns heliograph's errors into messages and exit codes."""
-    from . import _data, _models  # noqa: F401  (register their commands)
+    from . import _checks, _lake, _models, _reports  # noqa: F401  (register their commands)
 
     try:
         code = app(args=argv, prog_name="helio", standalone_mode=False)

@@ -1,9 +1,11 @@
-"""Configuration, clock, errors, logging, paths: what every other part stands on."""
+"""Config, clock, errors, logging, paths, atomic writes: what every other part stands on."""
 
 from __future__ import annotations
 
 from ._apps import *  # noqa: F403
 from ._apps import __all__ as _apps_all
+from ._atomic import *  # noqa: F403
+from ._atomic import __all__ as _atomic_all
 from ._clock import *  # noqa: F403
 from ._clock import __all__ as _clock_all
 from ._config import *  # noqa: F403
@@ -22,6 +24,7 @@ from ._project import __all__ as _project_all
 __all__ = sorted(
     [
         *_apps_all,
+        *_atomic_all,
         *_clock_all,
         *_config_all,
         *_duck_all,

@@ -26,11 +26,11 @@ class App:
     config: str = ""
     clock: dict[str, Any] = field(default_factory=dict)
     commands: dict[str, Any] = field(default_factory=dict)
+    """Commands the app adds to CLI groups: ``{"train": fn}`` → ``helio train <app>``."""
     datasets: tuple[str, ...] = ()
     """The datasets the app's config snippet declares: a project uses the app if it has them."""
     services: Any = None
     """A function returning the app's gateway services (called only by the gateway)."""
-    """Commands the app adds to CLI groups: ``{"train": fn}`` → ``helio train <app>``."""
 
 
 def load_apps() -> list[App]:

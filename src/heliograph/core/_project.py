@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ._atomic import atomic_write
 from ._clock import Clock, RealClock, ReplayClock
 from ._config import CONFIG_FILE, Settings, env_overrides, load_settings
 from ._errors import ConfigError
@@ -260,9 +261,7 @@ def init_project(
     )
     if extra:
         text += "\n" + extra.strip() + "\n"
-    tmp = config_path.with_suffix(".toml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, config_path)
+    atomic_write(config_path, text)
     project = Project.load(directory)
     for folder in (project.state_dir, project.lake_path, project.artifacts_dir):
         folder.mkdir(parents=True, exist_ok=True)

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from heliograph.core import Project
 
+from ._check_log import *  # noqa: F403
+from ._check_log import __all__ as _check_log_all
 from ._dataset import *  # noqa: F403
 from ._dataset import Dataset
 from ._dataset import __all__ as _dataset_all
+from ._ingest import *  # noqa: F403
+from ._ingest import __all__ as _ingest_all
 from ._lake import *  # noqa: F403
 from ._lake import Lake
 from ._lake import __all__ as _lake_all
@@ -35,7 +39,9 @@ def open_lake(project: Project) -> Lake:
 
 __all__ = sorted(
     [
+        *_check_log_all,
         *_dataset_all,
+        *_ingest_all,
         *_lake_all,
         *_quarantine_all,
         *_rejects_all,

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from heliograph.checks import Check, arrow_schema, parse_checks
-from heliograph.core import ConfigError, DatasetSettings, LakeError
+from heliograph.core import ConfigError, DatasetSettings, LakeError, atomic_write
 
 __all__ = ["Dataset"]
 
@@ -121,7 +121,4 @@ class Dataset:
                     hint="declare a new dataset for a new layout",
                 )
             return
-        folder.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.layout(), indent=2))
-        tmp.replace(path)
+        atomic_write(path, json.dumps(self.layout(), indent=2))

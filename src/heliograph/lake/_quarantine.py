@@ -11,7 +11,6 @@ report (for people) saying which checks failed, by how much, with example rows.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from heliograph.checks import CheckResult
+from heliograph.core import atomic_write
 
 __all__ = ["QuarantineEntry", "render_markdown", "write_reports"]
 
@@ -140,7 +140,5 @@ def write_reports(
         (entry.report_path, render_markdown(entry)),
         (json_path, json.dumps(report, indent=2, default=str)),
     ):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write(path, text)
     return entry

@@ -26,8 +26,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from heliograph.checks import CheckResult
+from heliograph.core import atomic_move
 
-from ._lake import IngestResult, Lake
+from ._ingest import IngestResult
+from ._lake import Lake
 from ._quarantine import QuarantineEntry, write_reports
 
 __all__ = [
@@ -127,6 +129,8 @@ def _write_atomically(table: pa.Table, target: Path) -> None:
     tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
     try:
         pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, target)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        atomic_move(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

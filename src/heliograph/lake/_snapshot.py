@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from heliograph.core import SnapshotError
+from heliograph.core import SnapshotError, atomic_write
 
 if TYPE_CHECKING:
     from ._lake import Lake
@@ -143,10 +142,7 @@ def take_snapshot(lake: Lake, name: str) -> Snapshot:
         layout=layout,
         checks=tuple(c.label() for c in dataset.checks),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(snap.to_dict(), indent=1))
-    os.replace(tmp, path)
+    atomic_write(path, json.dumps(snap.to_dict(), indent=1))
     return snap
 
 

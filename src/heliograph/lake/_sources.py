@@ -15,6 +15,7 @@ source this way.
 
 from __future__ import annotations
 
+import functools
 import glob
 import json
 import os
@@ -28,7 +29,7 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.core import ConfigError, SourceError, track
+from heliograph.core import ConfigError, SourceError, atomic_write, track
 
 __all__ = [
     "Batch",
@@ -154,10 +155,7 @@ class _Watermark:
             return
         data = self.get()
         data[key] = value
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, indent=1))
-        os.replace(tmp, self.path)
+        atomic_write(self.path, json.dumps(data, indent=1))
 
 
 def _release(
@@ -274,46 +272,55 @@ class FileSource(Source):
                     yield Batch(dataset, frame, str(path))
 
 
+def _make_files_source(
+    name: str, options: Mapping[str, Any], state_path: Path, *, base: Path
+) -> FileSource:
+    """The built-in ``files`` source type: glob patterns read with a format."""
+    where = f"sources.{name}.options"
+    allowed = {"paths", "format", "dataset", "replay", "available_column"}
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"source {name}: unknown option {unknown[0]!r}",
+            field=f"{where}.{unknown[0]}",
+            rule="one of " + ", ".join(sorted(allowed)),
+        )
+    paths = options.get("paths")
+    if isinstance(paths, str):
+        paths = [paths]
+    if not paths or not all(isinstance(p, str) for p in paths):
+        raise ConfigError(
+            f"source {name}: `paths` must list file patterns",
+            field=f"{where}.paths",
+            rule="a list of glob patterns",
+        )
+    return FileSource(
+        name,
+        list(paths),
+        format=str(options.get("format", "csv")),
+        dataset=options.get("dataset"),
+        replay=bool(options.get("replay")),
+        available_column=str(options.get("available_column", "available_at")),
+        base=base,
+        state_path=state_path,
+    )
+
+
 def make_source(
     name: str, kind: str, options: Mapping[str, Any], *, base: Path, state_dir: Path
 ) -> Source:
-    """Build a configured source: ``files`` here, others from ``heliograph.sources`` plugins."""
-    where = f"sources.{name}.options"
-    state_path = state_dir / f"{name}.json"
-    if kind == "files":
-        allowed = {"paths", "format", "dataset", "replay", "available_column"}
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise ConfigError(
-                f"source {name}: unknown option {unknown[0]!r}",
-                field=f"{where}.{unknown[0]}",
-                rule="one of " + ", ".join(sorted(allowed)),
-            )
-        paths = options.get("paths")
-        if isinstance(paths, str):
-            paths = [paths]
-        if not paths or not all(isinstance(p, str) for p in paths):
-            raise ConfigError(
-                f"source {name}: `paths` must list file patterns",
-                field=f"{where}.paths",
-                rule="a list of glob patterns",
-            )
-        return FileSource(
-            name,
-            list(paths),
-            format=str(options.get("format", "csv")),
-            dataset=options.get("dataset"),
-            replay=bool(options.get("replay")),
-            available_column=str(options.get("available_column", "available_at")),
-            base=base,
-            state_path=state_path,
-        )
-    plugins = {ep.name: ep for ep in entry_points(group="heliograph.sources")}
-    if kind not in plugins:
+    """Build a configured source of type ``kind``: the built-in ``files``, or one a plugin adds
+    (entry point group ``heliograph.sources``: ``make(name, options, state_path) -> Source``)."""
+    # Each type's maker is loaded only when used (a plugin's module may be heavy).
+    loaders: dict[str, Callable[[], Callable[..., Source]]] = {
+        "files": lambda: functools.partial(_make_files_source, base=base),
+        **{ep.name: ep.load for ep in entry_points(group="heliograph.sources")},
+    }
+    if kind not in loaders:
         raise ConfigError(
             f"source {name}: unknown type {kind!r}",
             field=f"sources.{name}.type",
-            rule="one of " + ", ".join(sorted({"files", *plugins})),
+            rule="one of " + ", ".join(sorted(loaders)),
         )
-    source: Source = plugins[kind].load()(name, dict(options), state_path)
+    source: Source = loaders[kind]()(name, dict(options), state_dir / f"{name}.json")
     return source

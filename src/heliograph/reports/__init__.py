@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._ci import *  # noqa: F403
 from ._ci import __all__ as _ci_all
-from ._data import *  # noqa: F403
-from ._data import __all__ as _data_all
+from ._data_report import *  # noqa: F403
+from ._data_report import __all__ as _data_report_all
 
-__all__ = sorted([*_ci_all, *_data_all])
+__all__ = sorted([*_ci_all, *_data_report_all])

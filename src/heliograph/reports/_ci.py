@@ -10,11 +10,11 @@ forecast-versus-actual plot from its run), so a CI job can post the folder as a 
 from __future__ import annotations
 
 import math
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
+from heliograph.core import atomic_write
 from heliograph.registry import Decision, Registry, metric_key
 from heliograph.tracking import TAG_CHECKS_PASSED, TAG_GIT_COMMIT, TAG_GIT_DIRTY, TAG_SNAPSHOTS
 
@@ -141,7 +141,5 @@ def write_ci_report(
             )
             lines.append("")
     path = out_dir / "report.md"
-    tmp = path.with_suffix(".md.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write(path, "\n".join(lines) + "\n")
     return decision, path

@@ -78,7 +78,18 @@ def make_simulator_source(name: str, options: Mapping[str, Any], state_path: Pat
                 field=f"sources.{name}.options.shifts",
                 rule="tables with at, kind (demand|fuel), factor, markets",
             ) from None
-    markets = list(options.get("markets", ["GB", "DE", "FR"]))
+    markets = options.get("markets", ["GB", "DE", "FR"])
+    if (
+        not isinstance(markets, list | tuple)
+        or not markets
+        or not all(isinstance(m, str) and m.strip() for m in markets)
+    ):
+        raise ConfigError(
+            f"source {name}: markets must be a list of market names, not {markets!r}",
+            field=f"sources.{name}.options.markets",
+            rule='a non-empty list of market names, e.g. markets = ["GB"]',
+        )
+    markets = list(markets)
     kwargs = {
         "seed": int(options.get("seed", 7)),
         "freq": str(options.get("freq", "30min")),

@@ -12,11 +12,9 @@ unusual, and shows the results of the dataset's checks.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import logging
 import os
-import tempfile
 from collections import namedtuple
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +24,8 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
-from heliograph.core import DataError
+from heliograph.core import DataError, atomic_write
+from heliograph.metrics import jensen_shannon, ks_statistic, psi
 
 __all__ = ["build_data_report", "write_data_report"]
 
@@ -36,10 +35,10 @@ NULL_POINTS = 5.0  # flag when the latest null % exceeds history's by more than 
 MEAN_WIDEN = 0.10  # widen the range of history's daily means by this share of the range
 EXTREME_WIDEN = 0.10  # widen history's min-max range by this share before flagging a record
 ROWS_TOLERANCE = 0.10  # flag a one-day partition whose rows differ this much from history's day
-MAX_GROUPS = 8
+MAX_GROUPS = 12  # series (groups) summarised and plotted one by one; more are said to be cut
 TOP_N = 5
 _HIGH_CARDINALITY = 50  # with more distinct history values (and > half the rows) new is normal
-_STATS = ("rows", "null %", "mean", "std", "min", "p1", "p50", "p99", "max")
+_STATS = ("rows", "null %", "mean", "std", "min", "p1", "p50", "p99", "max", "KS", "PSI")
 _CSS = """body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#222;
 margin:1.5em auto;max-width:1100px;padding:0 1em}h1{font-size:1.4em;margin-bottom:.2em}
 h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd}
@@ -81,7 +80,12 @@ def build_data_report(
                 )
     lat, hist = _Side(latest, time_column, group_column), _Side(history, time_column, group_column)
     parts = [s.groups for s in (lat, hist) if s.groups is not None and len(s.groups)]
-    group_rows = pd.concat(parts).value_counts() if parts else None  # largest group first
+    group_rows = None
+    if parts:  # largest group first, then by name
+        counts = pd.concat(parts).value_counts()
+        group_rows = counts.iloc[
+            sorted(range(len(counts)), key=lambda i: (-counts.iloc[i], str(counts.index[i])))
+        ]
     headline: list[str] = []
     sections: list[str] = []
     if not lat.rows:
@@ -97,9 +101,7 @@ def build_data_report(
             headline.append(f"{_n(len(flagged), 'column')} flagged ({', '.join(flagged)})")
         headline += _rows_flag(lat, hist)
         sections += [num_html, cat_html]
-    failed = [r for r in check_results or [] if not r.get("success")]
-    if failed:
-        headline.append(f"{len(failed)} of {_n(len(check_results or []), 'check')} failed")
+    headline += _checks_headline(check_results or [])
     stamp = (generated_at or datetime.now(UTC)).isoformat(sep=" ", timespec="seconds")
     return "".join(
         [
@@ -146,21 +148,7 @@ def write_data_report(
         check_results=check_results,
         generated_at=generated_at,
     )
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is meant to be read
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return target
+    return atomic_write(path, text)
 
 
 # --- data preparation -------------------------------------------------------------------------
@@ -178,6 +166,17 @@ class _Side:
         self.groups: pd.Series | None = None
         if group_column is not None and group_column in frame.columns:
             self.groups = frame[group_column].astype(object).map(_label)
+
+    def subset(self, group: str) -> _Side:
+        """The rows of one group, as a side of their own."""
+        side = object.__new__(_Side)
+        mask = (self.groups == group).to_numpy() if self.groups is not None else None
+        side.frame = self.frame[mask] if mask is not None else self.frame
+        side.rows = len(side.frame)
+        side.times = self.times[mask] if mask is not None else self.times
+        side.days = self.days[mask] if mask is not None else self.days
+        side.groups = self.groups[mask] if self.groups is not None else None
+        return side
 
     def values(self, column: Any) -> np.ndarray:
         """The column as float64, nulls and non-finite values as NaN (all NaN if absent)."""
@@ -291,22 +290,32 @@ def _flag_cell(flags: list[str], attrs: str = "") -> str:
 # --- numeric columns --------------------------------------------------------------------------
 
 
+def _subsides(lat: _Side, hist: _Side, groups: list[str] | None) -> list[tuple[str, _Side, _Side]]:
+    """(label, latest, history) per group, or one pooled pair when there are no groups."""
+    if groups is None:
+        return [("", lat, hist)]
+    return [(g, lat.subset(g), hist.subset(g)) for g in groups]
+
+
 def _numeric_section(
     columns: list[Any], lat: _Side, hist: _Side, group_rows: pd.Series | None
 ) -> tuple[str, list[str]]:
     if not columns:
         return "<h2>Numeric columns</h2><p>No numeric columns.</p>", []
+    grouped = group_rows is not None
     table = [
-        '<h2>Numeric columns</h2><table><tr><th class="l">column</th><th></th>',
+        '<h2>Numeric columns</h2><table><tr><th class="l">column</th>',
+        '<th class="l">group</th>' if grouped else "",
+        "<th></th>",
         *(f"<th>{s}</th>" for s in _STATS),
         '<th class="l">flag</th></tr>',
     ]
     plots, flagged = ["<h2>Plots</h2>"], []
-    groups = None if group_rows is None else list(group_rows.index[:MAX_GROUPS])
+    groups = None if group_rows is None else [str(g) for g in group_rows.index[:MAX_GROUPS]]
     note = (
         "."
         if group_rows is None
-        else "; one colour per group."
+        else "; one panel per group, each on its own scale."
         + (
             f" Showing the {MAX_GROUPS} largest of {len(group_rows)} groups."
             if len(group_rows) > MAX_GROUPS
@@ -314,24 +323,31 @@ def _numeric_section(
         )
     )
     for name in columns:
-        lv, hv = lat.values(name), hist.values(name)
-        ls, hs = _stats(lv), _stats(hv)
-        flags = _numeric_flags(name, lv, hv, ls, hs, lat, hist) if hist.rows else []
-        if flags:
-            flagged.append(str(name))
-        table.append(
-            f'<tr class="latest"><td class="l" rowspan="2"><b>{_e(name)}</b></td>'
-            f'<td class="l">latest</td>{_cells(ls)}{_flag_cell(flags, " rowspan=2")}'
-            f'</tr><tr><td class="l">history</td>{_cells(hs)}</tr>'
-        )
-        plots.append(f"<h3>{_e(name)}</h3>")
-        if flags:
-            plots.append(
-                '<ul class="flags">' + "".join(f"<li>{_e(f)}</li>" for f in flags) + "</ul>"
+        panels, column_flags = [], []
+        for label, lat_g, hist_g in _subsides(lat, hist, groups):
+            lv, hv = lat_g.values(name), hist_g.values(name)
+            ls, hs = _stats(lv), _stats(hv)
+            flags = _numeric_flags(name, lv, hv, ls, hs, lat_g, hist_g) if hist_g.rows else []
+            column_flags += [f"{label}: {f}" if label else f for f in flags]
+            drift = f"<td>{_fmt(ks_statistic(hv, lv))}</td><td>{_fmt(psi(hv, lv))}</td>"
+            group_cell = f'<td class="l" rowspan="2">{_e(label)}</td>' if grouped else ""
+            table.append(
+                f'<tr class="latest"><td class="l" rowspan="2"><b>{_e(name)}</b></td>'
+                f'{group_cell}<td class="l">latest</td>{_cells(ls)}{drift}'
+                f'{_flag_cell(flags, " rowspan=2")}</tr><tr><td class="l">history</td>'
+                f"{_cells(hs)}<td></td><td></td></tr>"
             )
-        from ._data_plots import _plots  # matplotlib loads only for reports with numbers
+            panels.append((label, lv, hv, lat_g, hist_g))
+        if column_flags:
+            flagged.append(str(name))
+        plots.append(f"<h3>{_e(name)}</h3>")
+        if column_flags:
+            plots.append(
+                '<ul class="flags">' + "".join(f"<li>{_e(f)}</li>" for f in column_flags) + "</ul>"
+            )
+        from ._data_report_plots import _plots  # matplotlib loads only for reports with numbers
 
-        plots.append(_plots(str(name), lv, hv, lat, hist, groups, note))
+        plots.append(_plots(str(name), panels, note))
     return "".join(table) + "</table>" + "".join(plots), flagged
 
 
@@ -386,7 +402,7 @@ def _other_section(
     out = [
         '<h2>Other columns</h2><table><tr><th class="l">column</th>'
         f'<th class="l">latest: top {TOP_N}</th><th class="l">history: top {TOP_N}</th>'
-        '<th class="l">flag</th></tr>'
+        '<th>JS</th><th class="l">flag</th></tr>'
     ]
     flagged = []
     for name in columns:
@@ -398,7 +414,8 @@ def _other_section(
             flagged.append(str(name))
         out.append(
             f'<tr><td class="l"><b>{_e(name)}</b></td><td class="l">{_top(lvals)}</td>'
-            f'<td class="l">{_top(hvals)}</td>{_flag_cell(flags)}</tr>'
+            f'<td class="l">{_top(hvals)}</td><td>{_fmt(jensen_shannon(hvals, lvals))}</td>'
+            f"{_flag_cell(flags)}</tr>"
         )
     return "".join(out) + "</table>", flagged
 
@@ -447,6 +464,7 @@ def _checks_section(results: list[dict[str, Any]]) -> str:
     ]
     for r in results:
         ok, pct, mostly = bool(r.get("success")), r.get("unexpected_percent"), r.get("mostly")
+        verdict = "pass" if ok else "WARN" if _is_warning(r) else "FAIL"
         examples = ", ".join(_label(x) for x in list(r.get("examples") or [])[:5])
         cells = [
             _count(r.get("element_count")),
@@ -456,11 +474,27 @@ def _checks_section(results: list[dict[str, Any]]) -> str:
         ]
         out.append(
             f'<tr><td class="l">{_e(r.get("check", "?"))}</td>'
-            f'<td class="{"pass" if ok else "fail"}">{"pass" if ok else "FAIL"}</td>'
+            f'<td class="{"pass" if ok else "fail"}">{verdict}</td>'
             + "".join(f"<td>{_e(c)}</td>" for c in cells)
             + f'<td class="l">{_e(examples or "–")}</td></tr>'
         )
     return "".join(out) + "</table>"
+
+
+def _is_warning(result: dict[str, Any]) -> bool:
+    return not result.get("success") and result.get("severity", "error") != "error"
+
+
+def _checks_headline(results: list[dict[str, Any]]) -> list[str]:
+    """ "2 of 5 checks failed", and apart from them the failed checks of severity warn."""
+    total = _n(len(results), "check")
+    failed = [r for r in results if not r.get("success") and not _is_warning(r)]
+    warned = [r for r in results if _is_warning(r)]
+    out = [f"{len(failed)} of {total} failed"] if failed else []
+    if warned:
+        names = ", ".join(str(r.get("check", "?")) for r in warned)
+        out.append(f"{len(warned)} of {total} warned (severity warn, data kept: {names})")
+    return out
 
 
 def _count(value: Any) -> str:
@@ -487,8 +521,11 @@ def _overview(
     items = [f"latest ({latest_label}): {_describe(lat)}", f"history: {_describe(hist)}"]
     if group_column is not None:
         n = 0 if group_rows is None else len(group_rows)
-        capped = f" (plots show the {MAX_GROUPS} largest)" if n > MAX_GROUPS else ""
-        items.append(f"grouped by {group_column}: {_n(n, 'group')}{capped}")
+        capped = f" (the {MAX_GROUPS} largest are shown)" if n > MAX_GROUPS else ""
+        items.append(
+            f"grouped by {group_column}: {_n(n, 'group')}{capped}; every numeric column is "
+            "summarised, flagged and plotted per group"
+        )
     return "<h2>Overview</h2><ul>" + "".join(f"<li>{_e(i)}</li>" for i in items) + "</ul>"
 
 
@@ -502,7 +539,10 @@ _RULES = (
     "<li>new categories: values never seen in history (not for columns "
     "with many distinct values, such as identifiers).</li><li>rows: a partition of at most a "
     f"day whose rows are more than {ROWS_TOLERANCE:.0%} away from history's median rows per "
-    "day.</li></ul>"
+    "day.</li><li>KS and PSI (numbers), JS (categories): drift of the latest partition from "
+    "history, from heliograph.metrics: the Kolmogorov–Smirnov statistic (0 to 1), the "
+    "population stability index over history's deciles (above 0.25 is conventionally a large "
+    "shift) and the Jensen–Shannon distance (0 to 1). Shown, not flagged.</li></ul>"
 )
 
 

@@ -1,4 +1,4 @@
-"""``helio lake …``, ``helio check …`` and ``helio report data``."""
+"""``helio lake …``: datasets, partitions, queries, ingest by hand, snapshots."""
 
 from __future__ import annotations
 
@@ -6,10 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markdown import Markdown
 from rich.table import Table
-
-from heliograph.core import UsageError
 
 from ._main import app, console, project_of
 
@@ -19,10 +16,6 @@ lake_app = typer.Typer(
     help="The data lake: datasets, partitions, snapshots, quarantine.", no_args_is_help=True
 )
 app.add_typer(lake_app, name="lake")
-check_app = typer.Typer(help="Data checks: run them, read their reports.", no_args_is_help=True)
-app.add_typer(check_app, name="check")
-report_app = typer.Typer(help="Reports people read.", no_args_is_help=True)
-app.add_typer(report_app, name="report")
 
 
 def _fail_if_quarantined(outcome: object) -> None:
@@ -91,18 +84,22 @@ def lake_query(
     ctx: typer.Context,
     sql: str,
     csv: Annotated[bool, typer.Option(help="Print CSV.")] = False,
-    limit: Annotated[int, typer.Option(help="Rows to print at most.")] = 50,
+    limit: Annotated[
+        int | None,
+        typer.Option(min=0, help="Rows to print at most (default: 50 as a table, all as CSV)."),
+    ] = None,
 ) -> None:
     """Run SQL (DuckDB) over the lake; each dataset is a view named after it."""
     from heliograph.lake import open_lake
 
     frame = open_lake(project_of(ctx)).query(sql)
+    shown = frame if limit is None and csv else frame.head(50 if limit is None else limit)
     if csv:
-        typer.echo(frame.to_csv(index=False), nl=False)
+        typer.echo(shown.to_csv(index=False), nl=False)
         return
-    console.print(frame.head(limit).to_string(index=False))
-    if len(frame) > limit:
-        console.print(f"… {len(frame) - limit} more rows (--limit, or --csv for all)")
+    console.print(shown.to_string(index=False))
+    if len(frame) > len(shown):
+        console.print(f"… {len(frame) - len(shown)} more rows (--limit, or --csv for all)")
 
 
 @lake_app.command("ingest")
@@ -148,89 +145,3 @@ def lake_snapshots(
     for s in list_snapshots(lake, dataset):
         table.add_row(s.id, s.created_at[:19], f"{s.rows:,}", str(len(s.partitions)))
     console.print(table)
-
-
-@check_app.command("run")
-def check_run(
-    ctx: typer.Context, datasets: Annotated[list[str] | None, typer.Argument()] = None
-) -> None:
-    """Run every declared check over the visible data again. Exit 1 if any fails.
-
-    Published data is reported on, not moved, so snapshots stay immutable."""
-    from heliograph.jobs import check
-
-    outcomes = check(project_of(ctx), datasets)
-    for o in outcomes:
-        console.print(
-            f"{o.dataset}: {o.partitions} partitions checked, {len(o.failed)} failing"
-            f", {len(o.warnings)} with warnings"
-        )
-        for kind, found in (("", o.failed), ("warning ", o.warnings)):
-            for partition, results in sorted(found.items())[:10]:
-                for r in results:
-                    console.print(f"  {kind}{partition}: {r.summary()}")
-            if len(found) > 10:
-                console.print(f"  … and {len(found) - 10} more partitions")
-        for r in o.dataset_checks:
-            console.print(f"  {r.summary()}")
-    if not all(o.ok for o in outcomes):
-        raise typer.Exit(1)
-
-
-@check_app.command("report")
-def check_report(
-    ctx: typer.Context,
-    dataset: Annotated[str | None, typer.Argument()] = None,
-    entry: Annotated[str | None, typer.Option("--id", help="Print one quarantine report.")] = None,
-) -> None:
-    """Check results per dataset and what is in quarantine, with the reasons."""
-    from heliograph.lake import open_lake
-
-    lake = open_lake(project_of(ctx))
-    if entry:
-        found = [e for e in lake.quarantined() if e.id == entry]
-        if not found:
-            raise UsageError(
-                f"no quarantined batch {entry!r}",
-                field="--id",
-                rule="an id listed by `helio check report`",
-            )
-        console.print(Markdown(found[0].report_path.read_text()))
-        return
-    names = [dataset] if dataset else lake.dataset_names()
-    for name in names:
-        lake.dataset(name)
-        log = lake.check_log(name)
-        passed = sum(1 for e in log if e["status"] == "passed")
-        console.print(
-            f"[bold]{name}[/bold]: {passed} partition batches passed, "
-            f"{len(log) - passed} quarantined"
-        )
-        tally: dict[str, list[int]] = {}
-        for e in log:
-            for r in e["results"]:
-                counts = tally.setdefault(r["check"], [0, 0])
-                counts[0 if r["success"] else 1] += 1
-        for label, (ok, bad) in tally.items():
-            console.print(f"  {label}: {ok} passed, {bad} failed")
-        for q in lake.quarantined(name):
-            console.print(f"  quarantined [bold]{q.id}[/bold] ({q.rows} rows from {q.origin})")
-            console.print(f"    {q.reason}")
-            console.print(f"    report: {q.report_path}")
-
-
-@report_app.command("data")
-def report_data(
-    ctx: typer.Context,
-    dataset: str,
-    out: Annotated[Path | None, typer.Option(help="Folder for the report.")] = None,
-    history_days: Annotated[int, typer.Option(min=1, help="Days of history to compare with.")] = 28,
-) -> None:
-    """Write an HTML report of a dataset's newest partition against recent history."""
-    from heliograph.jobs import report
-    from heliograph.lake import open_lake
-
-    project = project_of(ctx)
-    open_lake(project).dataset(dataset)
-    for path in report(project, [dataset], history_days=history_days, out_dir=out):
-        console.print(f"wrote {path}")

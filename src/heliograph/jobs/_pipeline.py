@@ -1,0 +1,27 @@
+"""The main data pipeline (``helio up``): ingest every source, snapshot, write data reports.
+
+>>> done = run_pipeline(project)
+>>> print(done["ingest"].summary())
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from heliograph.core import Project
+from heliograph.ledger import Ledger
+
+from ._ingest import ingest
+from ._report import report
+from ._snapshot import snapshot
+
+__all__ = ["run_pipeline"]
+
+
+def run_pipeline(project: Project) -> dict[str, Any]:
+    """The main data job: ingest every source, snapshot every dataset, write data reports."""
+    ledger = Ledger(project.ledger_url)
+    outcome = ingest(project, ledger=ledger)
+    snaps = snapshot(project, ledger=ledger)
+    reports = report(project)
+    return {"ingest": outcome, "snapshots": snaps, "reports": reports}
