@@ -118,3 +118,46 @@ def test_artifacts_go_where_the_tracking_setup_says(
     assert artifact_location(server, "x") is None  # the server's store, not this machine
     monkeypatch.setenv("HELIO_TRACKING__ARTIFACTS", "s3://models/helio/")
     assert artifact_location(Project.load(tmp_path / "a"), "x") == "s3://models/helio/x"
+
+
+def test_a_person_can_override_the_policy_with_a_recorded_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import getpass
+
+    from heliograph.cli import main
+
+    project = init_project(tmp_path)
+    registry = Registry(project)
+    v1 = new_version(project, 4.0)
+    registry.promote(NAME)
+    v2 = new_version(project, 4.5)  # worse: the policy refuses
+
+    def run(*args: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as info:
+            main(["-p", str(project.root), *args])
+        out, err = capsys.readouterr()
+        return int(info.value.code or 0), out + err
+
+    code, out = run("model", "promote", NAME, "--force")
+    assert code == 2 and "--reason" in out and "says why" in out
+    assert registry.aliases(NAME)["champion"] == v1
+    with pytest.raises(RegistryError, match="needs a reason"):
+        registry.promote(NAME, force=True)
+
+    code, out = run(
+        "model", "promote", NAME, "--force", "--reason", "signed off by ops", "--actor", "alice"
+    )
+    assert code == 0, out
+    assert "overridden: not better enough" in out and f"version {v2} is champion" in out
+    assert registry.aliases(NAME) == {"champion": v2, "previous": v1}
+    forced = registry.history(NAME, limit=5)
+    event = next(e for e in forced if e.kind == "promotion_forced")
+    user = getpass.getuser()
+    assert event.actor == f"alice (OS user {user})"
+    assert "signed off by ops" in event.reason and "not better enough" in event.reason
+    assert event.details["os_user"] == user
+    code, out = run("model", "history", NAME)
+    assert "promotion_forced" in out and "signed off by ops" in out and "alice" in out
+    # Nothing to force: the champion is already the candidate.
+    assert not registry.promote(NAME, force=True, reason="again").accepted

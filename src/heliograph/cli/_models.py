@@ -59,13 +59,29 @@ def model_promote(
     ctx: typer.Context,
     name: str,
     reason: Annotated[str, typer.Option(help="Why, for the history.")] = "",
+    force: Annotated[
+        bool, typer.Option(help="Override a refusal by the policy (needs --reason).")
+    ] = False,
+    actor: Annotated[
+        str | None, typer.Option(help="Who signs off, for the history (besides the OS user).")
+    ] = None,
 ) -> None:
     """Apply the policy: make the challenger the champion, or refuse and say why (exit 1)."""
+    from heliograph.core import UsageError
     from heliograph.registry import Registry
 
-    decision = Registry(project_of(ctx)).promote(name, reason=reason)
-    for line in decision.reasons:
-        console.print(("  " if decision.accepted else "  refused: ") + line)
+    if force and not reason.strip():
+        raise UsageError(
+            "--force needs --reason",
+            field="--reason",
+            rule="a forced promotion says why the policy is overridden",
+        )
+    decision = Registry(project_of(ctx)).promote(name, reason=reason, actor=actor, force=force)
+    for i, line in enumerate(decision.reasons):
+        if decision.forced and i > 0:
+            console.print("  overridden: " + line)
+        else:
+            console.print(("  " if decision.accepted else "  refused: ") + line)
     if not decision.accepted:
         raise typer.Exit(1)
     console.print(
@@ -79,11 +95,14 @@ def model_rollback(
     ctx: typer.Context,
     name: str,
     reason: Annotated[str, typer.Option(help="Why, for the history.")] = "rollback",
+    actor: Annotated[
+        str | None, typer.Option(help="Who decides, for the history (besides the OS user).")
+    ] = None,
 ) -> None:
     """Give the champion role back to the previous version."""
     from heliograph.registry import Registry
 
-    version = Registry(project_of(ctx)).rollback(name, reason=reason)
+    version = Registry(project_of(ctx)).rollback(name, reason=reason, actor=actor)
     console.print(f"{name}: version {version} is champion again")
 
 

@@ -4,17 +4,26 @@ A registered model's versions take roles through MLflow aliases: ``champion`` se
 ``challenger`` shadows, ``previous`` is the rollback target. A new version becomes the
 challenger. ``promote`` applies the project's policy and moves ``champion`` (the old champion
 becomes ``previous``) or refuses with the reasons; ``rollback`` gives ``champion`` back to
-``previous``. Every alias move, and every refusal, is an event in the ledger with who, why and
-when, since MLflow keeps no history of aliases.
+``previous``. A person can override a refusal with ``force=True`` and a reason (the sign-off a
+team gives by hand). Every alias move, every refusal and every override is an event in the
+ledger with who, why and when, since MLflow keeps no history of aliases.
+
+A comparison has one sign convention everywhere: the *change* is ``(candidate − baseline) /
+|baseline|``, so +5 % means the candidate's value is 5 % higher, whatever the metric's direction;
+words (better, worse) say which way is good.
 
 >>> registry = Registry(project)
->>> decision = registry.promote("energy-price-GB", reason="weekly retrain")
->>> decision.accepted, decision.reasons
-(False, ['challenger mae 4.31 is not better than champion mae 4.12 by 2%'])
+>>> decision = registry.promote("model-a", reason="weekly retrain")
+>>> decision.accepted
+False
+>>> decision.reasons[0]  # one line; wrapped here
+'not better enough: challenger mae 4.31 vs champion 4.12 on 2025-05-18..2025-05-31:
+ +4.61%, worse (the policy needs lower by more than 2.00%)'
 """
 
 from __future__ import annotations
 
+import getpass
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,17 +36,42 @@ __all__ = [
     "CHALLENGER",
     "CHAMPION",
     "PREVIOUS",
+    "TAG_METRICS",
+    "TAG_PREDICTIONS",
     "TAG_RESCORES",
     "TAG_WINDOW",
     "Decision",
     "Registry",
     "RegistryError",
+    "format_change",
     "metric_key",
+    "relative_change",
 ]
 
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 TAG_WINDOW = "helio.backtest.window"
 TAG_RESCORES = "helio.rescores"  # on a run that scored a registered version on a new window
+TAG_METRICS = "helio.metrics"
+"""JSON ``{metric: {"unit": "…", "better": "lower" | "higher" | target}}``: what the run's
+``backtest_<metric>`` values mean, in the order a report shows them (set by the app's training)."""
+TAG_PREDICTIONS = "helio.predictions"
+"""JSON ``{"path": artefact, "time": col, "actual": col, "forecast": col, "low": col, "high": col,
+"unit": "…"}``: the run's backtest predictions, logged as a Parquet artefact."""
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _who(actor: str | None) -> str:
+    """The actor an event records: the OS user, and the person named by ``actor`` if any."""
+    user = _os_user()
+    if not actor or actor == user:
+        return user
+    return f"{actor} (OS user {user})"[:128]
 
 
 class RegistryError(HelioError):
@@ -49,9 +83,25 @@ def metric_key(metric: str) -> str:
     return f"backtest_{metric}"
 
 
+def relative_change(candidate: float, baseline: float) -> float:
+    """``(candidate − baseline) / |baseline|``: the one sign convention of every comparison."""
+    return (candidate - baseline) / max(abs(baseline), 1e-12)
+
+
+def format_change(change: float) -> str:
+    """A relative change as the verdict and the reports print it: ``+4.61%``."""
+    return "–" if math.isnan(change) else f"{100 * change:+.2f}%"
+
+
 @dataclass
 class Decision:
-    """The policy's verdict on a candidate version against the holder of a role."""
+    """The policy's verdict on a candidate version against the holder of a role.
+
+    ``candidate_run`` and ``baseline_run`` are the MLflow runs whose metrics were compared:
+    for the baseline, its own training run when it was backtested on ``window``, else the run
+    that re-scored it on the candidate's window (tagged ``helio.rescores``). A report shows
+    those two runs and nothing else.
+    """
 
     model: str
     candidate: str | None
@@ -59,6 +109,12 @@ class Decision:
     accepted: bool
     reasons: list[str] = field(default_factory=list)
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    candidate_run: str | None = None
+    baseline_run: str | None = None
+    window: str | None = None
+    metric: str = ""
+    change: float = math.nan
+    forced: bool = False
 
 
 class Registry:
@@ -166,6 +222,9 @@ class Registry:
         cand_run = self.run_of(name, cand_version)
         cand_value = cand_run.data.metrics.get(key)
         decision.metrics[f"v{cand_version}"] = dict(cand_run.data.metrics)
+        decision.candidate_run = cand_run.info.run_id
+        decision.window = cand_run.data.tags.get(TAG_WINDOW)
+        decision.metric = policy.metric
         if cand_value is None or math.isnan(cand_value):
             logged = sorted(
                 k.removeprefix(metric_key(""))
@@ -194,11 +253,13 @@ class Registry:
         base_run = self.run_of(name, against_version)
         base_value = base_run.data.metrics.get(key)
         decision.metrics[f"v{against_version}"] = dict(base_run.data.metrics)
+        decision.baseline_run = base_run.info.run_id
         if policy.same_window:
             a, b = cand_run.data.tags.get(TAG_WINDOW), base_run.data.tags.get(TAG_WINDOW)
             if a != b:
                 rescore = self.rescore_of(name, against_version, a, cand_run.info.experiment_id)
                 if rescore is None:
+                    decision.baseline_run = None  # nothing comparable to show
                     decision.reasons.append(
                         f"not comparable: backtest windows differ ({a} vs {b}) and version "
                         f"{against_version} was not scored on {a}"
@@ -206,17 +267,22 @@ class Registry:
                 else:  # the champion's own model, scored on the candidate's window
                     base_value = rescore.data.metrics.get(key)
                     decision.metrics[f"v{against_version}"] = dict(rescore.data.metrics)
+                    decision.baseline_run = rescore.info.run_id
         if base_value is None or math.isnan(base_value):
             decision.reasons.append(f"{against} version {against_version} has no {key}")
         if decision.reasons:
             return decision
         assert cand_value is not None and base_value is not None
-        sign = 1 if policy.direction == "minimize" else -1
-        improvement = sign * (base_value - cand_value) / max(abs(base_value), 1e-12)
+        change = relative_change(cand_value, base_value)
+        decision.change = change
+        improvement = -change if policy.direction == "minimize" else change
+        lower = "lower" if policy.direction == "minimize" else "higher"
+        word = "better" if improvement > 0 else ("worse" if improvement < 0 else "equal")
+        window = f" on {decision.window}" if decision.window else ""
         verdict = (
-            f"{candidate} {policy.metric} {cand_value:.4g} vs {against} "
-            f"{base_value:.4g}: {100 * improvement:+.2f}% "
-            f"(required {100 * policy.min_margin:+.2f}%, {policy.direction})"
+            f"{candidate} {policy.metric} {cand_value:.4g} vs {against} {base_value:.4g}{window}: "
+            f"{format_change(change)}, {word} (the policy needs {lower} by more than "
+            f"{100 * policy.min_margin:.2f}%)"
         )
         if improvement > policy.min_margin or (
             policy.min_margin == 0 and improvement >= 0 and cand_value != base_value
@@ -232,9 +298,42 @@ class Registry:
         reason: str = "",
         actor: str | None = None,
         policy: PolicySettings | None = None,
+        force: bool = False,
     ) -> Decision:
-        """Move ``champion`` to the challenger if the policy says so; record the decision."""
+        """Move ``champion`` to the challenger if the policy says so; record the decision.
+
+        ``force=True`` overrides a refusal by the policy (never a missing challenger), and
+        needs a ``reason``: the event ``promotion_forced`` keeps it with the overridden reasons
+        and who gave it (``actor`` and the OS user).
+        """
+        if force and not reason.strip():
+            raise RegistryError(
+                "a forced promotion needs a reason",
+                field="reason",
+                rule="say why the policy is overridden (--force needs --reason)",
+            )
+        actor = _who(actor)
         decision = self.evaluate(name, policy=policy)
+        possible = decision.candidate is not None and decision.candidate != decision.against
+        if force and not decision.accepted and possible:
+            overridden = list(decision.reasons)
+            decision.accepted = decision.forced = True
+            decision.reasons = [f"forced by {actor}: {reason}", *overridden]
+            self.ledger.record(
+                "promotion_forced",
+                f"model/{name}",
+                f"v{decision.candidate} over the policy: {reason} (overrode: "
+                + "; ".join(overridden)
+                + ")",
+                actor=actor,
+                details={
+                    "candidate": decision.candidate,
+                    "champion": decision.against,
+                    "reason": reason,
+                    "overridden": overridden,
+                    "os_user": _os_user(),
+                },
+            )
         if not decision.accepted:
             self.ledger.record(
                 "promotion_refused",
@@ -249,6 +348,8 @@ class Registry:
             )
             return decision
         why = reason or "; ".join(decision.reasons)
+        if decision.forced:
+            why = f"forced: {reason}"
         if decision.against is not None:
             self._move(
                 name, PREVIOUS, decision.against, f"replaced by v{decision.candidate}", actor
@@ -266,6 +367,7 @@ class Registry:
                 field="alias previous",
                 rule="a promotion happened before",
             )
+        actor = _who(actor)
         back, current = roles[PREVIOUS], roles.get(CHAMPION)
         self._move(name, CHAMPION, back, reason, actor)
         self._move(name, PREVIOUS, current, f"rolled back from: {reason}", actor)

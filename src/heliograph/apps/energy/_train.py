@@ -25,7 +25,15 @@ from heliograph.checks import run_checks, unique
 from heliograph.core import DataError, Project, UsageError, get_logger
 from heliograph.features import compute_offline
 from heliograph.lake import Lake, load_snapshot, newest_snapshot, open_lake, take_snapshot
-from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry, metric_key
+from heliograph.registry import (
+    CHAMPION,
+    TAG_METRICS,
+    TAG_PREDICTIONS,
+    TAG_RESCORES,
+    TAG_WINDOW,
+    Registry,
+    metric_key,
+)
 from heliograph.tracking import lineage_tags, tracked_run
 from heliograph.training import backtest, forecast_metrics
 
@@ -37,6 +45,40 @@ __all__ = ["TrainOutcome", "model_name", "train_market"]
 
 log = get_logger(__name__)
 INPUTS = ("energy_prices", "energy_forecasts")
+# What the logged metrics mean, for reports (the CI report's table and plots).
+_METRICS_SHOWN = {
+    "mae": {"unit": "€/MWh", "better": "lower"},
+    "rmse": {"unit": "€/MWh", "better": "lower"},
+    "smape": {"unit": "%", "better": "lower"},
+    "rmae": {"unit": "ratio", "better": "lower"},
+    "pinball_q50": {"unit": "€/MWh", "better": "lower"},
+    "coverage_80": {"unit": "share", "better": 0.8},
+    "battery_capture": {"unit": "share", "better": "higher"},
+}
+_PREDICTIONS = {
+    "path": "backtest/predictions.parquet",
+    "time": "timestamp",
+    "actual": "target",
+    "forecast": "p50",
+    "low": "p10",
+    "high": "p90",
+    "unit": "€/MWh",
+}
+_REPORT_TAGS = {TAG_METRICS: json.dumps(_METRICS_SHOWN), TAG_PREDICTIONS: json.dumps(_PREDICTIONS)}
+
+
+def _log_predictions(predictions: pd.DataFrame) -> None:
+    """The backtest's predictions, as a Parquet artefact the reports plot."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    columns = ["timestamp", "target", "p10", "p50", "p90"]
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(_PREDICTIONS["path"]).name
+        predictions[columns].to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), str(Path(_PREDICTIONS["path"]).parent))
 
 
 def model_name(market: str) -> str:
@@ -227,12 +269,14 @@ def _rescore_champion(
         f"{market}-champion-v{version}-rescored",
         tags={
             **tags,
+            **_REPORT_TAGS,
             TAG_WINDOW: window,
             TAG_RESCORES: f"{name}/{version}",
             "helio.market": market,
         },
     ):
         mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
+        _log_predictions(scored)
 
 
 def _members_first(models: Sequence[str]) -> list[str]:
@@ -330,7 +374,13 @@ def train_market(
             project,
             experiment,
             f"{market}-{name}",
-            tags={**tags, TAG_WINDOW: result.window, "helio.market": market, "helio.model": name},
+            tags={
+                **tags,
+                **_REPORT_TAGS,
+                TAG_WINDOW: result.window,
+                "helio.market": market,
+                "helio.model": name,
+            },
         ) as run:
             mlflow.log_params(
                 {
@@ -346,6 +396,7 @@ def train_market(
             mlflow.log_metric("backtest_fits", result.fits)
             for path, fig in _plots(result.predictions, name).items():
                 mlflow.log_figure(fig, path)
+            _log_predictions(result.predictions)
             from ._pyfunc import PriceForecaster
 
             example = features[columns].tail(5).astype(float)
