@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from heliograph.core import load_apps
+from heliograph.core import UsageError, load_apps
 
 from ._main import app, console, project_of
 
@@ -140,6 +144,21 @@ def ci_report(
         raise typer.Exit(1)
 
 
+def _listen(host: str, port: int, setting: str) -> socket.socket:
+    """A socket listening on ``host:port``, or a usage error naming ``setting`` to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        busy = exc.errno == errno.EADDRINUSE
+        raise UsageError(
+            f"port {port} on {host} is in use" if busy else f"cannot listen on {host}:{port}",
+            field="--port" if busy else "--host/--port",
+            rule="a free port" if busy else (exc.strerror or "an address of this machine"),
+            hint=f"choose another with {setting}",
+        ) from None
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -152,25 +171,41 @@ def serve(
     from heliograph.gateway import create_app
 
     project = project_of(ctx)
+    settings = project.settings.gateway
+    host, port = host or settings.host, port or settings.port
+    setting = "--port, or gateway.port in helio.toml (HELIO_GATEWAY__PORT)"
+    listening = _listen(host, port, setting)  # before loading anything: a busy port fails fast
     declared = set(project.settings.datasets)
     used = [a for a in load_apps() if a.services and set(a.datasets) <= declared]
     services = [s for a in used for s in a.services()]
-    settings = project.settings.gateway
     app_ = create_app(project, services, freeze_gc=True)
-    host, port = host or settings.host, port or settings.port
     console.print(
         f"gateway on http://{host}:{port} (docs at /docs), services: "
         + (", ".join(s.name for s in services) or "none")
     )
-    uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+    config = uvicorn.Config(app_, log_level="warning", timeout_graceful_shutdown=30)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _stop_group(child: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """Stop ``child`` and every process it started (its own process group)."""
+    for stop in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, stop)
+        try:
+            child.wait(timeout=timeout)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @app.command()
 def ui(
     ctx: typer.Context, port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000
 ) -> None:
-    """Open the MLflow UI on the project's tracking store and registry."""
+    """Open the MLflow UI on the project's tracking store and registry (Ctrl-C stops it)."""
     project = project_of(ctx)
+    _listen("127.0.0.1", port, "--port").close()  # the MLflow server binds it next
     command = [
         sys.executable,
         "-m",
@@ -184,4 +219,21 @@ def ui(
         str(port),
     ]
     console.print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
-    raise typer.Exit(subprocess.call(command, env=os.environ.copy()))
+    # Its own process group, so that stopping helio ui stops the server and its workers.
+    child = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+    stopped: list[int] = []
+
+    def stop(signum: int, _frame: object) -> None:
+        stopped.append(signum)
+        _stop_group(child)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        code = child.wait()
+    finally:
+        _stop_group(child)  # whatever happened to helio ui, nothing is left serving
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stopped:
+        raise typer.Exit(130 if stopped[0] == signal.SIGINT else 0)
+    raise typer.Exit(code)
