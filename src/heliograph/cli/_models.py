@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -187,16 +188,38 @@ def serve(
     uvicorn.Server(config).run(sockets=[listening])
 
 
-def _stop_group(child: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """Stop ``child`` and every process it started (its own process group)."""
-    for stop in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(child.pid, stop)
+def _group_alive(group: int) -> bool:
+    """Whether a process of ``group`` still runs (zombies, waiting to be reaped, do not)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
         try:
-            child.wait(timeout=timeout)
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+    return False
+
+
+_GRACE = 10.0  # s the MLflow server has to stop before it is killed
+
+
+def _stop_group(group: int, timeout: float = _GRACE) -> None:
+    """Stop every process of ``group``: SIGTERM, then SIGKILL to what is left after ``timeout``."""
+    for stop, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(group, stop)
+        except ProcessLookupError:
             return
-        except subprocess.TimeoutExpired:
-            continue
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _group_alive(group):
+                return
+            time.sleep(0.1)
 
 
 @app.command()
@@ -221,19 +244,27 @@ def ui(
     console.print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
     # Its own process group, so that stopping helio ui stops the server and its workers.
     child = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
-    stopped: list[int] = []
+    stopped: list[float] = []  # when, and which signal
 
-    def stop(signum: int, _frame: object) -> None:
-        stopped.append(signum)
-        _stop_group(child)
+    def stop(signum: int, _frame: object) -> None:  # the MLflow server shuts down; wait() ends
+        stopped[:] = [time.monotonic(), signum]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
-        code = child.wait()
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopped and time.monotonic() > stopped[0] + _GRACE:
+                    _stop_group(child.pid, timeout=0)  # it did not stop in time: SIGKILL
     finally:
-        _stop_group(child)  # whatever happened to helio ui, nothing is left serving
+        _stop_group(child.pid)  # whatever happened to helio ui, nothing is left serving
+        child.wait()
         for s, handler in previous.items():
             signal.signal(s, handler)
     if stopped:
-        raise typer.Exit(130 if stopped[0] == signal.SIGINT else 0)
+        raise typer.Exit(130 if stopped[1] == signal.SIGINT else 0)
     raise typer.Exit(code)
