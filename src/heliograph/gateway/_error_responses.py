@@ -19,7 +19,7 @@ from heliograph.core import get_logger
 from ._answer import dumps
 from ._service import ServiceError
 
-__all__ = ["add_error_responses", "json_response"]
+__all__: list[str] = []  # the gateway's own parts: create_app assembles them
 
 log = get_logger(__name__)
 

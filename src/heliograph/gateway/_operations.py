@@ -17,7 +17,7 @@ from ._error_responses import json_response
 from ._gateway import Gateway
 from ._service import ServiceError
 
-__all__ = ["add_operation_routes"]
+__all__: list[str] = []  # the gateway's own parts: create_app assembles them
 
 
 def add_operation_routes(app: FastAPI, gateway: Gateway) -> None:

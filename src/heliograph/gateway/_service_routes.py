@@ -21,7 +21,7 @@ from ._answer import Answer
 from ._gateway import Gateway
 from ._service import Service
 
-__all__ = ["add_service_route"]
+__all__: list[str] = []  # the gateway's own parts: create_app assembles them
 
 
 def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
