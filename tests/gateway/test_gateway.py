@@ -243,16 +243,16 @@ def test_helio_serve_drains_and_flushes_on_sigterm(project: Project) -> None:
 
 
 def test_each_gateway_process_gets_its_own_spool(tmp_path: Any) -> None:
-    from heliograph.gateway._app import _claim_spool
+    from heliograph.ledger import claim_spool
 
-    first_lock, first = _claim_spool(tmp_path)
-    second_lock, second = _claim_spool(tmp_path)
-    assert first != second
-    first_lock.close()  # the first process ends: its folder (and leftovers) is taken next
-    third_lock, third = _claim_spool(tmp_path)
-    assert third == first
-    second_lock.close()
-    third_lock.close()
+    first = claim_spool(tmp_path)
+    second = claim_spool(tmp_path)
+    assert first.folder != second.folder
+    first.release()  # the first process ends: its folder (and leftovers) is taken next
+    third = claim_spool(tmp_path)
+    assert third.folder == first.folder
+    second.release()
+    third.release()
 
 
 def test_a_signed_registry_webhook_swaps_at_once(
@@ -348,3 +348,96 @@ def test_cached_features_equal_a_fresh_computation_around_a_publication(project:
         )
         assert (rows["as_of"] == pd.Timestamp(as_of)).all()
     assert len(context.cache["energy_features"]) < 7  # some requests shared a computation
+
+
+def test_a_fresh_gateway_keeps_previous_loaded_so_a_rollback_needs_no_load(
+    project: Project,
+) -> None:
+    """A promote makes the old champion `previous`: it stays loaded, and a rollback is a swap."""
+    registry = Registry(project)
+    client_ = mlflow_client(project)
+    client_.set_registered_model_alias(GB, "champion", "2")
+    client_.set_registered_model_alias(GB, "previous", "1")
+    client_.delete_registered_model_alias(GB, "challenger")
+    try:
+        app = create_app(project, [PriceForecast()], poll_interval=3600)
+        with TestClient(app) as client:
+            loaded = {
+                (m["model"], m["role"]): m["version"]
+                for m in client.get("/v1/services").json()["loaded"]
+            }
+            assert loaded == {(GB, "champion"): "2", (GB, "previous"): "1"}
+            registry.rollback(GB, reason="test: rollback with no load")
+            gateway(client).follower.sync()
+            answer = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
+            assert answer.headers["X-Model-Version"] == "1"
+            events = Ledger(project.ledger_url).events(kind="deployed", limit=5)
+            event = next(e for e in events if e.details["role"] == "champion")
+            assert event.reason.startswith("champion v1 now served (was 2)")
+            assert "already loaded" in event.reason and "loaded in" not in event.reason
+    finally:
+        client_.set_registered_model_alias(GB, "champion", "1")
+        client_.set_registered_model_alias(GB, "challenger", "2")
+        client_.delete_registered_model_alias(GB, "previous")
+
+
+BAD_SCORING_INPUT: list[Any] = [
+    None,
+    [1, 2],
+    "rows",
+    {"dataframe_records": [{"a": 1}]},
+    {"dataframe_records": 5},
+    {"dataframe_records": []},
+    {"dataframe_records": [1, 2]},
+    {"dataframe_split": "x"},
+    {"dataframe_split": {"columns": ["a"], "data": [[1]]}},
+    {"dataframe_split": {"data": [[1, 2]]}},
+    {"dataframe_split": {"data": "abc"}},
+    {"dataframe_split": {}},
+    {"instances": []},
+    {"instances": [[1, 2]]},
+    {"instances": "x"},
+    {"instances": [[[1]]]},
+    {"inputs": {"a": [1]}},
+    {"inputs": {"a": 1}},
+    {"inputs": [{"a": "b"}]},
+]
+
+
+@pytest.mark.parametrize("payload", BAD_SCORING_INPUT, ids=repr)
+def test_bad_scoring_input_is_a_400_naming_the_problem(client: TestClient, payload: Any) -> None:
+    response = client.post(f"/v1/models/{GB}/invocations", json=payload)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["field"] and body["rule"] and body["request_id"]
+
+
+def test_scoring_input_missing_columns_names_them(client: TestClient) -> None:
+    model = gateway(client).store.get(GB, "champion")
+    record = model.input_example.iloc[0].to_dict()
+    del record[model.columns[0]], record[model.columns[-1]]
+    for path in ("/invocations", f"/v1/models/{GB}/invocations"):
+        response = client.post(path, json={"dataframe_records": [record]})
+        assert response.status_code == 400, response.text
+        body = response.json()
+        assert body["error"].startswith("missing columns")
+        assert model.columns[0] in body["error"] and model.columns[-1] in body["error"]
+    wrong = client.post("/invocations", json={"dataframe_records": [{"a": 1}]})
+    assert wrong.status_code == 400 and model.columns[0] in wrong.json()["error"]
+    text = {**model.input_example.iloc[0].to_dict(), model.columns[0]: "high"}
+    typed = client.post("/invocations", json={"dataframe_records": [text]})
+    assert typed.status_code == 400 and typed.json()["field"] == model.columns[0]
+
+
+def test_the_docs_page_works_offline(client: TestClient) -> None:
+    """/docs loads Swagger UI from the gateway itself, never from a CDN."""
+    import re
+
+    page = client.get("/docs")
+    assert page.status_code == 200
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", page.text)
+    found = [u for pair in urls for u in pair if u]
+    assert any(u.endswith(".js") for u in found) and any(u.endswith(".css") for u in found)
+    for url in found:
+        assert url.startswith("/"), f"/docs loads {url} from elsewhere"
+        assert client.get(url).status_code == 200, url

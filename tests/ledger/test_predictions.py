@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from heliograph.ledger import LedgerError
-from heliograph.ledger._predictions import (
+from heliograph.ledger import (
+    LedgerError,
     PredictionRecord,
     PredictionWriter,
     count_predictions,

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from heliograph.core import load_apps
+from heliograph.core import UsageError, load_apps
 
 from ._main import app, console, project_of
 
@@ -159,6 +164,21 @@ def ci_report(
         raise typer.Exit(1)
 
 
+def _listen(host: str, port: int, setting: str) -> socket.socket:
+    """A socket listening on ``host:port``, or a usage error naming ``setting`` to change."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        busy = exc.errno == errno.EADDRINUSE
+        raise UsageError(
+            f"port {port} on {host} is in use" if busy else f"cannot listen on {host}:{port}",
+            field="--port" if busy else "--host/--port",
+            rule="a free port" if busy else (exc.strerror or "an address of this machine"),
+            hint=f"choose another with {setting}",
+        ) from None
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -171,25 +191,63 @@ def serve(
     from heliograph.gateway import create_app
 
     project = project_of(ctx)
+    settings = project.settings.gateway
+    host, port = host or settings.host, port or settings.port
+    setting = "--port, or gateway.port in helio.toml (HELIO_GATEWAY__PORT)"
+    listening = _listen(host, port, setting)  # before loading anything: a busy port fails fast
     declared = set(project.settings.datasets)
     used = [a for a in load_apps() if a.services and set(a.datasets) <= declared]
     services = [s for a in used for s in a.services()]
-    settings = project.settings.gateway
     app_ = create_app(project, services, freeze_gc=True)
-    host, port = host or settings.host, port or settings.port
     console.print(
         f"gateway on http://{host}:{port} (docs at /docs), services: "
         + (", ".join(s.name for s in services) or "none")
     )
-    uvicorn.run(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=30)
+    config = uvicorn.Config(app_, log_level="warning", timeout_graceful_shutdown=30)
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _group_alive(group: int) -> bool:
+    """Whether a process of ``group`` still runs (zombies, waiting to be reaped, do not)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    for stat in proc.glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+    return False
+
+
+_GRACE = 10.0  # s the MLflow server has to stop before it is killed
+
+
+def _stop_group(group: int, timeout: float = _GRACE) -> None:
+    """Stop every process of ``group``: SIGTERM, then SIGKILL to what is left after ``timeout``."""
+    for stop, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(group, stop)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not _group_alive(group):
+                return
+            time.sleep(0.1)
 
 
 @app.command()
 def ui(
     ctx: typer.Context, port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 5000
 ) -> None:
-    """Open the MLflow UI on the project's tracking store and registry."""
+    """Open the MLflow UI on the project's tracking store and registry (Ctrl-C stops it)."""
     project = project_of(ctx)
+    _listen("127.0.0.1", port, "--port").close()  # the MLflow server binds it next
     command = [
         sys.executable,
         "-m",
@@ -203,4 +261,29 @@ def ui(
         str(port),
     ]
     console.print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
-    raise typer.Exit(subprocess.call(command, env=os.environ.copy()))
+    # Its own process group, so that stopping helio ui stops the server and its workers.
+    child = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+    stopped: list[float] = []  # when, and which signal
+
+    def stop(signum: int, _frame: object) -> None:  # the MLflow server shuts down; wait() ends
+        stopped[:] = [time.monotonic(), signum]
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(child.pid, signal.SIGTERM)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        while True:
+            try:
+                code = child.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stopped and time.monotonic() > stopped[0] + _GRACE:
+                    _stop_group(child.pid, timeout=0)  # it did not stop in time: SIGKILL
+    finally:
+        _stop_group(child.pid)  # whatever happened to helio ui, nothing is left serving
+        child.wait()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    if stopped:
+        raise typer.Exit(130 if stopped[1] == signal.SIGINT else 0)
+    raise typer.Exit(code)

@@ -12,6 +12,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from heliograph.registry import PREVIOUS
+
 __all__ = ["GatewayMetrics"]
 
 _BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -30,7 +32,8 @@ class _Live:
             labels=["model", "role", "version"],
         )
         for (name, role), model in self.gateway.store.snapshot().items():
-            served.add_metric([name, role, model.version], 1)
+            if role != PREVIOUS:  # loaded for a rollback, not served
+                served.add_metric([name, role, model.version], 1)
         yield served
         stats = self.gateway.writer.stats()
         for key, text in (

@@ -1,0 +1,1 @@
+"""The gateway benchmark's parts; ``benchmarks/gateway.py`` is the entry point."""

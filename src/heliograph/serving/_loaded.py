@@ -1,0 +1,99 @@
+"""A model version in memory, ready to predict: pyfunc, native fast path, memory of answers.
+
+>>> model = load_version(registry, "energy-price-GB", "3")
+>>> model.predict_cached(model.inputs(rows))
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["LoadedModel"]
+
+_MEMO = 512
+_ANSWERS = 256
+
+
+@dataclass
+class LoadedModel:
+    """One model version in memory, ready to predict."""
+
+    name: str
+    version: str
+    run_id: str
+    loaded_at: datetime
+    pyfunc: Any
+    input_example: pd.DataFrame | None
+    columns: list[str] | None
+    native: Any = None  # a LightGBM booster or scikit-learn estimator, for the fast path
+    load_seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+    _memo: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
+    _answers: dict[Any, Any] = field(default_factory=dict, repr=False)
+    _answers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def remembered(self, key: Any) -> Any:
+        """A whole answer this version gave to a request with the same service answer key."""
+        return self._answers.get(key)
+
+    def remember(self, key: Any, answer: Any) -> None:
+        """Keep ``answer`` for ``key`` (the last ``_ANSWERS`` keys, oldest dropped first).
+
+        It lives with the version, so a new champion starts with none of the old one's."""
+        with self._answers_lock:
+            if key not in self._answers and len(self._answers) >= _ANSWERS:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = answer
+
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's input columns of ``frame``, as the types its signature declares."""
+        if not self.columns:
+            return frame
+        selected = frame[self.columns]
+        doubles = [c for c, kind in self.meta.get("types", {}).items() if kind == "double"]
+        return selected.astype(dict.fromkeys(doubles, "float64")) if doubles else selected
+
+    def predict_frame(self, frame: pd.DataFrame) -> Any:
+        """Predict through the model's pyfunc (any flavour)."""
+        return self.pyfunc.predict(frame)
+
+    def predict_cached(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``predict_frame``, remembering the answers to the last inputs seen.
+
+        A registered version is a fixed function: the same rows give the same answer. Domain
+        requests often repeat (every client asking for today's prices), so the last
+        ``_MEMO`` distinct inputs of each version are answered from memory.
+        """
+        key = (tuple(frame.columns), frame.to_numpy(dtype="float64", na_value=np.nan).tobytes())
+        found = self._memo.get(key)
+        if found is None:
+            found = pd.DataFrame(self.predict_frame(frame))
+            if len(self._memo) >= _MEMO:
+                self._memo.pop(next(iter(self._memo)))
+            self._memo[key] = found
+        return found.set_axis(frame.index) if len(found) == len(frame) else found
+
+    def predict_rows(self, rows: np.ndarray, columns: list[str] | None) -> Any:
+        """Predict a 2-D array: the native model when there is one (microseconds), else pyfunc.
+
+        Returns a contiguous array, or a list of records when the model answers with a table.
+        """
+        if self.native is not None and (
+            columns is None or self.columns is None or list(columns) == self.columns
+        ):
+            # One thread: for a row or a few, OpenMP's fan-out costs far more than it saves
+            # (0.5-3 ms instead of ~60 us on a busy 2-core machine).
+            if self.meta.get("lightgbm"):
+                return np.ascontiguousarray(self.native.predict(rows, num_threads=1))
+            return np.ascontiguousarray(self.native.predict(rows))
+        frame = self.inputs(pd.DataFrame(rows, columns=columns or self.columns))
+        output = self.pyfunc.predict(frame)
+        if isinstance(output, pd.DataFrame):
+            return output.to_dict("records")
+        return np.ascontiguousarray(output)
