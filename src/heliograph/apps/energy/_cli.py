@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Column, Table
 
@@ -36,16 +37,24 @@ def _progress(err: Console) -> Callable[[TrainingProgress], None]:
 def results_table(outcome: TrainOutcome, recalibrate: str) -> Table:
     """The backtest metrics of every candidate; model names are never cut."""
     labels = {n: n + (" (best)" if n == outcome.best else "") for n in outcome.metrics}
-    table = Table(
-        Column("model", no_wrap=True, min_width=max(map(len, labels.values()), default=5)),
+    headers = (
         "MAE",
         "RMSE",
-        "sMAPE %",
+        "sMAPE\n%",
         "rMAE",
-        "pinball P50",
-        "80% coverage",
-        "battery capture",
+        "pinball\nP50",
+        "80%\ncoverage",
+        "battery\ncapture",
+    )
+    table = Table(
+        Column("model", no_wrap=True, min_width=max(map(len, labels.values()), default=5)),
+        # Narrow columns (headers on two lines, nothing cut): 80 columns hold the table.
+        *(Column(h, no_wrap=True, min_width=max(6, *map(len, h.split()))) for h in headers),
         title=f"{outcome.subject}: backtest {outcome.window}, recalibrated {recalibrate}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=0,
+        show_edge=False,
     )
 
     def fmt(value: float, pct: bool = False) -> str:
