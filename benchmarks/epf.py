@@ -46,7 +46,8 @@ from heliograph.apps.energy import (
     read_epf,
 )
 from heliograph.core import DataError, HelioError
-from heliograph.training import backtest, mae, rmse, smape
+from heliograph.metrics import mae, rmse, smape
+from heliograph.training import backtest
 
 PAPER_TEST_DAYS = 728  # the last two years of each six-year file
 PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 1092, 1456 days)
@@ -428,6 +429,7 @@ def run_backtest(
             recalibrate=recalibrate,
             train_days=train_days,
             description=description,
+            keys=("market",),
         )
     except ValueError as exc:  # a model cannot fit what the window holds
         raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
@@ -439,7 +441,7 @@ def library() -> dict[str, str]:
     """Which heliograph ran: its version and a digest of the code this benchmark exercises."""
     root = Path(heliograph.__file__).parent
     digest = hashlib.sha256()
-    for package in ("apps/energy", "features", "training"):
+    for package in ("apps/energy", "features", "metrics", "training"):
         for file in sorted((root / package).glob("*.py")):
             digest.update(file.relative_to(root).as_posix().encode())
             digest.update(file.read_bytes())

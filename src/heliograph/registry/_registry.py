@@ -35,6 +35,7 @@ from heliograph.tracking import TAG_CHECKS_PASSED, mlflow_client
 __all__ = [
     "CHALLENGER",
     "CHAMPION",
+    "PREDICTIONS_ARTIFACT",
     "PREVIOUS",
     "TAG_METRICS",
     "TAG_PREDICTIONS",
@@ -51,6 +52,8 @@ __all__ = [
 CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
 TAG_WINDOW = "helio.backtest.window"
 TAG_RESCORES = "helio.rescores"  # on a run that scored a registered version on a new window
+PREDICTIONS_ARTIFACT = "backtest/predictions.parquet"
+"""Where a training run logs its backtest predictions (described by ``TAG_PREDICTIONS``)."""
 TAG_METRICS = "helio.metrics"
 """JSON ``{metric: {"unit": "…", "better": "lower" | "higher" | target}}``: what the run's
 ``backtest_<metric>`` values mean, in the order a report shows them (set by the app's training)."""

@@ -5,14 +5,19 @@ afresh on every row whose label was known at the block's first forecast origin (
 ``train_days``, only on the most recent ones), then forecasts the block. Nothing from a block
 can reach the model that forecasts it.
 
->>> result = backtest(features, lambda: make_model("lear"), start="2025-03-01",
-...                   end="2025-05-31", recalibrate="weekly")
->>> result.predictions[["timestamp", "target", "p50"]].head()
+The feature frame is a feature view's output: the request's key columns, ``timestamp`` (the
+target time), ``as_of`` (when the forecast is made), ``target`` and ``target_available_at``
+(the label and when it became known), then the features. The predictions keep ``keys``,
+``timestamp``, ``as_of`` and ``target`` beside every column the model predicts.
+
+>>> result = backtest(features, lambda: Ridge(alpha=1.0), start="2025-03-01",
+...                   end="2025-05-31", recalibrate="weekly", keys=("meter",))
+>>> result.predictions[["meter", "timestamp", "target", "load"]].head()
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,9 +32,7 @@ CADENCES = {"daily": 1, "weekly": 7, "monthly": 28}
 
 
 class Forecaster(Protocol):
-    """What a backtest needs of a model."""
-
-    name: str
+    """What a backtest needs of a model: ``predict`` returns one row per input row, same index."""
 
     def fit(self, frame: pd.DataFrame) -> Any: ...
 
@@ -38,7 +41,7 @@ class Forecaster(Protocol):
 
 @dataclass
 class BacktestResult:
-    predictions: pd.DataFrame  # identifiers, target, p10, p50, p90
+    predictions: pd.DataFrame  # keys, timestamp, as_of, target, then the model's columns
     start: pd.Timestamp
     end: pd.Timestamp
     recalibrate: str
@@ -77,8 +80,14 @@ def backtest(
     recalibrate: str | int = "weekly",
     train_days: int | None = None,
     description: str = "backtest",
+    keys: Sequence[str] = (),
+    outputs: Sequence[str] | None = None,
 ) -> BacktestResult:
-    """Walk forward over delivery days ``start``..``end`` (inclusive, UTC dates)."""
+    """Walk forward over the days ``start``..``end`` (inclusive, UTC dates) of ``timestamp``.
+
+    ``keys``: the identifier columns to keep beside the predictions (and sort them by);
+    ``outputs``: the model's columns to keep (default: all it predicts).
+    """
     step = cadence_days(recalibrate)
     start_ts, end_ts = (
         pd.Timestamp(t).tz_localize("UTC") if pd.Timestamp(t).tz is None else pd.Timestamp(t)
@@ -95,7 +104,8 @@ def backtest(
         )
     blocks = [days[i : i + step] for i in range(0, len(days), step)]
     known = features["target"].notna() & features["target_available_at"].notna()
-    outputs = []
+    identifiers = [*keys, "timestamp", "as_of", "target"]
+    blocks_out = []
     for block in track(blocks, description):
         rows = features.loc[day.isin(block)]
         origin = rows["as_of"].min()
@@ -112,17 +122,11 @@ def backtest(
         model = make_model()
         model.fit(train)
         predicted = model.predict(rows)
-        outputs.append(
-            pd.concat(
-                [
-                    rows[["market", "timestamp", "as_of", "target"]],
-                    predicted[["p10", "p50", "p90"]],
-                ],
-                axis=1,
-            )
-        )
+        if outputs is not None:
+            predicted = predicted[list(outputs)]
+        blocks_out.append(pd.concat([rows[identifiers], predicted], axis=1))
     return BacktestResult(
-        pd.concat(outputs).sort_values(["market", "timestamp"]),
+        pd.concat(blocks_out).sort_values([*keys, "timestamp"]),
         start_ts,
         end_ts,
         str(recalibrate),

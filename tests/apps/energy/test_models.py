@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy.signal import lfilter
 
-from heliograph.apps.energy._models import (
+from heliograph.apps.energy import (
     LEAR_WINDOWS,
     MODEL_NAMES,
     PREDICTION_COLUMNS,
@@ -353,9 +353,13 @@ def test_the_blend_is_the_weighted_mean_of_its_members(fitted, predicted, holdou
     built = Blend.of([fitted["lear"], fitted["gbm_quantile"]])
     assert built.members == blend.members and built.weights == blend.weights
     pd.testing.assert_frame_equal(built.predict(holdout), predicted["blend"])
-    # Combining two different models beats the worse of them (here, both: errors differ).
+    # The mean of two forecasts is never worse than their mean MAE (the triangle inequality);
+    # it is clearly better only where their errors differ in sign: the point of the blend.
+    # (Whether it beats the better member depends on the data: it does on the EPF markets,
+    # benchmarks/README.md, not on this synthetic frame, where the GBM is far better.)
     errors = {name: mae(predicted[name], holdout) for name in ("lear", "gbm_quantile", "blend")}
-    assert errors["blend"] < max(errors["lear"], errors["gbm_quantile"]), errors
+    average = (errors["lear"] + errors["gbm_quantile"]) / 2
+    assert errors["blend"] < 0.95 * average, errors
     weighted = Blend(members=("seasonal_naive", "lear"), weights=(1, 3))
     assert weighted.params() == {
         "model": "blend",

@@ -13,6 +13,8 @@ from heliograph.apps.energy import make_model, model_name, train_market
 from heliograph.cli import main
 from heliograph.core import DataError, FixedClock, Project, UsageError
 from heliograph.jobs import ingest, snapshot
+from heliograph.lake import open_lake
+from heliograph.metrics import mae
 from heliograph.registry import Registry
 from heliograph.tracking import mlflow_client
 from tests.conftest import energy_project
@@ -34,8 +36,15 @@ def test_train_logs_lineage_and_registers_a_challenger(project: Project) -> None
     assert outcome.window == "2025-03-18..2025-03-31"
     assert set(outcome.metrics) == {"seasonal_naive", "lear", "gbm_quantile", "blend"}
     naive, lear = outcome.metrics["seasonal_naive"], outcome.metrics["lear"]
-    assert naive["rmae"] == pytest.approx(1.0)
     assert lear["mae"] < naive["mae"] and lear["rmae"] < 1
+    # rMAE's denominator is the weekly naive over the window, read here from the lake itself:
+    # the price of the same period a week earlier (not the features' lag, not the model's).
+    prices = open_lake(project).read("energy_prices", snapshot=outcome.snapshots[0])
+    prices = prices.loc[prices["market"] == "GB"].set_index("timestamp")["price"]
+    first, last = (pd.Timestamp(d, tz="UTC") for d in outcome.window.split(".."))
+    window = prices.loc[(prices.index >= first) & (prices.index < last + pd.Timedelta(days=1))]
+    week_before = prices.reindex(window.index - pd.Timedelta(days=7)).to_numpy()
+    assert lear["rmae"] == pytest.approx(lear["mae"] / mae(window.to_numpy(), week_before))
     for metric in ("smape", "rmse", "pinball_q10", "coverage_80", "battery_capture"):
         assert metric in lear
     assert outcome.best == min(outcome.metrics, key=lambda m: outcome.metrics[m]["mae"])
@@ -158,3 +167,39 @@ def test_a_retrain_on_newer_data_is_compared_on_its_own_window(tmp_path: Path) -
     assert decision.accepted, decision.reasons  # LEAR beats the naive champion
     rescored = decision.metrics[f"v{first.version}"]["backtest_mae"]
     assert rescored != pytest.approx(first.metrics["seasonal_naive"]["mae"])
+
+
+def test_cli_reports_progress_and_keeps_names_and_output_clean(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, item 13: a line per model in a pipe, whole names at 80 columns, no MLflow noise."""
+    monkeypatch.setattr("heliograph.apps.energy._train.make_model", small)
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True)  # a terminal ...
+    monkeypatch.setenv("COLUMNS", "80")  # ... 80 columns wide
+    with pytest.raises(SystemExit) as info:
+        main(["-p", str(project.root), "train", "energy", "--market", "GB",
+              "--backtest-days", "7", "--models", "seasonal_naive,lear"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert info.value.code in (0, None), out + err
+    assert "seasonal_naive" in out and "lear (best)" in out and "…" not in out
+    lines = [line for line in err.splitlines() if "energy-price-GB [" in line]
+    assert [line.split(": ")[1].split(" ")[0] for line in lines] == [
+        "backtesting", "done", "backtesting", "done",
+    ]  # fmt: skip
+    assert "energy-price-GB [1/2] seasonal_naive: backtesting" in lines[0]
+    assert "Successfully registered" not in out + err
+    assert "Created version" not in out + err
+
+
+def test_cli_trains_every_market_without_market(
+    project: Project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 8, item 16: no --market trains each market in the lake, saying which."""
+    monkeypatch.setattr("heliograph.apps.energy._train.make_model", small)
+    with pytest.raises(SystemExit) as info:
+        main(["-p", str(project.root), "train", "energy", "--backtest-days", "7",
+              "--models", "seasonal_naive", "--no-register"])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert info.value.code in (0, None), out + err
+    assert "training market DE (1 of 2)" in err and "training market GB (2 of 2)" in err
+    assert "DE: backtest" in out and "GB: backtest" in out

@@ -21,6 +21,10 @@ from heliograph.lake import ReplaySource
 
 from ._battery import *  # noqa: F403
 from ._battery import __all__ as _battery_all
+from ._blend import *  # noqa: F403
+from ._blend import __all__ as _blend_all
+from ._catalogue import *  # noqa: F403
+from ._catalogue import __all__ as _catalogue_all
 from ._cli import *  # noqa: F403
 from ._cli import __all__ as _cli_all
 from ._cli import train_energy
@@ -28,8 +32,14 @@ from ._features import *  # noqa: F403
 from ._features import __all__ as _features_all
 from ._formats import *  # noqa: F403
 from ._formats import __all__ as _formats_all
-from ._models import *  # noqa: F403
-from ._models import __all__ as _models_all
+from ._lear import *  # noqa: F403
+from ._lear import __all__ as _lear_all
+from ._price_model import *  # noqa: F403
+from ._price_model import __all__ as _price_model_all
+from ._quantile_gbm import *  # noqa: F403
+from ._quantile_gbm import __all__ as _quantile_gbm_all
+from ._seasonal_naive import *  # noqa: F403
+from ._seasonal_naive import __all__ as _seasonal_naive_all
 from ._simulator import *  # noqa: F403
 from ._simulator import RegimeShift, simulate
 from ._simulator import __all__ as _simulator_all
@@ -39,10 +49,15 @@ from ._train import __all__ as _train_all
 __all__ = sorted(
     [
         *_battery_all,
+        *_blend_all,
+        *_catalogue_all,
         *_cli_all,
         *_features_all,
         *_formats_all,
-        *_models_all,
+        *_lear_all,
+        *_price_model_all,
+        *_quantile_gbm_all,
+        *_seasonal_naive_all,
         *_simulator_all,
         *_train_all,
         "app",

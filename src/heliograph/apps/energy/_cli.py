@@ -1,25 +1,85 @@
-"""``helio train energy``: the energy reference system's training command."""
+"""``helio train energy``: train the price models of one market or of all, with progress."""
 
 from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
-from heliograph.core import Project
+from heliograph.core import Project, UsageError
+from heliograph.training import TrainingProgress, TrainOutcome
 
-from ._models import MODEL_NAMES
+from ._price_model import MODEL_NAMES
 
-__all__ = ["train_energy"]
+__all__ = ["results_table", "train_energy"]
+
+
+def _progress(err: Console) -> Callable[[TrainingProgress], None]:
+    """One line per candidate started and finished: what a CI log shows while training."""
+
+    def report(step: TrainingProgress) -> None:
+        where = f"{step.model} [{step.index}/{step.total}] {step.candidate}"
+        if step.stage == "started":
+            err.print(f"{where}: backtesting …")
+        elif step.stage == "finished":
+            mae = step.metrics.get("mae", math.nan)
+            err.print(f"{where}: done in {step.seconds:.1f} s, MAE {mae:.3f}")
+
+    return report
+
+
+def results_table(outcome: TrainOutcome, recalibrate: str) -> Table:
+    """The backtest metrics of every candidate; model names are never cut."""
+    labels = {n: n + (" (best)" if n == outcome.best else "") for n in outcome.metrics}
+    headers = (
+        "MAE",
+        "RMSE",
+        "sMAPE\n%",
+        "rMAE",
+        "pinball\nP50",
+        "80%\ncoverage",
+        "battery\ncapture",
+    )
+    table = Table(
+        Column("model", no_wrap=True, min_width=max(map(len, labels.values()), default=5)),
+        # Narrow columns (headers on two lines, nothing cut): 80 columns hold the table.
+        *(Column(h, no_wrap=True, min_width=max(6, *map(len, h.split()))) for h in headers),
+        title=f"{outcome.subject}: backtest {outcome.window}, recalibrated {recalibrate}",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=0,
+        show_edge=False,
+    )
+
+    def fmt(value: float, pct: bool = False) -> str:
+        return "-" if math.isnan(value) else (f"{100 * value:.1f}%" if pct else f"{value:.3f}")
+
+    for name, m in outcome.metrics.items():
+        table.add_row(
+            labels[name],
+            fmt(m["mae"]),
+            fmt(m["rmse"]),
+            fmt(m["smape"]),
+            fmt(m.get("rmae", math.nan)),
+            fmt(m.get("pinball_q50", math.nan)),
+            fmt(m.get("coverage_80", math.nan), pct=True),
+            fmt(m.get("battery_capture", math.nan), pct=True),
+        )
+    return table
 
 
 def train_energy(
     ctx: typer.Context,
-    market: Annotated[str, typer.Option(help="Market to train, e.g. GB.")],
+    market: Annotated[
+        str | None,
+        typer.Option(help="Market to train, e.g. GB; default: every market in the lake."),
+    ] = None,
     snapshot: Annotated[
         list[str] | None,
         typer.Option(
@@ -41,60 +101,49 @@ def train_energy(
     ] = False,
     reason: Annotated[str, typer.Option(help="Why, for the model's history.")] = "",
 ) -> None:
-    """Backtest the candidates on one market, log them to MLflow, register the best."""
-    from ._train import model_name, train_market
+    """Backtest the candidates on each market, log them to MLflow, register the best."""
+    from heliograph.lake import open_lake
+
+    from ._train import markets, model_name, train_market
 
     project: Project = ctx.obj.project
     # As wide as a CI log needs when the output is not a terminal.
     console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    outcome = train_market(
-        project,
-        market,
-        snapshots=snapshot or (),
-        models=[m.strip() for m in models.split(",") if m.strip()],
-        backtest_days=backtest_days,
-        recalibrate=recalibrate,
-        train_days=train_days,
-        register=register,
-        allow_failed_checks=allow_failed_checks,
-        reason=reason,
-    )
-    table = Table(
-        "model",
-        "MAE",
-        "RMSE",
-        "sMAPE %",
-        "rMAE",
-        "pinball P50",
-        "80% coverage",
-        "battery capture",
-        title=f"{market}: backtest {outcome.window}, recalibrated {recalibrate}",
-    )
-
-    def fmt(value: float, pct: bool = False) -> str:
-        return "-" if math.isnan(value) else (f"{100 * value:.1f}%" if pct else f"{value:.3f}")
-
-    for name, m in outcome.metrics.items():
-        table.add_row(
-            name + (" (best)" if name == outcome.best else ""),
-            fmt(m["mae"]),
-            fmt(m["rmse"]),
-            fmt(m["smape"]),
-            fmt(m.get("rmae", math.nan)),
-            fmt(m.get("pinball_q50", math.nan)),
-            fmt(m.get("coverage_80", math.nan), pct=True),
-            fmt(m.get("battery_capture", math.nan), pct=True),
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    chosen = [market] if market else markets(open_lake(project))
+    if not chosen:
+        raise UsageError(
+            "no market has prices in the lake",
+            field="--market",
+            rule="a market of energy_prices",
+            hint="run `helio up` (or `helio job run ingest`) first",
         )
-    console.print(table)
-    console.print(
-        "lineage: "
-        + ", ".join(outcome.snapshots)
-        + ("" if outcome.checks_passed else " (checks FAILED)")
-    )
-    for name, run_id in outcome.runs.items():
-        console.print(f"  mlflow run {run_id}: {name}")
-    if outcome.version:
+    for number, name in enumerate(chosen, 1):
+        if len(chosen) > 1:
+            err.print(f"training market {name} ({number} of {len(chosen)})")
+        outcome = train_market(
+            project,
+            name,
+            snapshots=snapshot or (),
+            models=[m.strip() for m in models.split(",") if m.strip()],
+            backtest_days=backtest_days,
+            recalibrate=recalibrate,
+            train_days=train_days,
+            register=register,
+            allow_failed_checks=allow_failed_checks,
+            reason=reason,
+            progress=_progress(err),
+        )
+        console.print(results_table(outcome, recalibrate))
         console.print(
-            f"registered {model_name(market)} version {outcome.version} as challenger;"
-            f" next: helio model promote {model_name(market)}"
+            "lineage: "
+            + ", ".join(outcome.snapshots)
+            + ("" if outcome.checks_passed else " (checks FAILED)")
         )
+        for candidate, run_id in outcome.runs.items():
+            console.print(f"  mlflow run {run_id}: {candidate}")
+        if outcome.version:
+            console.print(
+                f"registered {model_name(name)} version {outcome.version} as challenger;"
+                f" next: helio model promote {model_name(name)}"
+            )

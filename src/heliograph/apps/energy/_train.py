@@ -1,8 +1,9 @@
-"""Training the price forecasters of one market: snapshot → features → backtest → MLflow → registry.
+"""Training the price forecasters of one market: the energy app's declaration of the pipeline.
 
-Every candidate model is backtested walk-forward on the same window, logged as an MLflow run
-with its metrics, plots, model and lineage; the best one by the project's policy metric is
-registered as a new version of ``energy-price-<MARKET>`` and becomes its ``challenger``.
+The platform (``heliograph.training.train``) does snapshots → checks → backtest → MLflow →
+registry; this module says what is energy's: the requests (every delivery period of the
+market's days), the candidates, the metrics (with rMAE against the weekly naive and the
+battery's capture) and the plots. The best is registered as ``energy-price-<MARKET>``.
 
 >>> outcome = train_market(project, "GB")
 >>> outcome.version, outcome.best, outcome.metrics[outcome.best]["mae"]
@@ -10,43 +11,34 @@ registered as a new version of ``energy-price-<MARKET>`` and becomes its ``chall
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from heliograph import __version__
-from heliograph.checks import run_checks, unique
-from heliograph.core import DataError, Project, UsageError, get_logger
-from heliograph.features import compute_offline
-from heliograph.lake import Lake, load_snapshot, newest_snapshot, open_lake, take_snapshot
-from heliograph.registry import (
-    CHAMPION,
-    TAG_METRICS,
-    TAG_PREDICTIONS,
-    TAG_RESCORES,
-    TAG_WINDOW,
-    Registry,
-    metric_key,
+from heliograph.core import DataError, Project, UsageError
+from heliograph.features import FeatureView
+from heliograph.lake import Lake
+from heliograph.metrics import forecast_metrics
+from heliograph.training import (
+    Candidate,
+    TrainingPipeline,
+    TrainingProgress,
+    TrainOutcome,
+    train,
 )
-from heliograph.tracking import lineage_tags, tracked_run
-from heliograph.training import backtest, forecast_metrics
 
 from ._battery import battery_value
+from ._blend import Blend, combine
+from ._catalogue import make_model
 from ._features import PriceFeatures, feature_columns, forecast_requests
-from ._models import MODEL_NAMES, Blend, combine, make_model
+from ._price_model import MODEL_NAMES, PREDICTION_COLUMNS
 
-__all__ = ["TrainOutcome", "model_name", "train_market"]
+__all__ = ["markets", "model_name", "price_pipeline", "train_market"]
 
-log = get_logger(__name__)
-INPUTS = ("energy_prices", "energy_forecasts")
-# What the logged metrics mean, for reports (the CI report's table and plots).
-_METRICS_SHOWN = {
+MODEL_PREFIX = "energy-price"
+# What the logged metrics mean, in the order reports show them (the CI report's table, plots).
+METRICS_SHOWN = {
     "mae": {"unit": "€/MWh", "better": "lower"},
     "rmse": {"unit": "€/MWh", "better": "lower"},
     "smape": {"unit": "%", "better": "lower"},
@@ -55,8 +47,7 @@ _METRICS_SHOWN = {
     "coverage_80": {"unit": "share", "better": 0.8},
     "battery_capture": {"unit": "share", "better": "higher"},
 }
-_PREDICTIONS = {
-    "path": "backtest/predictions.parquet",
+PREDICTIONS_PLOT = {
     "time": "timestamp",
     "actual": "target",
     "forecast": "p50",
@@ -64,106 +55,30 @@ _PREDICTIONS = {
     "high": "p90",
     "unit": "€/MWh",
 }
-_REPORT_TAGS = {TAG_METRICS: json.dumps(_METRICS_SHOWN), TAG_PREDICTIONS: json.dumps(_PREDICTIONS)}
-
-
-def _log_predictions(predictions: pd.DataFrame) -> None:
-    """The backtest's predictions, as a Parquet artefact the reports plot."""
-    import tempfile
-    from pathlib import Path
-
-    import mlflow
-
-    columns = ["timestamp", "target", "p10", "p50", "p90"]
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / Path(_PREDICTIONS["path"]).name
-        predictions[columns].to_parquet(path, index=False)
-        mlflow.log_artifact(str(path), str(Path(_PREDICTIONS["path"]).parent))
 
 
 def model_name(market: str) -> str:
-    return f"energy-price-{market}"
+    return f"{MODEL_PREFIX}-{market}"
 
 
-@dataclass
-class TrainOutcome:
-    market: str
-    snapshots: list[str]
-    window: str
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
-    runs: dict[str, str] = field(default_factory=dict)
-    model_uris: dict[str, str] = field(default_factory=dict)
-    best: str = ""
-    version: str | None = None
-    checks_passed: bool = True
+def _markets_in(lake: Lake, snapshot: str | None) -> pd.DataFrame:
+    return lake.read("energy_prices", snapshot=snapshot, columns=["market", "timestamp"])
 
 
-def _resolve_snapshots(lake: Lake, given: Sequence[str]) -> dict[str, str]:
-    chosen: dict[str, str] = {}
-    for snapshot_id in given:
-        snap = load_snapshot(lake, snapshot_id)
-        if snap.dataset not in INPUTS:
-            raise UsageError(
-                f"snapshot {snapshot_id} is of {snap.dataset}, which the price models do not read",
-                field="--snapshot",
-                rule="snapshots of " + " and ".join(INPUTS),
-            )
-        chosen[snap.dataset] = snap.id
-    for name in INPUTS:
-        if name not in chosen:
-            snap = newest_snapshot(lake, name) or take_snapshot(lake, name)
-            chosen[name] = snap.id
-    return chosen
+def markets(lake: Lake) -> list[str]:
+    """The markets with prices in the lake, sorted: what ``helio train energy`` trains."""
+    return sorted(_markets_in(lake, None)["market"].unique())
 
 
-def _check_snapshots(lake: Lake, snapshots: dict[str, str]) -> tuple[bool, dict[str, Any]]:
-    """Run each dataset's blocking checks over the snapshot: lineage, and a gate."""
-    summary: dict[str, Any] = {}
-    passed = True
-    for name, snapshot_id in snapshots.items():
-        dataset = lake.dataset(name)
-        frame = lake.read(name, snapshot=snapshot_id)
-        checks = [
-            unique(*dataset.key),
-            *[c for c in dataset.checks if c.scope == "partition" and c.severity == "error"],
-        ]
-        if frame.empty:
-            summary[name] = {"snapshot": snapshot_id, "partitions": 0, "failed": {}}
-            continue
-        frame["__partition"] = frame[dataset.time_column].dt.strftime("%Y-%m-%d")
-        table = pa.Table.from_pydict(
-            {c: frame[c].to_numpy() for c in [*_checks_columns(checks, dataset.key), "__partition"]}
-        )
-        verdicts = run_checks(table, "__partition", checks)
-        failed: dict[str, int] = {}
-        for results in verdicts.values():
-            for r in results:
-                if r.blocking:
-                    failed[r.check] = failed.get(r.check, 0) + 1
-        passed &= not failed
-        summary[name] = {
-            "snapshot": snapshot_id,
-            "partitions": len(verdicts),
-            "checks": [c.label() for c in checks],
-            "failed": failed,
-        }
-    return passed, summary
-
-
-def _checks_columns(checks: Sequence[Any], key: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys([*key, *(c for check in checks for c in check.columns_used())]))
-
-
-def _features(lake: Lake, snapshots: dict[str, str], market: str) -> pd.DataFrame:
-    prices = lake.read(
-        "energy_prices", snapshot=snapshots["energy_prices"], columns=["market", "timestamp"]
-    )
-    markets = sorted(prices["market"].unique())
-    if market not in markets:
+def _requests(lake: Lake, snapshots: Mapping[str, str], market: str | None) -> pd.DataFrame:
+    """A forecast request for every period of every day of the market with 8 days before it."""
+    prices = _markets_in(lake, snapshots["energy_prices"])
+    known = sorted(prices["market"].unique())
+    if market not in known:
         raise UsageError(
             f"unknown market {market!r} in {snapshots['energy_prices']}",
             field="--market",
-            rule="one of " + (", ".join(markets) or "(none)"),
+            rule="one of " + (", ".join(known) or "(none)"),
         )
     stamps = prices.loc[prices["market"] == market, "timestamp"].sort_values()
     step = stamps.diff().median()
@@ -176,20 +91,11 @@ def _features(lake: Lake, snapshots: dict[str, str], market: str) -> pd.DataFram
             rule="at least 9 days (lags reach back 7)",
         )
     freq = f"{int(step / pd.Timedelta(minutes=1))}min"
-    requests = forecast_requests([market], days, freq)
-    return compute_offline(lake, PriceFeatures(), requests, snapshots=snapshots)
+    return forecast_requests([market], days, freq)
 
 
-def _recent(features: pd.DataFrame, train_days: int | None) -> pd.DataFrame:
-    """The rows the registered model is fit on: known labels, the last ``train_days`` days,
-    the same window every backtest fit saw."""
-    known = features.loc[features["target"].notna()]
-    if train_days is None or known.empty:
-        return known
-    return known.loc[known["timestamp"] >= known["timestamp"].max() - pd.Timedelta(days=train_days)]
-
-
-def _metrics(predictions: pd.DataFrame, naive: pd.Series) -> dict[str, float]:
+def _metrics(predictions: pd.DataFrame, features: pd.DataFrame) -> dict[str, float]:
+    naive = features["price_lag_7d"]
     metrics = forecast_metrics(
         predictions["target"].to_numpy(),
         predictions["p50"].to_numpy(),
@@ -232,57 +138,40 @@ def _plots(predictions: pd.DataFrame, label: str) -> dict[str, Any]:
     return {"plots/forecast_vs_actual.png": fig, "plots/error_by_hour.png": fig2}
 
 
-def _rescore_champion(
-    project: Project,
-    registry: Registry,
-    market: str,
-    features: pd.DataFrame,
-    start: pd.Timestamp,
-    end: pd.Timestamp,
-    naive: pd.Series,
-    experiment: str,
-    tags: dict[str, str],
-    window: str,
-) -> None:
-    """Score the serving champion's own model on this backtest window, so the policy can
-    compare like with like. (Its model may have been fit on days inside the window, which
-    only makes it harder to beat.)"""
-    import mlflow
-
-    name = model_name(market)
-    if name not in registry.models():
-        return
-    version = registry.version_of(name, CHAMPION)
-    if version is None or registry.run_of(name, version).data.tags.get(TAG_WINDOW) == window:
-        return
-    day = features["timestamp"].dt.normalize()
-    rows = features.loc[(day >= start) & (day <= end) & features["target"].notna()]
-    champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
-    columns = champion.metadata.signature.inputs.input_names()
-    predicted = pd.DataFrame(champion.predict(rows[columns].astype(float)))
-    predicted.index = rows.index
-    scored = pd.concat([rows[["market", "timestamp", "target"]], predicted], axis=1)
-    metrics = _metrics(scored, naive)
-    with tracked_run(
-        project,
-        experiment,
-        f"{market}-champion-v{version}-rescored",
-        tags={
-            **tags,
-            **_REPORT_TAGS,
-            TAG_WINDOW: window,
-            TAG_RESCORES: f"{name}/{version}",
-            "helio.market": market,
-        },
-    ):
-        mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
-        _log_predictions(scored)
+def _candidate(name: str, make: Callable[[str], Any]) -> Candidate:
+    model = make(name)
+    if not isinstance(model, Blend):
+        return Candidate(name, lambda: make(name))
+    weights = model.weights
+    return Candidate(
+        name,
+        lambda: make(name),
+        members=model.members,
+        # The members' backtests, combined: what a backtest of the blend itself gives.
+        combine=lambda parts: combine([p[list(PREDICTION_COLUMNS)] for p in parts], weights),
+        assemble=lambda fitted: Blend.of(fitted, weights),
+    )
 
 
-def _members_first(models: Sequence[str]) -> list[str]:
-    """``models`` with each blend after the members it combines (when they are there too)."""
-    members = [m for m in models if m != "blend"]
-    return [*members, "blend"] if "blend" in models else members
+def price_pipeline(make: Callable[[str], Any] | None = None) -> TrainingPipeline:
+    """The energy price models' training pipeline (``make`` builds a model by name)."""
+    make = make or make_model
+    view: FeatureView = PriceFeatures()
+    return TrainingPipeline(
+        name=MODEL_PREFIX,
+        feature_view=view,
+        requests=_requests,
+        candidates=[_candidate(name, make) for name in MODEL_NAMES],
+        metrics=_metrics,
+        keys=("market",),
+        outputs=PREDICTION_COLUMNS,
+        plots=_plots,
+        feature_columns=feature_columns,
+        subject="market",
+        description="day-ahead price forecasts, one model per market",
+        metric_descriptions=METRICS_SHOWN,
+        predictions_plot=PREDICTIONS_PLOT,
+    )
 
 
 def train_market(
@@ -297,140 +186,21 @@ def train_market(
     register: bool = True,
     allow_failed_checks: bool = False,
     reason: str = "",
-    make: Callable[[str], Any] = make_model,
+    make: Callable[[str], Any] | None = None,
+    progress: Callable[[TrainingProgress], None] | None = None,
 ) -> TrainOutcome:
     """Backtest, log and register the price models of one market (see module doc)."""
-    import mlflow
-    from mlflow.models import infer_signature
-
-    unknown = [m for m in models if m not in MODEL_NAMES]
-    if unknown:
-        raise UsageError(
-            f"unknown model {unknown[0]!r}",
-            field="--models",
-            rule="any of " + ", ".join(MODEL_NAMES),
-        )
-    lake = open_lake(project)
-    chosen = _resolve_snapshots(lake, snapshots)
-    checks_passed, checks = _check_snapshots(lake, chosen)
-    if not checks_passed and not allow_failed_checks:
-        failed = {k: v["failed"] for k, v in checks.items() if v["failed"]}
-        raise DataError(
-            f"the snapshots failed their checks: {json.dumps(failed)}",
-            field="snapshot",
-            rule="training data passes its checks",
-            hint="fix the data, or pass --allow-failed-checks (the policy will "
-            "then refuse to promote the model)",
-        )
-    features = _features(lake, chosen, market)
-    known_days = features.loc[features["target"].notna(), "timestamp"].dt.normalize().unique()
-    if len(known_days) <= backtest_days + 7:
-        raise DataError(
-            f"{market}: {len(known_days)} days with known prices, too few for a "
-            f"{backtest_days}-day backtest",
-            field="--backtest-days",
-            rule="more known days than the backtest plus a week of training",
-        )
-    end = pd.Timestamp(np.sort(known_days)[-1])
-    start = end - pd.Timedelta(days=backtest_days - 1)
-    outcome = TrainOutcome(market, list(chosen.values()), "")
-    naive = features["price_lag_7d"]
-    columns = feature_columns(features)
-    tags = lineage_tags(
-        project.root,
-        snapshots=list(chosen.values()),
-        checks=checks,
-        checks_passed=checks_passed,
-        feature_view=PriceFeatures().ref,
+    return train(
+        project,
+        price_pipeline(make),
+        market,
+        candidates=models,
+        snapshots=snapshots,
+        backtest_days=backtest_days,
+        recalibrate=recalibrate,
+        train_days=train_days,
+        register=register,
+        allow_failed_checks=allow_failed_checks,
+        reason=reason,
+        progress=progress,
     )
-    experiment = f"{project.settings.project.name}/energy-price-{market}"
-    results: dict[str, Any] = {}
-    finals: dict[str, Any] = {}
-    for name in _members_first(models):
-        blend = make(name)
-        if isinstance(blend, Blend) and all(m in results for m in blend.members):
-            # The members were just backtested and fit on the same rows: combine them rather
-            # than fit each a second time (Blend.fit would give the same numbers).
-            parts = [results[m].predictions for m in blend.members]
-            mixed = combine([p[["p10", "p50", "p90"]] for p in parts], blend.weights)
-            result = replace(results[blend.members[0]], predictions=parts[0].assign(**mixed))
-            final = Blend.of([finals[m] for m in blend.members], blend.weights)
-        else:
-            result = backtest(
-                features,
-                lambda name=name: make(name),
-                start=start,
-                end=end,
-                recalibrate=recalibrate,
-                train_days=train_days,
-                description=f"{market} {name} backtest",
-            )
-            final = make(name).fit(_recent(features, train_days))
-        results[name], finals[name] = result, final
-        outcome.window = result.window
-        metrics = _metrics(result.predictions, naive)
-        outcome.metrics[name] = metrics
-        with tracked_run(
-            project,
-            experiment,
-            f"{market}-{name}",
-            tags={
-                **tags,
-                **_REPORT_TAGS,
-                TAG_WINDOW: result.window,
-                "helio.market": market,
-                "helio.model": name,
-            },
-        ) as run:
-            mlflow.log_params(
-                {
-                    "market": market,
-                    "model": name,
-                    "recalibrate": recalibrate,
-                    "train_days": train_days,
-                    "backtest_days": backtest_days,
-                    **{f"model.{k}": v for k, v in final.params().items()},
-                }
-            )
-            mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
-            mlflow.log_metric("backtest_fits", result.fits)
-            for path, fig in _plots(result.predictions, name).items():
-                mlflow.log_figure(fig, path)
-            _log_predictions(result.predictions)
-            from ._pyfunc import PriceForecaster
-
-            example = features[columns].tail(5).astype(float)
-            output = PriceForecaster(final, columns).predict(None, example)
-            info = mlflow.pyfunc.log_model(
-                name="model",
-                python_model=PriceForecaster(final, columns),
-                signature=infer_signature(example, output),
-                input_example=example,
-                pip_requirements=[f"heliograph=={__version__}"],
-            )
-            outcome.runs[name] = run.info.run_id
-            outcome.model_uris[name] = info.model_uri
-        log.info("%s %s: %s", market, name, metrics)
-    policy = project.settings.policy
-    sign = 1 if policy.direction == "minimize" else -1
-
-    def score(name: str) -> float:
-        value = outcome.metrics[name].get(policy.metric, math.nan)
-        return math.inf if math.isnan(value) else sign * value
-
-    outcome.metrics = {name: outcome.metrics[name] for name in models}  # the order asked for
-    outcome.best = min(models, key=score)
-    outcome.checks_passed = checks_passed
-    if register:
-        registry = Registry(project)
-        _rescore_champion(
-            project, registry, market, features, start, end, naive, experiment, tags, outcome.window
-        )
-        why = reason or (
-            f"trained on {', '.join(chosen.values())}; best of "
-            f"{', '.join(models)} by {policy.metric}"
-        )
-        outcome.version = registry.register(
-            model_name(market), outcome.model_uris[outcome.best], reason=why
-        )
-    return outcome

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heliograph.training._metrics import (
+from heliograph.metrics import (
     coverage,
     forecast_metrics,
     interval_width,

@@ -1,0 +1,75 @@
+"""What a training run reads: a snapshot of each dataset of the feature view, and their checks.
+
+>>> snapshots = resolve_snapshots(lake, ("prices", "weather"), ["prices@3f9c0a1b2d4e"])
+>>> passed, summary = check_snapshots(lake, snapshots)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from heliograph.checks import run_checks, unique
+from heliograph.core import UsageError
+from heliograph.lake import Lake, load_snapshot, newest_snapshot, take_snapshot
+
+__all__ = ["check_snapshots", "resolve_snapshots"]
+
+
+def resolve_snapshots(lake: Lake, datasets: Sequence[str], given: Sequence[str]) -> dict[str, str]:
+    """The snapshot to read of each dataset: the one given, else the newest (taken if none)."""
+    chosen: dict[str, str] = {}
+    for snapshot_id in given:
+        snap = load_snapshot(lake, snapshot_id)
+        if snap.dataset not in datasets:
+            raise UsageError(
+                f"snapshot {snapshot_id} is of {snap.dataset}, which these models do not read",
+                field="--snapshot",
+                rule="snapshots of " + " and ".join(datasets),
+            )
+        chosen[snap.dataset] = snap.id
+    for name in datasets:
+        if name not in chosen:
+            snap = newest_snapshot(lake, name) or take_snapshot(lake, name)
+            chosen[name] = snap.id
+    return chosen
+
+
+def check_snapshots(lake: Lake, snapshots: dict[str, str]) -> tuple[bool, dict[str, Any]]:
+    """Run each dataset's blocking checks over the snapshot: lineage, and a gate."""
+    summary: dict[str, Any] = {}
+    passed = True
+    for name, snapshot_id in snapshots.items():
+        dataset = lake.dataset(name)
+        frame = lake.read(name, snapshot=snapshot_id)
+        checks = [
+            unique(*dataset.key),
+            *[c for c in dataset.checks if c.scope == "partition" and c.severity == "error"],
+        ]
+        if frame.empty:
+            summary[name] = {"snapshot": snapshot_id, "partitions": 0, "failed": {}}
+            continue
+        frame["__partition"] = frame[dataset.time_column].dt.strftime("%Y-%m-%d")
+        table = pa.Table.from_pydict(
+            {c: frame[c].to_numpy() for c in [*_columns(checks, dataset.key), "__partition"]}
+        )
+        verdicts = run_checks(table, "__partition", checks)
+        failed: dict[str, int] = {}
+        for results in verdicts.values():
+            for r in results:
+                if r.blocking:
+                    failed[r.check] = failed.get(r.check, 0) + 1
+        passed &= not failed
+        summary[name] = {
+            "snapshot": snapshot_id,
+            "partitions": len(verdicts),
+            "checks": [c.label() for c in checks],
+            "failed": failed,
+        }
+    return passed, summary
+
+
+def _columns(checks: Sequence[Any], key: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys([*key, *(c for check in checks for c in check.columns_used())]))

@@ -1,0 +1,371 @@
+"""``train``: run a declared pipeline: snapshots → checks → backtest → MLflow → registry.
+
+Every candidate is backtested walk-forward on the same window, logged as an MLflow run with
+its metrics, plots, model and lineage; the best by the project's policy metric is registered
+as a new version and becomes the ``challenger``, after the serving champion has been scored
+on the same window.
+
+>>> outcome = train(project, pipeline, "GB", candidates=["naive", "lear"], backtest_days=28)
+>>> outcome.window, outcome.best, outcome.metrics[outcome.best]["mae"], outcome.version
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from heliograph import __version__
+from heliograph.core import DataError, Project, get_logger
+from heliograph.features import compute_offline
+from heliograph.lake import open_lake
+from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry, metric_key
+from heliograph.tracking import lineage_tags, tracked_run
+
+from ._backtest import BacktestResult, backtest
+from ._inputs import check_snapshots, resolve_snapshots
+from ._pipeline import Candidate, TrainingPipeline, TrainingProgress, TrainOutcome
+
+__all__ = ["train"]
+
+log = get_logger(__name__)
+
+Progress = Callable[[TrainingProgress], None]
+
+
+def _recent(features: pd.DataFrame, train_days: int | None) -> pd.DataFrame:
+    """The rows the registered model is fit on: known labels, the last ``train_days`` days,
+    the same window every backtest fit saw."""
+    known = features.loc[features["target"].notna()]
+    if train_days is None or known.empty:
+        return known
+    return known.loc[known["timestamp"] >= known["timestamp"].max() - pd.Timedelta(days=train_days)]
+
+
+def _members_first(pipeline: TrainingPipeline, names: Sequence[str]) -> list[str]:
+    """``names`` with each ensemble after the members it combines."""
+    plain = [n for n in names if not pipeline.candidate(n).members]
+    return [*plain, *(n for n in names if n not in plain)]
+
+
+def _score(pipeline: TrainingPipeline, predictions: pd.DataFrame, features: pd.DataFrame) -> dict:
+    return {k: float(v) for k, v in pipeline.metrics(predictions, features).items()}
+
+
+def _log_metrics(metrics: dict[str, float]) -> None:
+    import mlflow
+
+    mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
+
+
+def _rescore_champion(
+    project: Project,
+    pipeline: TrainingPipeline,
+    registry: Registry,
+    name: str,
+    rows: pd.DataFrame,
+    features: pd.DataFrame,
+    experiment: str,
+    tags: dict[str, str],
+    window: str,
+    prefix: str,
+) -> None:
+    """Score the serving champion's own model on this backtest window, so the policy can
+    compare like with like. (Its model may have been fit on days inside the window, which
+    only makes it harder to beat.)"""
+    import mlflow
+
+    if name not in registry.models():
+        return
+    version = registry.version_of(name, CHAMPION)
+    if version is None or registry.run_of(name, version).data.tags.get(TAG_WINDOW) == window:
+        return
+    champion = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
+    columns = champion.metadata.signature.inputs.input_names()
+    predicted = pd.DataFrame(champion.predict(rows[columns].astype(float)))
+    predicted.index = rows.index
+    scored = pd.concat([rows[[*pipeline.keys, "timestamp", "target"]], predicted], axis=1)
+    with tracked_run(
+        project,
+        experiment,
+        f"{prefix}champion-v{version}-rescored",
+        tags={
+            **tags,
+            **pipeline.report_tags(),
+            TAG_WINDOW: window,
+            TAG_RESCORES: f"{name}/{version}",
+        },
+    ):
+        _log_metrics(_score(pipeline, scored, features))
+        _log_predictions(pipeline, scored)
+
+
+def _log_predictions(pipeline: TrainingPipeline, predictions: pd.DataFrame) -> None:
+    """The backtest's predictions, as the Parquet artefact the reports plot."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    from heliograph.registry import PREDICTIONS_ARTIFACT
+
+    columns = pipeline.plotted_columns()
+    if not columns:
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(PREDICTIONS_ARTIFACT).name
+        predictions[columns].to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), str(Path(PREDICTIONS_ARTIFACT).parent))
+
+
+def _register(registry: Registry, name: str, uri: str, reason: str) -> str:
+    """Register quietly: MLflow prints "Successfully registered model" to standard error."""
+    quiet = io.StringIO()
+    with contextlib.redirect_stderr(quiet):
+        version = registry.register(name, uri, reason=reason)
+    if quiet.getvalue().strip():
+        log.debug("mlflow: %s", quiet.getvalue().strip())
+    return version
+
+
+def _log_candidate(
+    pipeline: TrainingPipeline,
+    final: Any,
+    result: BacktestResult,
+    features: pd.DataFrame,
+    columns: list[str],
+    label: str,
+) -> str:
+    """Inside the candidate's run: its figures and its model; returns the model's URI."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    from ._pyfunc import TrainedModel
+
+    if pipeline.plots is not None:
+        for path, fig in pipeline.plots(result.predictions, label).items():
+            mlflow.log_figure(fig, path)
+    _log_predictions(pipeline, result.predictions)
+    wrapped = TrainedModel(final, columns, pipeline.outputs)
+    example = features[columns].tail(5).astype(float)
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=wrapped,
+        signature=infer_signature(example, wrapped.predict(None, example)),
+        input_example=example,
+        pip_requirements=[f"heliograph=={__version__}"],
+    )
+    return str(info.model_uri)
+
+
+def _window(
+    features: pd.DataFrame, label: str, backtest_days: int
+) -> tuple[pd.Timestamp, pd.Timestamp]:
+    known_days = features.loc[features["target"].notna(), "timestamp"].dt.normalize().unique()
+    if len(known_days) <= backtest_days + 7:
+        raise DataError(
+            f"{label}: {len(known_days)} days with known labels, too few for a "
+            f"{backtest_days}-day backtest",
+            field="--backtest-days",
+            rule="more known days than the backtest plus a week of training",
+        )
+    end = pd.Timestamp(np.sort(known_days)[-1])
+    return end - pd.Timedelta(days=backtest_days - 1), end
+
+
+def train(
+    project: Project,
+    pipeline: TrainingPipeline,
+    subject: str | None = None,
+    *,
+    candidates: Sequence[str] | None = None,
+    snapshots: Sequence[str] = (),
+    backtest_days: int = 56,
+    recalibrate: str | int = "weekly",
+    train_days: int | None = 365,
+    register: bool = True,
+    allow_failed_checks: bool = False,
+    reason: str = "",
+    progress: Progress | None = None,
+) -> TrainOutcome:
+    """Backtest, log and register the candidates of ``pipeline`` for ``subject`` (module doc).
+
+    ``candidates``: the names to try (default: all); ``progress`` is called as each candidate
+    starts and finishes, and when the best is registered.
+    """
+    import mlflow
+
+    names = list(candidates) if candidates is not None else list(pipeline.candidate_names)
+    for candidate_name in names:
+        pipeline.candidate(candidate_name)  # an unknown name is a UsageError, before any work
+    name = pipeline.model_name(subject)
+    label = subject or name
+    lake = open_lake(project)
+    chosen = resolve_snapshots(lake, pipeline.feature_view.datasets, snapshots)
+    checks_passed, checks = check_snapshots(lake, chosen)
+    if not checks_passed and not allow_failed_checks:
+        failed = {k: v["failed"] for k, v in checks.items() if v["failed"]}
+        raise DataError(
+            f"the snapshots failed their checks: {json.dumps(failed)}",
+            field="snapshot",
+            rule="training data passes its checks",
+            hint="fix the data, or pass --allow-failed-checks (the policy will "
+            "then refuse to promote the model)",
+        )
+    requests = pipeline.requests(lake, chosen, subject)
+    features = compute_offline(lake, pipeline.feature_view, requests, snapshots=chosen)
+    start, end = _window(features, label, backtest_days)
+    outcome = TrainOutcome(name, subject, list(chosen.values()), "")
+    columns = pipeline.inputs(features)
+    tags = lineage_tags(
+        project.root,
+        snapshots=list(chosen.values()),
+        checks=checks,
+        checks_passed=checks_passed,
+        feature_view=pipeline.feature_view.ref,
+    )
+    if subject:
+        tags[f"helio.{pipeline.subject}"] = subject
+    experiment = f"{project.settings.project.name}/{name}"
+    subject_params = {pipeline.subject: subject} if subject else {}
+    results: dict[str, BacktestResult] = {}
+    finals: dict[str, Any] = {}
+    order = _members_first(pipeline, names)
+    for index, candidate_name in enumerate(order, 1):
+        candidate = pipeline.candidate(candidate_name)
+        began = time.perf_counter()
+        if progress:
+            progress(TrainingProgress("started", name, candidate_name, index, len(order)))
+        result, final = _run_candidate(
+            pipeline,
+            candidate,
+            results,
+            finals,
+            features,
+            start=start,
+            end=end,
+            recalibrate=recalibrate,
+            train_days=train_days,
+            label=label,
+        )
+        results[candidate_name], finals[candidate_name] = result, final
+        outcome.window = result.window
+        metrics = _score(pipeline, result.predictions, features)
+        outcome.metrics[candidate_name] = metrics
+        with tracked_run(
+            project,
+            experiment,
+            f"{subject}-{candidate_name}" if subject else candidate_name,
+            tags={
+                **tags,
+                **pipeline.report_tags(),
+                TAG_WINDOW: result.window,
+                "helio.model": candidate_name,
+            },
+        ) as run:
+            params = final.params() if hasattr(final, "params") else {}
+            mlflow.log_params(
+                {
+                    **subject_params,
+                    "model": candidate_name,
+                    "recalibrate": recalibrate,
+                    "train_days": train_days,
+                    "backtest_days": backtest_days,
+                    **{f"model.{k}": v for k, v in params.items()},
+                }
+            )
+            _log_metrics(metrics)
+            mlflow.log_metric("backtest_fits", result.fits)
+            outcome.model_uris[candidate_name] = _log_candidate(
+                pipeline, final, result, features, columns, candidate_name
+            )
+            outcome.runs[candidate_name] = run.info.run_id
+        log.info("%s %s: %s", label, candidate_name, metrics)
+        if progress:
+            progress(
+                TrainingProgress(
+                    "finished",
+                    name,
+                    candidate_name,
+                    index,
+                    len(order),
+                    time.perf_counter() - began,
+                    metrics,
+                )
+            )
+    policy = project.settings.policy
+    sign = 1 if policy.direction == "minimize" else -1
+
+    def score(candidate_name: str) -> float:
+        value = outcome.metrics[candidate_name].get(policy.metric, math.nan)
+        return math.inf if math.isnan(value) else sign * value
+
+    outcome.metrics = {n: outcome.metrics[n] for n in names}  # the order asked for
+    outcome.best = min(names, key=score)
+    outcome.checks_passed = checks_passed
+    if register:
+        registry = Registry(project)
+        day = features["timestamp"].dt.normalize()
+        rows = features.loc[(day >= start) & (day <= end) & features["target"].notna()]
+        prefix = f"{subject}-" if subject else ""
+        _rescore_champion(
+            project, pipeline, registry, name, rows, features, experiment, tags, outcome.window,
+            prefix,
+        )  # fmt: skip
+        why = reason or (
+            f"trained on {', '.join(chosen.values())}; "
+            f"best of {', '.join(names)} by {policy.metric}"
+        )
+        outcome.version = _register(registry, name, outcome.model_uris[outcome.best], why)
+        if progress:
+            progress(TrainingProgress("registered", name, outcome.best, version=outcome.version))
+    return outcome
+
+
+def _run_candidate(
+    pipeline: TrainingPipeline,
+    candidate: Candidate,
+    results: dict[str, BacktestResult],
+    finals: dict[str, Any],
+    features: pd.DataFrame,
+    *,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    recalibrate: str | int,
+    train_days: int | None,
+    label: str,
+) -> tuple[BacktestResult, Any]:
+    """The candidate's backtest and its model fit on the recent rows."""
+    members = candidate.members
+    if (
+        members
+        and candidate.combine is not None
+        and candidate.assemble is not None
+        and all(m in results for m in members)
+    ):
+        # The members were just backtested and fit on the same rows: combine them rather
+        # than fit each a second time (the ensemble's own fit would give the same numbers).
+        parts = [results[m].predictions for m in members]
+        mixed = candidate.combine(parts)
+        result = replace(results[members[0]], predictions=parts[0].assign(**mixed))
+        return result, candidate.assemble([finals[m] for m in members])
+    result = backtest(
+        features,
+        candidate.make,
+        start=start,
+        end=end,
+        recalibrate=recalibrate,
+        train_days=train_days,
+        description=f"{label} {candidate.name} backtest",
+        keys=pipeline.keys,
+        outputs=pipeline.outputs or None,
+    )
+    return result, candidate.make().fit(_recent(features, train_days))
