@@ -275,3 +275,20 @@ def test_markets_as_a_string_is_refused(energy: Path, capsys: pytest.CaptureFixt
     code, _, err = helio(capsys, "-p", str(energy), "job", "run", "ingest")
     assert code == 2
     assert "sources.simulator.options.markets" in err and "list of market names" in err
+
+
+def test_an_error_naming_a_config_section_keeps_its_brackets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Messages such as "set [gateway] webhook_secret" are text, not Rich markup."""
+    import heliograph.cli._main as cli_main
+    from heliograph.core import ConfigError
+
+    def fail(*_: object, **__: object) -> None:
+        raise ConfigError("set [gateway] webhook_secret", field="gateway.webhook_secret")
+
+    monkeypatch.setattr(type(cli_main.app), "__call__", fail)
+    with pytest.raises(SystemExit) as done:
+        cli_main.main(["status"])
+    assert done.value.code == 2
+    assert "set [gateway] webhook_secret" in capsys.readouterr().err

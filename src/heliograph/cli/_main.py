@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from heliograph import __version__
@@ -151,7 +152,7 @@ def status(ctx: typer.Context) -> None:
     ledger = Ledger(project.ledger_url)
     events = ledger.events(limit=5)
     console.print(
-        f"ledger {ledger._safe_url()}: " + ("no events yet" if not events else "latest events:")
+        f"ledger {ledger.safe_url()}: " + ("no events yet" if not events else "latest events:")
     )
     for e in events:
         console.print(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.kind} {e.subject}: {e.reason[:100]}")
@@ -264,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = app(args=argv, prog_name="helio", standalone_mode=False)
     except HelioError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc.describe()}", markup=True)
+        err.print(f"[bold red]error:[/bold red] {escape(exc.describe())}", markup=True)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("HELIO_DEBUG"):
             raise
         err.print(
-            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}\n"
+            f"[bold red]internal error:[/bold red] {type(exc).__name__}: {escape(str(exc))}\n"
             "  this is a bug in heliograph; run again with HELIO_DEBUG=1 for the "
             "traceback and report it",
             markup=True,

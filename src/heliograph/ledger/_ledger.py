@@ -79,7 +79,7 @@ class Ledger:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise LedgerError(
-                f"cannot use ledger URL {self._safe_url()}: {exc}",
+                f"cannot use ledger URL {self.safe_url()}: {exc}",
                 field="ledger.url",
                 rule="an SQLAlchemy database URL",
             ) from None
@@ -87,7 +87,8 @@ class Ledger:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._ready = False
 
-    def _safe_url(self) -> str:
+    def safe_url(self) -> str:
+        """The URL with any password hidden, for messages."""
         try:
             return sa.make_url(self.url).render_as_string(hide_password=True)
         except Exception:  # a URL too broken to parse is shown as given, minus nothing secret
@@ -106,7 +107,7 @@ class Ledger:
             _metadata.create_all(self.engine)
         except SQLAlchemyError as exc:
             raise LedgerError(
-                f"cannot open the ledger at {self._safe_url()}: {str(exc).splitlines()[0]}",
+                f"cannot open the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}",
                 field="ledger.url",
                 hint="is the database server running and reachable?",
             ) from None
@@ -137,7 +138,7 @@ class Ledger:
                 return int(con.execute(events_table.insert().values(**row)).inserted_primary_key[0])
         except SQLAlchemyError as exc:
             raise LedgerError(
-                f"cannot write to the ledger at {self._safe_url()}: {str(exc).splitlines()[0]}"
+                f"cannot write to the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}"
             ) from None
 
     def events(
@@ -155,7 +156,7 @@ class Ledger:
                 rows = con.execute(query).mappings().all()
         except SQLAlchemyError as exc:
             raise LedgerError(
-                f"cannot read the ledger at {self._safe_url()}: {str(exc).splitlines()[0]}"
+                f"cannot read the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}"
             ) from None
         return [
             Event(
