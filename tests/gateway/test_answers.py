@@ -51,6 +51,16 @@ class Ticks:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def frozen_lake_look(monkeypatch: pytest.MonkeyPatch) -> Ticks:
+    """The service looks at the lake again after 5 s of monotonic time, and a remembered answer
+    is keyed by what it saw: on a loaded machine 5 s can pass between two requests of one test,
+    so time stands still here unless a test moves it."""
+    ticks = Ticks()
+    monkeypatch.setattr(energy_service, "time", ticks)
+    return ticks
+
+
 def ask(client: TestClient, as_of: str) -> Any:
     response = client.post(PATH, json={"market": "GB", "as_of": as_of, "horizon_hours": 24})
     assert response.status_code == 200, response.text
