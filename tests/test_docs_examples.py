@@ -8,6 +8,8 @@ the network.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import shlex
 from collections.abc import Iterator
@@ -19,12 +21,7 @@ import pytest
 import typer
 import yaml
 
-import heliograph.cli._checks
-import heliograph.cli._lake
-import heliograph.cli._models  # registers train, model, ci, ui
-import heliograph.cli._reports  # noqa: F401  (these register lake, check, report)
-from heliograph.cli import main
-from heliograph.cli._main import app
+from heliograph.cli import app, main
 
 REPO = Path(__file__).resolve().parents[1]
 TRAINING_MD = REPO / "docs" / "training.md"
@@ -93,6 +90,8 @@ def _documented() -> list[tuple[str, str, list[str]]]:
 
 
 DOCUMENTED = _documented()
+with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+    main(["--help"])  # `helio` registers every command group before it runs
 ROOT = typer.main.get_command(app)
 _HELP = SimpleNamespace(is_flag=True, count=False)  # added by click to every command
 

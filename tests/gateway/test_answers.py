@@ -15,8 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from heliograph.apps.energy import _service as energy_service
+from heliograph.apps.energy import app as energy_app
 from heliograph.apps.energy import model_name, train_market
-from heliograph.apps.energy._service import PriceForecast
 from heliograph.core import FixedClock, Project
 from heliograph.gateway import create_app
 from heliograph.jobs import ingest
@@ -74,7 +74,7 @@ def remembered(client: TestClient, version: str) -> int:
 
 def test_a_remembered_answer_follows_the_champion(project: Project) -> None:
     as_of = "2025-03-31T11:00:00Z"
-    app = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(app) as client:
         ask(client, as_of)  # the lake is read: from now on the service gives a key
         first, again = ask(client, as_of), ask(client, as_of)
@@ -117,7 +117,7 @@ def test_a_remembered_answer_is_recomputed_when_new_data_lands(
     as_of = "2025-04-01T12:00:00Z"
     # the gateway's clock says as_of is now (a later as_of is refused)
     monkeypatch.setattr(project, "_clock", FixedClock(datetime(2025, 4, 1, 12, tzinfo=UTC)))
-    app = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(app) as client:
         before = ask(client, as_of)
         assert ask(client, as_of).content == before.content
@@ -132,13 +132,13 @@ def test_a_remembered_answer_is_recomputed_when_new_data_lands(
         assert after.content != before.content
         assert ask(client, as_of).content == after.content
 
-    fresh = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    fresh = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(fresh) as client:
         assert ask(client, as_of).content == after.content  # what no memory at all gives
 
 
 def test_the_answer_key_names_what_the_answer_depends_on(project: Project) -> None:
-    service = PriceForecast()
+    (service,) = energy_app.services()
     context = create_app(project, [service], follow=False).state.gateway.context
 
     def key(as_of: str, market: str = "GB", horizon: int = 24) -> Any:
@@ -165,7 +165,7 @@ def test_as_of_now_asked_again_is_answered_from_memory_with_its_own_as_of(
 ) -> None:
     """Moments that see the same data and targets share one answer; each response and ledger
     record still carries its own as_of, and equals what a gateway without memory answers."""
-    app = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(app) as client:
         ask(client, "2025-03-31T11:00:00Z")  # reads the lake
         first = ask(client, "2025-03-31T11:01:00Z")
@@ -177,7 +177,7 @@ def test_as_of_now_asked_again_is_answered_from_memory_with_its_own_as_of(
         assert {k: v for k, v in later.json().items() if k not in own} == {
             k: v for k, v in first.json().items() if k not in own
         }
-    fresh = create_app(project, [PriceForecast()], poll_interval=3600, shadow=False)
+    fresh = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(fresh) as client:
         assert ask(client, "2025-03-31T11:17:30Z").content == later.content
     records = read_predictions(project.ledger_url, service="price-forecast", limit=10_000)

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
+from heliograph.apps.energy import app as energy_app
 from heliograph.apps.energy import model_name, train_market
-from heliograph.apps.energy._service import PriceForecast
 from heliograph.core import Project
 from heliograph.gateway import create_app
 from heliograph.ledger import Ledger, read_predictions
@@ -37,7 +37,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
 
 @pytest.fixture
 def client(project: Project) -> Iterator[TestClient]:
-    app = create_app(project, [PriceForecast()], poll_interval=3600)  # tests poll by hand
+    app = create_app(project, energy_app.services(), poll_interval=3600)  # tests poll by hand
     with TestClient(app) as client:
         yield client
 
@@ -135,7 +135,7 @@ def _register_broken(project: Project) -> str:
 
 
 def test_every_prediction_reaches_the_ledger_with_a_shadow(project: Project) -> None:
-    app = create_app(project, [PriceForecast()], poll_interval=3600)
+    app = create_app(project, energy_app.services(), poll_interval=3600)
     champion = Registry(project).aliases(GB)["champion"]
     mlflow_client(project).set_registered_model_alias(
         GB, "challenger", "2" if champion == "1" else "1"
@@ -266,7 +266,7 @@ def test_a_signed_registry_webhook_swaps_at_once(
 
     monkeypatch.setenv("HELIO_GATEWAY__WEBHOOK_SECRET", "s3cret")
     configured = Project.load(project.root).with_clock(project.clock())
-    app = create_app(configured, [PriceForecast()], poll_interval=3600)  # only the hook
+    app = create_app(configured, energy_app.services(), poll_interval=3600)  # only the hook
     with TestClient(app) as client:
         before = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
         other = "2" if before.headers["X-Model-Version"] == "1" else "1"
@@ -314,7 +314,7 @@ def test_the_gateway_serves_while_the_ledger_is_down(
         "HELIO_LEDGER__URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1"
     )
     down = Project.load(project.root).with_clock(project.clock())
-    app = create_app(down, [PriceForecast()], poll_interval=3600)
+    app = create_app(down, energy_app.services(), poll_interval=3600)
     with TestClient(app) as client:
         assert client.get("/readyz").status_code == 200
         response = client.post("/v1/services/price-forecast/predict", json={"market": "GB"})
@@ -330,7 +330,7 @@ def test_cached_features_equal_a_fresh_computation_around_a_publication(project:
     from heliograph.apps.energy import PriceFeatures, feature_columns
     from heliograph.gateway import ServiceContext
 
-    service = PriceForecast()
+    (service,) = energy_app.services()
     context = ServiceContext(
         project=project, clock=project.clock(), registry_models=lambda prefix: [], cache={}
     )
@@ -360,7 +360,7 @@ def test_a_fresh_gateway_keeps_previous_loaded_so_a_rollback_needs_no_load(
     client_.set_registered_model_alias(GB, "previous", "1")
     client_.delete_registered_model_alias(GB, "challenger")
     try:
-        app = create_app(project, [PriceForecast()], poll_interval=3600)
+        app = create_app(project, energy_app.services(), poll_interval=3600)
         with TestClient(app) as client:
             loaded = {
                 (m["model"], m["role"]): m["version"]

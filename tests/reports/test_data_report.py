@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 import time
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heliograph.core import DataError, _atomic
+from heliograph.core import DataError
 from heliograph.reports import build_data_report, write_data_report
 
 NUMERIC = ["price", "load", "wind", "solar"]
@@ -338,7 +339,7 @@ def test_write_is_atomic(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(_atomic.os, "fsync", disk_full)  # the text is half on disk by now
+    monkeypatch.setattr(os, "fsync", disk_full)  # the text is half on disk by now
     with pytest.raises(OSError, match="No space"):
         write_data_report(
             target, "prices", latest, history, time_column="ts", latest_label="date=2025-05-10"
@@ -348,7 +349,7 @@ def test_write_is_atomic(small, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.undo()
     target.write_text("yesterday's report", encoding="utf-8")
-    monkeypatch.setattr(_atomic.os, "fsync", disk_full)
+    monkeypatch.setattr(os, "fsync", disk_full)
     with pytest.raises(OSError):
         write_data_report(
             target, "prices", latest, history, time_column="ts", latest_label="date=2025-05-10"

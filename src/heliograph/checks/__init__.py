@@ -1,7 +1,9 @@
 """Checks: data expectations with tolerances, run on every new partition.
 
->>> from heliograph.checks import between, run_checks
->>> results = run_checks(table, "date", [between("price", -500, 4000, mostly=0.99)])
+Example::
+
+    from heliograph.checks import between, run_checks
+    results = run_checks(table, "date", [between("price", -500, 4000, mostly=0.99)])
 
 A check type is one class (``RowCheck`` or ``Check`` subclass, see ``_check``); declaring it
 registers it in ``CHECKS`` under its ``type`` name, which ``helio.toml`` entries use.

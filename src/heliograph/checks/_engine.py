@@ -1,8 +1,10 @@
 """Running checks: every partition of a batch judged in one vectorised pass through DuckDB.
 
->>> results = run_checks(table, "date", [between("price", -500, 4000, mostly=0.99)])
->>> results["2025-06-01"][0].success
-True
+Example::
+
+    results = run_checks(table, "date", [between("price", -500, 4000, mostly=0.99)])
+    results["2025-06-01"][0].success
+    # True
 
 Why not Great Expectations at run time: GE's semantics are the ones we keep (and a test holds
 us to them by running GE itself on the same data), but GE validates one batch per call, costs

@@ -4,9 +4,11 @@ Every dataset declares its columns (``name = type``). A batch is converted to th
 value that cannot be converted, a missing column or an undeclared column fails the check and
 the report names the column, the rule and example rows (``row`` counts from 1 in the batch).
 
->>> table, result = conform(frame, {"market": "string", "price": "double"})
->>> result.success
-True
+Example::
+
+    table, result = conform(frame, {"market": "string", "price": "double"})
+    result.success
+    # True
 """
 
 from __future__ import annotations

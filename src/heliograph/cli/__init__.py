@@ -1,7 +1,9 @@
 """The ``helio`` command line.
 
->>> from heliograph.cli import main
->>> main(["lake", "ls"])
+Example::
+
+    from heliograph.cli import main
+    main(["lake", "ls"])
 """
 
 from __future__ import annotations

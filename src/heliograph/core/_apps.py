@@ -4,8 +4,10 @@ An app is built only from heliograph's public API. It gives ``helio init`` a con
 snippet (its datasets, checks and sources) and the clock it is best shown on, and may add
 formats and source types through their own entry point groups.
 
->>> [app.name for app in load_apps()]
-['energy']
+Example::
+
+    [app.name for app in load_apps()]
+    # ['energy']
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ The one way heliograph replaces a file: write a temporary file in the target's f
 and fsync it, rename it over the target, then fsync the folder so that the rename itself
 survives a power cut.
 
->>> atomic_write(Path("report.md"), "# Report\\n")
->>> atomic_move(Path("_staging/abc.parquet.tmp"), Path("date=2025-06-01/part-abc.parquet"))
+Example::
+
+    atomic_write(Path("report.md"), "# Report\\n")
+    atomic_move(Path("_staging/abc.parquet.tmp"), Path("date=2025-06-01/part-abc.parquet"))
 """
 
 from __future__ import annotations

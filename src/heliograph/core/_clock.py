@@ -3,8 +3,10 @@
 Real time in production; an accelerated replay of history for demos and operational backtests;
 a fixed time in tests. Every "now" is a timezone-aware UTC datetime.
 
->>> clock = ReplayClock(start=datetime(2024, 1, 1, tzinfo=UTC), speed=3600)
->>> clock.now()  # one simulated hour per real second since the clock was made
+Example::
+
+    clock = ReplayClock(start=datetime(2024, 1, 1, tzinfo=UTC), speed=3600)
+    clock.now()  # one simulated hour per real second since the clock was made
 """
 
 from __future__ import annotations

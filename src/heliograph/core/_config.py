@@ -6,9 +6,11 @@ Environment variables override keys: ``HELIO_LEDGER__URL=postgresql://…`` sets
 (section and key joined by a double underscore; values are parsed as TOML values where they
 parse, and taken as strings otherwise).
 
->>> settings = load_settings(Path("helio.toml"))
->>> settings.ledger.url
-''
+Example::
+
+    settings = load_settings(Path("helio.toml"))
+    settings.ledger.url
+    # ''
 """
 
 from __future__ import annotations

@@ -35,7 +35,9 @@ __all__ = [
 class HelioError(Exception):
     """Root of every error heliograph raises on purpose.
 
-    >>> raise SourceError("not a number", file="BE.csv", field="price", rule="type double")
+    Example::
+
+        raise SourceError("not a number", file="BE.csv", field="price", rule="type double")
     """
 
     def __init__(

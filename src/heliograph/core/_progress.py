@@ -1,7 +1,9 @@
 """Progress bars on long work, on standard error, off when ``HELIO_PROGRESS=0``.
 
->>> for path in track(paths, "ingesting files"):
-...     ingest(path)
+Example::
+
+    for path in track(paths, "ingesting files"):
+        ingest(path)
 """
 
 from __future__ import annotations

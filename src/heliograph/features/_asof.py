@@ -6,14 +6,16 @@ requests, read from snapshots) and serving (one request, as of now). Leakage is 
 construction: a view only sees data through ``point_in_time``, which returns a value only if
 its ``available_at`` is at or before the request's ``as_of``.
 
->>> class Lagged(FeatureView):
-...     name, version, datasets = "lagged", "1", ("prices",)
-...     def compute(self, data, requests):
-...         out = requests.copy()
-...         out["price_lag_7d"] = point_in_time(data["prices"], requests, value="price",
-...                                             on=["market"], shift=pd.Timedelta(days=7))
-...         return out
->>> features = compute_offline(lake, Lagged(), requests, snapshots={"prices": "prices@3f9c…"})
+Example::
+
+    class Lagged(FeatureView):
+        name, version, datasets = "lagged", "1", ("prices",)
+        def compute(self, data, requests):
+            out = requests.copy()
+            out["price_lag_7d"] = point_in_time(data["prices"], requests, value="price",
+                                                on=["market"], shift=pd.Timedelta(days=7))
+            return out
+    features = compute_offline(lake, Lagged(), requests, snapshots={"prices": "prices@3f9c…"})
 """
 
 from __future__ import annotations

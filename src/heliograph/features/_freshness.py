@@ -7,12 +7,14 @@ moment at or before T at which something became known (``None``: nothing yet), a
 features had no value. Reading it from the whole dataset, not from a window cached for
 serving, makes it depend on T and the lake only, never on what was asked before.
 
->>> times = input_times(lake, PriceFeatures(), on="market")
->>> state = freshness(times, {"market": "GB"}, as_of)
->>> state.age("energy_prices")
-datetime.timedelta(seconds=82800)
->>> state.with_missing(rows, feature_columns(rows)).missing
-('price_lag_1d', ...)
+Example::
+
+    times = input_times(lake, PriceFeatures(), on="market")
+    state = freshness(times, {"market": "GB"}, as_of)
+    state.age("energy_prices")
+    # datetime.timedelta(seconds=82800)
+    state.with_missing(rows, feature_columns(rows)).missing
+    # ('price_lag_1d', ...)
 """
 
 from __future__ import annotations

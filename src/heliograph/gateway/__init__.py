@@ -2,8 +2,10 @@
 every prediction. Loading, warming, smoke-testing and following versions are
 :mod:`heliograph.serving`'s.
 
->>> from heliograph.gateway import create_app
->>> app = create_app(project, services)
+Example::
+
+    from heliograph.gateway import create_app
+    app = create_app(project, services)
 """
 
 from __future__ import annotations

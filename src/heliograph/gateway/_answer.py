@@ -1,7 +1,9 @@
 """An answer from one model version, as the ledger records it and as a repeat gets it.
 
->>> answer = Answer.of(inputs, outputs.to_dict("list"), as_of=as_of, targets=(first, last))
->>> gateway.record("price-forecast", model, "champion", request_id, answer, latency_ms)
+Example::
+
+    answer = Answer.of(inputs, outputs.to_dict("list"), as_of=as_of, targets=(first, last))
+    gateway.record("price-forecast", model, "champion", request_id, answer, latency_ms)
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ naming the field), ``POST /invocations`` and ``POST /v1/models/<name>/invocation
 ``X-Model-Version`` and ``X-Request-ID``; every prediction is written to the ledger
 asynchronously (spooled to disk if the database is down).
 
->>> app = create_app(project, services=[PriceForecast()])
->>> uvicorn.run(app)
+Example::
+
+    app = create_app(project, services=[PriceForecast()])
+    uvicorn.run(app)
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The OpenAPI page at ``/docs``, with Swagger UI served by the gateway itself (from the
 ``swagger-ui-bundle`` package), so it works with no network.
 
->>> add_docs(app)   # GET /docs, and its assets under /docs/assets/
+Example::
+
+    add_docs(app)   # GET /docs, and its assets under /docs/assets/
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.

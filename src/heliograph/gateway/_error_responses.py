@@ -2,7 +2,9 @@
 its status, 404 listing the services, and 500 (logged with its traceback) when a model or
 service raises.
 
->>> add_error_responses(app, gateway)
+Example::
+
+    add_error_responses(app, gateway)
 """
 
 # No `from __future__ import annotations` here: Starlette reads the handlers' annotations.

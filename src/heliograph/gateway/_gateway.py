@@ -1,10 +1,12 @@
 """The gateway's state: services, loaded models, the registry follower, the ledger writer,
 the shadow pool and the metrics; and the one path by which a prediction reaches the ledger.
 
->>> gateway = Gateway(project, [PriceForecast()])
->>> gateway.start()
->>> gateway.record("price-forecast", model, "champion", request_id, answer, latency_ms)
->>> gateway.stop()
+Example::
+
+    gateway = Gateway(project, [PriceForecast()])
+    gateway.start()
+    gateway.record("price-forecast", model, "champion", request_id, answer, latency_ms)
+    gateway.stop()
 """
 
 from __future__ import annotations

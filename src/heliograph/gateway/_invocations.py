@@ -3,7 +3,9 @@
 What ``mlflow models serve`` accepts, answered ``{"predictions": ...}``; bad input is a 400
 naming the field and the rule (``_scoring_input``), never a 500.
 
->>> add_invocation_routes(app, gateway)
+Example::
+
+    add_invocation_routes(app, gateway)
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.

@@ -1,6 +1,8 @@
 """Prometheus metrics of one gateway: requests, latency, versions served, ledger backlog.
 
->>> body, content_type = GatewayMetrics(gateway).render()
+Example::
+
+    body, content_type = GatewayMetrics(gateway).render()
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Request ids, ``X-Request-ID`` and the request metrics, as a plain ASGI middleware.
 
->>> app.add_middleware(Observe, gateway=gateway)
+Example::
+
+    app.add_middleware(Observe, gateway=gateway)
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The operations routes: ``/healthz``, ``/readyz``, ``/metrics``, ``/v1/services`` and the
 registry webhook ``/v1/registry/webhook``.
 
->>> add_operation_routes(app, gateway)
+Example::
+
+    add_operation_routes(app, gateway)
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.

@@ -1,9 +1,11 @@
 """MLflow scoring input (``dataframe_split``, ``dataframe_records``, ``instances``,
 ``inputs``) read as the model's rows, or refused with a 400 naming the field and the rule.
 
->>> rows, columns = scoring_rows({"dataframe_records": [{"f00": 1.5, ...}]}, model.columns)
->>> scoring_rows({"dataframe_records": [{"a": 1}]}, ["f00", "f01"])
-ServiceError: missing columns: f00, f01 (field: columns; rule: the model's input columns: ...)
+Example::
+
+    rows, columns = scoring_rows({"dataframe_records": [{"f00": 1.5, ...}]}, model.columns)
+    scoring_rows({"dataframe_records": [{"a": 1}]}, ["f00", "f01"])
+    # ServiceError: missing columns: f00, f01 (field: columns; rule: the model's input columns: ...)
 """
 
 from __future__ import annotations

@@ -6,15 +6,17 @@ the model's output into a response. The gateway does the rest: validation (422 n
 field), the champion's prediction, the challenger's shadow prediction off the hot path, the
 ledger record, the ``X-Model-Version`` header.
 
->>> class PriceForecast(Service):
-...     name = "price-forecast"
-...     Request = PriceRequest            # pydantic models: the OpenAPI schema comes from them
-...     Response = PriceResponse
-...     def model_for(self, request): return f"energy-price-{request.market}"
-...     def models(self, context): return context.registry_models("energy-price-")
-...     def features(self, context, request): ...   # -> (feature rows, as_of)
-...     def respond(self, request, rows, outputs, model): ...  # -> Response
-...     def answer_key(self, context, request): ...  # optional: repeated answers from memory
+Example::
+
+    class PriceForecast(Service):
+        name = "price-forecast"
+        Request = PriceRequest            # pydantic models: the OpenAPI schema comes from them
+        Response = PriceResponse
+        def model_for(self, request): return f"energy-price-{request.market}"
+        def models(self, context): return context.registry_models("energy-price-")
+        def features(self, context, request): ...   # -> (feature rows, as_of)
+        def respond(self, request, rows, outputs, model): ...  # -> Response
+        def answer_key(self, context, request): ...  # optional: repeated answers from memory
 
 What the base class gives every service (call it from ``features`` and ``answer_key``):
 ``as_of(context, request)`` is the request's moment (its ``as_of`` field, or now on the

@@ -1,7 +1,9 @@
 """A service's route, ``POST /v1/services/<name>/predict``: features, the champion's answer
 (from memory for a repeated question), the challenger's shadow, the ledger record.
 
->>> add_service_route(app, gateway, PriceForecast())
+Example::
+
+    add_service_route(app, gateway, PriceForecast())
 """
 
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.

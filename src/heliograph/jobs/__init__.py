@@ -1,7 +1,9 @@
 """Jobs: named, idempotent units of recurring work, run by the scheduler or by hand.
 
->>> from heliograph.jobs import JOBS, run_job
->>> run_job(project, "ingest")
+Example::
+
+    from heliograph.jobs import JOBS, run_job
+    run_job(project, "ingest")
 
 A job is declared with ``@job(name, description)`` on its function (see ``_job``).
 """

@@ -4,8 +4,10 @@ Published data is reported on, never moved (snapshots stay immutable); the resul
 dataset's check log, so that ``helio check report`` and the data report show the newest
 verdict of each partition, and failures are events.
 
->>> [o.ok for o in check(project)]
-[True, True, True]
+Example::
+
+    [o.ok for o in check(project)]
+    # [True, True, True]
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Failed checks as ledger events: one ``check_failed`` or ``check_warning`` per check and run.
 
->>> record_checks(ledger, "energy_prices", [("date=2025-06-01", result)], "ingest")
+Example::
+
+    record_checks(ledger, "energy_prices", [("date=2025-06-01", result)], "ingest")
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Each new partition is judged by the dataset's checks on the way in; what fails i
 and every failed check (blocking or a warning) is an event in the ledger and a line of the
 outcome's summary.
 
->>> outcome = ingest(project)
->>> print(outcome.summary())
+Example::
+
+    outcome = ingest(project)
+    print(outcome.summary())
 """
 
 from __future__ import annotations

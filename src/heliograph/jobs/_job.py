@@ -1,12 +1,12 @@
 """Jobs as declarations: a name, a sentence saying what it does, and the function that runs it.
 
 A job is declared where its function is, and the declaration registers it in ``JOBS`` (the one
-place ``helio job list`` and ``helio job run NAME`` look):
+place ``helio job list`` and ``helio job run NAME`` look)::
 
->>> @job("snapshot", "record an immutable snapshot of every dataset")
-... def snapshot(project: Project) -> list[Snapshot]:
-...     ...
->>> run_job(project, "snapshot")
+    @job("snapshot", "record an immutable snapshot of every dataset")
+    def snapshot(project: Project) -> list[Snapshot]:
+        ...
+    run_job(project, "snapshot")
 
 Every job is idempotent and runs on the project's clock, by hand, from cron or a scheduler.
 """

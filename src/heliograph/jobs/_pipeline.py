@@ -1,7 +1,9 @@
 """The main data pipeline (``helio up``): ingest every source, snapshot, write data reports.
 
->>> done = run_pipeline(project)
->>> print(done["ingest"].summary())
+Example::
+
+    done = run_pipeline(project)
+    print(done["ingest"].summary())
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The ``report`` job: an HTML data report per dataset, its newest partition against history.
 
->>> report(project)
-[PosixPath('.helio/reports/data/energy_prices/2025-06-08.html'), ...]
+Example::
+
+    report(project)
+    # [PosixPath('.helio/reports/data/energy_prices/2025-06-08.html'), ...]
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The ``snapshot`` job: an immutable snapshot of every dataset, a new one recorded as an event.
 
->>> [s.id for s in snapshot(project)]
-['energy_prices@3f9c0a1b2d4e', ...]
+Example::
+
+    [s.id for s in snapshot(project)]
+    # ['energy_prices@3f9c0a1b2d4e', ...]
 """
 
 from __future__ import annotations

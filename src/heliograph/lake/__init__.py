@@ -1,8 +1,10 @@
 """The lake: append-only, date-partitioned Parquet datasets with snapshots, read through DuckDB.
 
->>> from heliograph.lake import open_lake
->>> lake = open_lake(project)
->>> lake.ingest("energy_prices", frame, origin="BE.csv").summary()
+Example::
+
+    from heliograph.lake import open_lake
+    lake = open_lake(project)
+    lake.ingest("energy_prices", frame, origin="BE.csv").summary()
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ partition it judged again. The current verdict of a check on a partition is its 
 there, and every count people see (``helio check report``, the data report, ``helio up``) is
 taken from that, so that they agree.
 
->>> tally = check_tally(lake.check_log("energy_prices"))
->>> tally["not_null(price)"].failed
-0
+Example::
+
+    tally = check_tally(lake.check_log("energy_prices"))
+    tally["not_null(price)"].failed
+    # 0
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """Datasets: what a lake dataset is (columns, key, time column, checks) and where it lives.
 
->>> prices = Dataset(
-...     "energy_prices",
-...     columns={"market": "string", "timestamp": "timestamp", "price": "double"},
-...     key=("market", "timestamp"),
-...     time_column="timestamp",
-...     checks=(between("price", -500, 4000, mostly=0.99),),
-... )
+Example::
+
+    prices = Dataset(
+        "energy_prices",
+        columns={"market": "string", "timestamp": "timestamp", "price": "double"},
+        key=("market", "timestamp"),
+        time_column="timestamp",
+        checks=(between("price", -500, 4000, mostly=0.99),),
+    )
 
 Layout, under the lake's root::
 

@@ -6,9 +6,11 @@ every partition is judged by the dataset's checks, and each partition's rows are
 with one atomic rename, or quarantined with a report. A crash at any point leaves either the
 whole partition file visible or none of it.
 
->>> result = ingest_batch(lake, "energy_prices", frame, origin="BE.csv")   # or lake.ingest(...)
->>> result.rows_written, result.rows_duplicate, len(result.quarantined)
-(52416, 0, 0)
+Example::
+
+    result = ingest_batch(lake, "energy_prices", frame, origin="BE.csv")   # or lake.ingest(...)
+    result.rows_written, result.rows_duplicate, len(result.quarantined)
+    # (52416, 0, 0)
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """The lake: append-only Parquet datasets partitioned by date, read through DuckDB.
 
->>> lake = Lake(Path(".helio/lake"), [prices])
->>> result = lake.ingest("energy_prices", frame, origin="BE.csv")
->>> lake.query("SELECT market, avg(price) FROM energy_prices GROUP BY 1")
+Example::
+
+    lake = Lake(Path(".helio/lake"), [prices])
+    result = lake.ingest("energy_prices", frame, origin="BE.csv")
+    lake.query("SELECT market, avg(price) FROM energy_prices GROUP BY 1")
 
 ``Lake`` knows the datasets and reads them; writing a batch is ``_ingest``'s, the record of
 check results ``_check_log``'s, snapshots ``_snapshot``'s and quarantine ``_quarantine``'s.

@@ -4,8 +4,10 @@ Nothing that fails a check is dropped: the rows are written, exactly as they arr
 ``_quarantine/<dataset>/date=YYYY-MM-DD/`` beside a JSON report (for programs) and a Markdown
 report (for people) saying which checks failed, by how much, with example rows.
 
->>> for entry in lake.quarantined("energy_prices"):
-...     print(entry.id, entry.reason)
+Example::
+
+    for entry in lake.quarantined("energy_prices"):
+        print(entry.id, entry.reason)
 """
 
 from __future__ import annotations

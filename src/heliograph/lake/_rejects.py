@@ -7,10 +7,12 @@ under the key ``rejected_key(dataset)``, as a frame of ``line`` (1-based, in the
 quarantines the rejected lines (``_quarantine/<dataset>/unparsed/``, with the usual reports),
 so they show in ``lake.quarantined(dataset)`` and nothing is lost.
 
->>> frames = read_file("u.data", "movielens")                 # doctest: +SKIP
->>> sorted(frames)                                            # doctest: +SKIP
-['recsys_reviews', 'recsys_reviews:rejected']
->>> results = ingest_frames(lake, frames, origin="u.data")   # doctest: +SKIP
+Example::
+
+    frames = read_file("u.data", "movielens")
+    sorted(frames)
+    # ['recsys_reviews', 'recsys_reviews:rejected']
+    results = ingest_frames(lake, frames, origin="u.data")
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ data gives the same id, and reading a snapshot later returns exactly the same ro
 data has arrived since, because lake files are never rewritten. Training runs cite snapshot ids
 as their lineage.
 
->>> snap = take_snapshot(lake, "energy_prices")
->>> lake.read("energy_prices", snapshot=snap.id)
+Example::
+
+    snap = take_snapshot(lake, "energy_prices")
+    lake.read("energy_prices", snapshot=snap.id)
 """
 
 from __future__ import annotations

@@ -2,10 +2,12 @@
 plugin reads) and replayed streams, which release records only once the clock has passed
 the time they became available.
 
->>> source = FileSource("prices", paths=["data/*.csv"], dataset="energy_prices")
->>> for batch in source.batches(now):
-...     lake.ingest(batch.dataset, batch.frame, origin=batch.origin)
-...     batch.done()
+Example::
+
+    source = FileSource("prices", paths=["data/*.csv"], dataset="energy_prices")
+    for batch in source.batches(now):
+        lake.ingest(batch.dataset, batch.frame, origin=batch.origin)
+        batch.done()
 
 Plugins add formats (entry point group ``heliograph.formats``: ``read(path) -> {dataset:
 frame}``) and source types (group ``heliograph.sources``: ``make(name, options, state_dir) ->

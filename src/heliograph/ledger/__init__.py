@@ -1,7 +1,9 @@
 """The ledger: every prediction, actual and event, in one database (SQLite or PostgreSQL).
 
->>> from heliograph.ledger import Ledger, PredictionWriter
->>> Ledger(project.ledger_url).record("snapshot_taken", "energy_prices@3f9c0a1b2d4e", "daily")
+Example::
+
+    from heliograph.ledger import Ledger, PredictionWriter
+    Ledger(project.ledger_url).record("snapshot_taken", "energy_prices@3f9c0a1b2d4e", "daily")
 """
 
 from __future__ import annotations

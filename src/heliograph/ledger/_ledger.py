@@ -4,10 +4,12 @@ SQLite in WAL mode by default (a file in the state folder); PostgreSQL in produc
 alone. This first part holds the events: every state change (a quarantine, a snapshot, a
 failed check, later deployments, promotions and rollbacks) with its reason, who and when.
 
->>> ledger = Ledger("sqlite:///.helio/ledger.db")
->>> ledger.record("data_quarantined", "energy_prices/date=2025-06-01", "price out of range")
->>> [e.kind for e in ledger.events(limit=5)]
-['data_quarantined']
+Example::
+
+    ledger = Ledger("sqlite:///.helio/ledger.db")
+    ledger.record("data_quarantined", "energy_prices/date=2025-06-01", "price out of range")
+    [e.kind for e in ledger.events(limit=5)]
+    # ['data_quarantined']
 """
 
 from __future__ import annotations

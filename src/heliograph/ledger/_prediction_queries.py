@@ -1,7 +1,9 @@
 """Reading the prediction ledger back: the newest records, and counts.
 
->>> count_predictions(url, service="price", role="challenger")
-1440
+Example::
+
+    count_predictions(url, service="price", role="challenger")
+    # 1440
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ def read_predictions(
 ) -> list[PredictionRecord]:
     """The newest predictions first, optionally of one service, model or role.
 
-    >>> [r.outputs for r in read_predictions(url, service="price", limit=2)]
-    [{'price': 61.2}, {'price': 59.8}]
+    Example::
+
+        [r.outputs for r in read_predictions(url, service="price", limit=2)]
+        # [{'price': 61.2}, {'price': 59.8}]
     """
     table = predictions_table
     query = sa.select(table).order_by(table.c.at.desc(), table.c.id.desc()).limit(limit)
@@ -63,8 +67,10 @@ def read_predictions(
 def count_predictions(url: str, **filters: str | None) -> int:
     """How many predictions the ledger holds, optionally of one service, model_name or role.
 
-    >>> count_predictions(url, service="price", role="challenger")
-    1440
+    Example::
+
+        count_predictions(url, service="price", role="challenger")
+        # 1440
     """
     query = sa.select(sa.func.count().label("n")).select_from(predictions_table)
     return int(_query(url, query, filters)[0]["n"])

@@ -5,10 +5,12 @@ down, batches go to fsynced spool segments (``_spool``), replayed oldest first w
 back, or by the next writer started on that folder; replay is idempotent (unique
 ``record_id``, ON CONFLICT DO NOTHING).
 
->>> with PredictionWriter("sqlite:///.helio/ledger.db", Path(".helio/spool")) as writer:
-...     writer.submit(PredictionRecord("price", "gb", "3", "champion", "r1", "ab", {"p": 6}, 3.1))
->>> count_predictions("sqlite:///.helio/ledger.db", service="price")
-1
+Example::
+
+    with PredictionWriter("sqlite:///.helio/ledger.db", Path(".helio/spool")) as writer:
+        writer.submit(PredictionRecord("price", "gb", "3", "champion", "r1", "ab", {"p": 6}, 3.1))
+    count_predictions("sqlite:///.helio/ledger.db", service="price")
+    # 1
 """
 
 from __future__ import annotations
@@ -94,9 +96,11 @@ class PredictionWriter:
     """Writes prediction records in batches from a thread; spools them while the database is down.
     One spool folder per process: two live writers must not share one.
 
-    >>> writer = PredictionWriter(project.ledger_url, project.state / "spool").start()
-    >>> writer.submit(record)   # on the hot path: microseconds, never raises
-    >>> writer.close()          # at shutdown: every record is in the database or the spool
+    Example::
+
+        writer = PredictionWriter(project.ledger_url, project.state / "spool").start()
+        writer.submit(record)   # on the hot path: microseconds, never raises
+        writer.close()          # at shutdown: every record is in the database or the spool
     """
 
     def __init__(

@@ -3,8 +3,10 @@
 The writer (``_prediction_writer``) stores records in the background and spools them while
 the database is down; ``read_predictions`` and ``count_predictions`` read them back.
 
->>> PredictionRecord("price", "gb", "3", "champion", "r1", "ab", {"p": 6}, 3.1).to_row()["role"]
-'champion'
+Example::
+
+    PredictionRecord("price", "gb", "3", "champion", "r1", "ab", {"p": 6}, 3.1).to_row()["role"]
+    # 'champion'
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ class JsonText(str):
     """Inputs or outputs that are already JSON text (e.g. from ``orjson.dumps``): stored as
     they are, not encoded again.
 
-    >>> PredictionRecord(..., outputs=JsonText('{"p50": [41.2, 40.8]}'), ...)
+    Example::
+
+        PredictionRecord(..., outputs=JsonText('{"p50": [41.2, 40.8]}'), ...)
     """
 
     __slots__ = ()
@@ -77,7 +81,9 @@ def _time(value: Any) -> datetime:
 class PredictionRecord:
     """One answered prediction; ``inputs`` and ``outputs`` are JSON values (dicts, lists, ...).
 
-    >>> PredictionRecord("price", "gb", "3", "champion", "req-1", "ab12", {"price": 61.2}, 3.1)
+    Example::
+
+        PredictionRecord("price", "gb", "3", "champion", "req-1", "ab12", {"price": 61.2}, 3.1)
     """
 
     service: str

@@ -4,9 +4,11 @@ database is down, and the folder each process claims for its own.
 A segment is ``<folder>/segment-<time_ns>.jsonl``, one ``PredictionRecord.to_row()`` per line;
 what the ledger refuses goes to ``<folder>/rejected.jsonl`` with the reason.
 
->>> claim = claim_spool(project.state_dir / "spool")   # held for the life of the process
->>> writer = PredictionWriter(project.ledger_url, claim.folder)
->>> claim.release()
+Example::
+
+    claim = claim_spool(project.state_dir / "spool")   # held for the life of the process
+    writer = PredictionWriter(project.ledger_url, claim.folder)
+    claim.release()
 """
 
 from __future__ import annotations

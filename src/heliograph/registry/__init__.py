@@ -1,7 +1,9 @@
 """The model registry: roles by alias (champion, challenger, previous), policy, history.
 
->>> from heliograph.registry import Registry
->>> Registry(project).promote("model-a", reason="weekly retrain")
+Example::
+
+    from heliograph.registry import Registry
+    Registry(project).promote("model-a", reason="weekly retrain")
 """
 
 from __future__ import annotations

@@ -12,13 +12,15 @@ A comparison has one sign convention everywhere: the *change* is ``(candidate âˆ
 |baseline|``, so +5 % means the candidate's value is 5 % higher, whatever the metric's direction;
 words (better, worse) say which way is good.
 
->>> registry = Registry(project)
->>> decision = registry.promote("model-a", reason="weekly retrain")
->>> decision.accepted
-False
->>> decision.reasons[0]  # one line; wrapped here
-'not better enough: challenger mae 4.31 vs champion 4.12 on 2025-05-18..2025-05-31:
- +4.61%, worse (the policy needs lower by more than 2.00%)'
+Example::
+
+    registry = Registry(project)
+    decision = registry.promote("model-a", reason="weekly retrain")
+    decision.accepted
+    # False
+    decision.reasons[0]  # one line; wrapped here
+    # 'not better enough: challenger mae 4.31 vs champion 4.12 on 2025-05-18..2025-05-31:
+    #  +4.61%, worse (the policy needs lower by more than 2.00%)'
 """
 
 from __future__ import annotations

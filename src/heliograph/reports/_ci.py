@@ -11,7 +11,9 @@ What the numbers mean comes from the runs, not from this module: the ``helio.met
 artefact holding the backtest's predictions, and its columns). A run without them still gets
 a report: every logged ``backtest_*`` metric, without units, and no forecast plot.
 
->>> decision, path = write_ci_report(Registry(project), "model-a", out_dir=Path("ci"))
+Example::
+
+    decision, path = write_ci_report(Registry(project), "model-a", out_dir=Path("ci"))
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ One self-contained HTML document (inline CSS, plots as inline PNG, no JavaScript
 latest partition of a lake dataset next to the partitions before it, says in words what looks
 unusual, and shows the results of the dataset's checks.
 
->>> html = build_data_report("prices", latest, history, time_column="ts",
-...                          latest_label="date=2025-06-01", group_column="market")
->>> write_data_report("reports/prices/2025-06-01.html", dataset="prices", latest=latest,
-...                   history=history, time_column="ts", latest_label="date=2025-06-01")
+Example::
+
+    html = build_data_report("prices", latest, history, time_column="ts",
+                             latest_label="date=2025-06-01", group_column="market")
+    write_data_report("reports/prices/2025-06-01.html", dataset="prices", latest=latest,
+                      history=history, time_column="ts", latest_label="date=2025-06-01")
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ def build_data_report(
 ) -> str:
     """The data report of ``latest`` against ``history`` as one self-contained HTML document.
 
-    >>> html = build_data_report("prices", latest, history, time_column="ts",
-    ...                          latest_label="date=2025-06-01", check_results=results)
+    Example::
+
+        html = build_data_report("prices", latest, history, time_column="ts",
+                                 latest_label="date=2025-06-01", check_results=results)
     """
     for side, frame in (("latest", latest), ("history", history)):
         if not isinstance(frame, pd.DataFrame):
@@ -135,8 +139,10 @@ def write_data_report(
 ) -> Path:
     """Write the data report to ``path`` atomically: a crash never leaves half a report.
 
-    >>> write_data_report("reports/prices.html", dataset="prices", latest=latest,
-    ...                   history=history, time_column="ts", latest_label="date=2025-06-01")
+    Example::
+
+        write_data_report("reports/prices.html", dataset="prices", latest=latest,
+                          history=history, time_column="ts", latest_label="date=2025-06-01")
     """
     text = build_data_report(
         dataset,

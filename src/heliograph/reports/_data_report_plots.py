@@ -2,7 +2,9 @@
 
 Imported by ``_data_report`` when a report has numeric columns (matplotlib loads only then).
 
->>> html = _plots("price", [("GB", latest_values, history_values, latest, history)], "")
+Example::
+
+    html = _plots("price", [("GB", latest_values, history_values, latest, history)], "")
 
 Each figure has one panel per group (``label``; one unlabelled panel when the data has no
 groups), each on its own scale, titled with the group's full name.

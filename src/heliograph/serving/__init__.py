@@ -4,10 +4,12 @@ keep old versions for rollback, and follow the registry's aliases by polling and
 The gateway serves what this package holds; a batch ``predict`` job or a monitor uses it the
 same way without a web server.
 
->>> from heliograph.serving import ModelStore, RegistryFollower
->>> store = ModelStore()
->>> RegistryFollower(project, store, ["energy-price-GB"]).sync()
->>> store.get("energy-price-GB", "champion").predict_cached(rows)
+Example::
+
+    from heliograph.serving import ModelStore, RegistryFollower
+    store = ModelStore()
+    RegistryFollower(project, store, ["energy-price-GB"]).sync()
+    store.get("energy-price-GB", "champion").predict_cached(rows)
 """
 
 from __future__ import annotations

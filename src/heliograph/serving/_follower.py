@@ -9,11 +9,13 @@ never served; the old one keeps serving and an event says why. The version holdi
 ``previous`` is loaded too (it is not served), and versions loaded before stay in memory (up
 to ``keep`` per model), so a rollback swaps with no load.
 
->>> store = ModelStore()
->>> follower = RegistryFollower(project, store, ["energy-price-GB"], poll_interval=2.0)
->>> follower.start()
->>> store.get("energy-price-GB", "champion").version
-'3'
+Example::
+
+    store = ModelStore()
+    follower = RegistryFollower(project, store, ["energy-price-GB"], poll_interval=2.0)
+    follower.start()
+    store.get("energy-price-GB", "champion").version
+    # '3'
 """
 
 from __future__ import annotations

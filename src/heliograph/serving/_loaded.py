@@ -1,7 +1,9 @@
 """A model version in memory, ready to predict: pyfunc, native fast path, memory of answers.
 
->>> model = load_version(registry, "energy-price-GB", "3")
->>> model.predict_cached(model.inputs(rows))
+Example::
+
+    model = load_version(registry, "energy-price-GB", "3")
+    model.predict_cached(model.inputs(rows))
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@ A version whose example rows give the wrong number of outputs or non-finite valu
 is never served. For LightGBM and scikit-learn models the native model is kept beside the
 pyfunc (the fast path), after checking that both give the same answers.
 
->>> model = load_version(Registry(project), "energy-price-GB", "3")
->>> model.load_seconds
-1.12
+Example::
+
+    model = load_version(Registry(project), "energy-price-GB", "3")
+    model.load_seconds
+    # 1.12
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """What is served: per model, the loaded version of each role, and the versions kept for rollback.
 
->>> store = ModelStore(keep=3)
->>> store.put(model, "champion")
->>> store.get("energy-price-GB", "champion").version
-'3'
+Example::
+
+    store = ModelStore(keep=3)
+    store.put(model, "champion")
+    store.get("energy-price-GB", "champion").version
+    # '3'
 """
 
 from __future__ import annotations

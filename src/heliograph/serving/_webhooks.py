@@ -1,7 +1,9 @@
 """Registry webhooks: MLflow's signature on a delivery, checked by a pure function.
 
->>> webhook_signed("s3cret", request.headers, body)   # then follower.poke()
-True
+Example::
+
+    webhook_signed("s3cret", request.headers, body)   # then follower.poke()
+    # True
 """
 
 from __future__ import annotations

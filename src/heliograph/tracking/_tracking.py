@@ -5,8 +5,10 @@ version back to the data and code that made it: the snapshot ids it read, the re
 checks on them, the git commit (and whether the tree was dirty), the feature view, and the
 versions of the packages that matter.
 
->>> with tracked_run(project, "energy-GB", "lear", tags=lineage) as run:
-...     mlflow.log_metric("backtest_mae", 4.2)
+Example::
+
+    with tracked_run(project, "energy-GB", "lear", tags=lineage) as run:
+        mlflow.log_metric("backtest_mae", 4.2)
 
 MLflow is imported only when a run starts (importing it takes ~1.7 s). Its tracking URI is set
 for the duration of the run and restored afterwards; importing heliograph never sets it.

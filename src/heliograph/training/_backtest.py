@@ -10,9 +10,11 @@ target time), ``as_of`` (when the forecast is made), ``target`` and ``target_ava
 (the label and when it became known), then the features. The predictions keep ``keys``,
 ``timestamp``, ``as_of`` and ``target`` beside every column the model predicts.
 
->>> result = backtest(features, lambda: Ridge(alpha=1.0), start="2025-03-01",
-...                   end="2025-05-31", recalibrate="weekly", keys=("meter",))
->>> result.predictions[["meter", "timestamp", "target", "load"]].head()
+Example::
+
+    result = backtest(features, lambda: Ridge(alpha=1.0), start="2025-03-01",
+                      end="2025-05-31", recalibrate="weekly", keys=("meter",))
+    result.predictions[["meter", "timestamp", "target", "load"]].head()
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """What a training run reads: a snapshot of each dataset of the feature view, and their checks.
 
->>> snapshots = resolve_snapshots(lake, ("prices", "weather"), ["prices@3f9c0a1b2d4e"])
->>> passed, summary = check_snapshots(lake, snapshots)
+Example::
+
+    snapshots = resolve_snapshots(lake, ("prices", "weather"), ["prices@3f9c0a1b2d4e"])
+    passed, summary = check_snapshots(lake, snapshots)
 """
 
 from __future__ import annotations

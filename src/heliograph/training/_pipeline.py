@@ -7,16 +7,18 @@ snapshots → checks → walk-forward backtest of every candidate on one window 
 per candidate with its lineage → registration of the best as the ``challenger`` → the
 serving champion re-scored on the same window, so the policy compares like with like.
 
->>> pipeline = TrainingPipeline(
-...     name="demand",                       # registered as demand-<subject>, or demand
-...     feature_view=DemandFeatures(),
-...     requests=demand_requests,            # (lake, snapshots, subject) -> requests
-...     candidates=[Candidate("ridge", Ridge), Candidate("gbm", lambda: GBM(n=200))],
-...     metrics=lambda predictions, features: point_metrics(predictions),
-... )
->>> outcome = train(project, pipeline, "north", progress=print)
->>> outcome.best, outcome.version
-('gbm', '3')
+Example::
+
+    pipeline = TrainingPipeline(
+        name="demand",                       # registered as demand-<subject>, or demand
+        feature_view=DemandFeatures(),
+        requests=demand_requests,            # (lake, snapshots, subject) -> requests
+        candidates=[Candidate("ridge", Ridge), Candidate("gbm", lambda: GBM(n=200))],
+        metrics=lambda predictions, features: point_metrics(predictions),
+    )
+    outcome = train(project, pipeline, "north", progress=print)
+    outcome.best, outcome.version
+    # ('gbm', '3')
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ class Candidate:
     backtest predictions and ``assemble`` their fitted models: when every member was trained
     in the same run, the pipeline combines their results instead of fitting them again.
 
-    >>> Candidate("ridge", lambda: Ridge(alpha=1.0))
-    >>> Candidate("mean", Mean, members=("ridge", "gbm"), combine=average, assemble=Mean.of)
+    Example::
+
+        Candidate("ridge", lambda: Ridge(alpha=1.0))
+        Candidate("mean", Mean, members=("ridge", "gbm"), combine=average, assemble=Mean.of)
     """
 
     name: str

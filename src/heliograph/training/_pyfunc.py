@@ -3,7 +3,9 @@
 Imported only when a model is logged or loaded, because it subclasses MLflow's PythonModel
 (``heliograph.training.TrainedModel`` imports it on first use).
 
->>> mlflow.pyfunc.load_model("models:/demand-north@champion").predict(features)
+Example::
+
+    mlflow.pyfunc.load_model("models:/demand-north@champion").predict(features)
 """
 
 from __future__ import annotations

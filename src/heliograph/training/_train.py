@@ -5,8 +5,10 @@ its metrics, plots, model and lineage; the best by the project's policy metric i
 as a new version and becomes the ``challenger``, after the serving champion has been scored
 on the same window.
 
->>> outcome = train(project, pipeline, "GB", candidates=["naive", "lear"], backtest_days=28)
->>> outcome.window, outcome.best, outcome.metrics[outcome.best]["mae"], outcome.version
+Example::
+
+    outcome = train(project, pipeline, "GB", candidates=["naive", "lear"], backtest_days=28)
+    outcome.window, outcome.best, outcome.metrics[outcome.best]["mae"], outcome.version
 """
 
 from __future__ import annotations

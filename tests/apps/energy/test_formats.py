@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from heliograph.apps.energy._formats import read_epf, read_long
-from heliograph.core._errors import SourceError
+from heliograph.core import SourceError
 
 EPF_DIR = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "epf"
 PRICE_COLUMNS = ["market", "timestamp", "price", "available_at"]

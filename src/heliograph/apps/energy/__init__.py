@@ -6,8 +6,10 @@ formats: the EPF benchmark CSVs (format ``epf``) and a generic long format (form
 of the drivers) and ``energy_actuals``. Each row carries ``available_at``, the moment it became
 known, so a replayed clock releases it only then.
 
->>> frames = simulate(["GB", "DE", "FR"], "2024-01-01", "2025-12-31", seed=7)
->>> frames["energy_prices"].head()
+Example::
+
+    frames = simulate(["GB", "DE", "FR"], "2024-01-01", "2025-12-31", seed=7)
+    frames["energy_prices"].head()
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@ __all__ = ["Blend", "combine"]
 def combine(forecasts: Sequence[pd.DataFrame], weights: Sequence[float]) -> pd.DataFrame:
     """The weighted mean of forecasts (``p10``, ``p50``, ``p90`` on one index), sorted per row.
 
-    >>> combine([lear.predict(test), gbm.predict(test)], [0.5, 0.5])  # doctest: +SKIP
+    Example::
+
+        combine([lear.predict(test), gbm.predict(test)], [0.5, 0.5])
     """
     if not forecasts or len(forecasts) != len(weights):
         raise ValueError("combine needs one weight per forecast, and at least one forecast")
@@ -40,8 +42,10 @@ class Blend:
     them out of sample. Each member is fit on the same rows with its default parameters.
     ``p10``/``p90`` are the weighted means of the members' quantiles (then sorted per row).
 
-    >>> Blend().fit(train).predict(test).columns.tolist()  # doctest: +SKIP
-    ['p10', 'p50', 'p90']
+    Example::
+
+        Blend().fit(train).predict(test).columns.tolist()
+        # ['p10', 'p50', 'p90']
     """
 
     name = "blend"

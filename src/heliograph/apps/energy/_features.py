@@ -15,8 +15,10 @@ Two kinds of inputs, for two kinds of models:
   ``fc_<variable>_hHH``, ``fc_<variable>_d1_hHH``, ``fc_<variable>_d7_hHH`` (the forecast for
   HH:00 of D, D-1, D-7), so the model of 01:00 can see yesterday's 23:00.
 
->>> requests = forecast_requests(["GB"], pd.date_range("2025-03-01", "2025-03-31"), "30min")
->>> features = compute_offline(lake, PriceFeatures(), requests, snapshots=snapshot_ids)
+Example::
+
+    requests = forecast_requests(["GB"], pd.date_range("2025-03-01", "2025-03-31"), "30min")
+    features = compute_offline(lake, PriceFeatures(), requests, snapshots=snapshot_ids)
 """
 
 from __future__ import annotations

@@ -11,10 +11,12 @@ Every problem with a file is a :class:`~heliograph.core.SourceError` that names 
 file, the field and the rule, and for a bad value its first line (CSV, counting the header as
 line 1) or row (Parquet, 1-based) and the value itself.
 
->>> data = read_epf("BE.csv")                                   # doctest: +SKIP
->>> data["energy_prices"].head(1)                               # doctest: +SKIP
-  market                 timestamp  price              available_at
-0     BE 2011-01-09 00:00:00+00:00  32.54 2011-01-08 12:00:00+00:00
+Example::
+
+    data = read_epf("BE.csv")
+    data["energy_prices"].head(1)
+    #   market                 timestamp  price              available_at
+    # 0     BE 2011-01-09 00:00:00+00:00  32.54 2011-01-08 12:00:00+00:00
 """
 
 from __future__ import annotations
@@ -308,9 +310,11 @@ def read_epf(path: str | Path, market: str | None = None) -> dict[str, pd.DataFr
     but up to two hours off true UTC. ``available_at`` follows the same clock: prices for day D
     at D-1 12:00 (the auction), exogenous forecasts for day D at D-1 09:00.
 
-    >>> data = read_epf("/data/epf/DE.csv")                     # doctest: +SKIP
-    >>> sorted(data["energy_forecasts"]["variable"].unique())   # doctest: +SKIP
-    ['ampirion_load_forecast', 'pv_wind_forecast']
+    Example::
+
+        data = read_epf("/data/epf/DE.csv")
+        sorted(data["energy_forecasts"]["variable"].unique())
+        # ['ampirion_load_forecast', 'pv_wind_forecast']
     """
     file = _check_path(path)
     name = file.name.split(".")[0].upper() if market is None else market
@@ -349,9 +353,11 @@ def read_long(path: str | Path) -> dict[str, pd.DataFrame]:
     its empty cells are left out. Text columns are ignored; a column that mixes numbers and
     text is an error. Timestamps with an offset are converted to UTC, naive ones are UTC.
 
-    >>> data = read_long("prices.parquet")                      # doctest: +SKIP
-    >>> list(data["energy_prices"].columns)                     # doctest: +SKIP
-    ['market', 'timestamp', 'price', 'available_at']
+    Example::
+
+        data = read_long("prices.parquet")
+        list(data["energy_prices"].columns)
+        # ['market', 'timestamp', 'price', 'available_at']
     """
     file = _check_path(path)
     suffixes = [s.lower() for s in file.suffixes]

@@ -88,8 +88,10 @@ class Lear:
     seasons. A window longer than the training rows adds no member (members differ in what
     they saw); ``windows=None`` fits a single LEAR on every training row.
 
-    >>> Lear().fit(train).predict(test).shape  # doctest: +SKIP
-    (1440, 3)
+    Example::
+
+        Lear().fit(train).predict(test).shape
+        # (1440, 3)
     """
 
     name = "lear"

@@ -17,8 +17,10 @@ indicator), the seasonal naive by a fallback lag. The models, one module each:
 
 and :func:`make_model` (``_catalogue``) builds any of them by name.
 
->>> make_model("lear").fit(train).predict(test).columns.tolist()  # doctest: +SKIP
-['p10', 'p50', 'p90']
+Example::
+
+    make_model("lear").fit(train).predict(test).columns.tolist()
+    # ['p10', 'p50', 'p90']
 """
 
 from __future__ import annotations
@@ -47,9 +49,11 @@ _MIN_BAND_ROWS = 20  # fewer residuals in a period: its band is the pooled one
 class PriceModel(Protocol):
     """What every forecaster offers.
 
-    >>> model: PriceModel = make_model("seasonal_naive")
-    >>> model.fit(train).predict(test).columns.tolist()  # doctest: +SKIP
-    ['p10', 'p50', 'p90']
+    Example::
+
+        model: PriceModel = make_model("seasonal_naive")
+        model.fit(train).predict(test).columns.tolist()
+        # ['p10', 'p50', 'p90']
     """
 
     name: str

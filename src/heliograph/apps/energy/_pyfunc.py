@@ -4,7 +4,9 @@ New versions are logged by the platform as ``heliograph.training.TrainedModel`` 
 behaviour: feature rows in, P10/P50/P90 out). Imported only when a model is loaded, because it
 subclasses MLflow's PythonModel.
 
->>> mlflow.pyfunc.load_model("models:/energy-price-GB@champion").predict(features)
+Example::
+
+    mlflow.pyfunc.load_model("models:/energy-price-GB@champion").predict(features)
 """
 
 from __future__ import annotations

@@ -50,9 +50,11 @@ class QuantileGBM:
     The three predictions are sorted per row, so ``p10 <= p50 <= p90``. Training is
     deterministic for a given ``seed`` (``deterministic``, ``force_row_wise``).
 
-    >>> gbm = QuantileGBM(n_estimators=200).fit(train)
-    >>> gbm.predict(test).columns.tolist()  # doctest: +SKIP
-    ['p10', 'p50', 'p90']
+    Example::
+
+        gbm = QuantileGBM(n_estimators=200).fit(train)
+        gbm.predict(test).columns.tolist()
+        # ['p10', 'p50', 'p90']
     """
 
     name = "gbm_quantile"

@@ -19,9 +19,11 @@ class SeasonalNaive:
     ``None`` for no fallback). ``p10``/``p90`` add the 10 %/90 % quantiles of the training
     residuals ``target - p50`` of the row's period. Fitting only computes those quantiles.
 
-    >>> naive = SeasonalNaive().fit(train)
-    >>> bool((naive.predict(test)["p50"] == test["price_lag_7d"]).all())  # doctest: +SKIP
-    True
+    Example::
+
+        naive = SeasonalNaive().fit(train)
+        bool((naive.predict(test)["p50"] == test["price_lag_7d"]).all())
+        # True
     """
 
     name = "seasonal_naive"

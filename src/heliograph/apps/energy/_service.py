@@ -9,7 +9,9 @@ price and driver forecast were at ``as_of``, and which features had no value. Wh
 max_input_age_hours``) is the ``Service`` base class's; this module supplies the domain: the
 market is the entity, the feature view's inputs are the datasets.
 
->>> create_app(project, [PriceForecast()])
+Example::
+
+    create_app(project, [PriceForecast()])
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ registry; this module says what is energy's: the requests (every delivery period
 market's days), the candidates, the metrics (with rMAE against the weekly naive and the
 battery's capture) and the plots. The best is registered as ``energy-price-<MARKET>``.
 
->>> outcome = train_market(project, "GB")
->>> outcome.version, outcome.best, outcome.metrics[outcome.best]["mae"]
+Example::
+
+    outcome = train_market(project, "GB")
+    outcome.version, outcome.best, outcome.metrics[outcome.best]["mae"]
 """
 
 from __future__ import annotations

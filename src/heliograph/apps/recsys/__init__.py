@@ -6,9 +6,11 @@ item, rating, timestamp) and ``recsys_items`` (item, category, availability). Mo
 popularity baseline, EASE and implicit ALS, judged by a time-based split; an HNSW index over
 the ALS item vectors; business rules declared in configuration.
 
->>> data = simulate("2024-01-01", "2024-06-30", seed=7)
->>> split = split_by_time(data["recsys_reviews"], "2024-06-01")
->>> evaluate(EASE().fit(split.train.matrix), split)["hr@10"]  # doctest: +SKIP
+Example::
+
+    data = simulate("2024-01-01", "2024-06-30", seed=7)
+    split = split_by_time(data["recsys_reviews"], "2024-06-01")
+    evaluate(EASE().fit(split.train.matrix), split)["hr@10"]
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ product (the ALS score) in microseconds, and is saved as one artefact folder: ``
 (hnswlib's own file) and ``index.json`` (the space, the dimension, the parameters, the item ids
 in index order). ``recall_at_k`` measures it against exact search.
 
->>> index = ItemIndex.build(model.item_factors, items=split.train.items)  # doctest: +SKIP
->>> index.save(path); ItemIndex.load(path).query(model.user_factors[0], k=10)  # doctest: +SKIP
+Example::
+
+    index = ItemIndex.build(model.item_factors, items=split.train.items)
+    index.save(path); ItemIndex.load(path).query(model.user_factors[0], k=10)
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ Computed offline from the lake's ``recsys_items`` and ``recsys_reviews`` frames 
 available at the moment given; the online feature store will serve the same values
 (issue 13, item 4).
 
->>> catalogue = Catalogue.as_of(items, reviews, "2024-10-01")   # doctest: +SKIP
->>> history = UserHistory.as_of(reviews, "u00012", "2024-10-01", catalogue)  # doctest: +SKIP
+Example::
+
+    catalogue = Catalogue.as_of(items, reviews, "2024-10-01")
+    history = UserHistory.as_of(reviews, "u00012", "2024-10-01", catalogue)
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ every catalogue item except those the user already reviewed; the top ``k`` is ju
 what they really reviewed next: HR@k, NDCG@k (``heliograph.metrics``), catalogue coverage, and
 intra-list diversity over item categories (the share of pairs from different categories).
 
->>> evaluate(EASE().fit(split.train.matrix), split, categories)  # doctest: +SKIP
-{'hr@10': 0.31, 'ndcg@10': 0.14, 'coverage': 0.42, 'diversity': 0.71, 'users': 612}
+Example::
+
+    evaluate(EASE().fit(split.train.matrix), split, categories)
+    # {'hr@10': 0.31, 'ndcg@10': 0.14, 'coverage': 0.42, 'diversity': 0.71, 'users': 612}
 """
 
 from __future__ import annotations

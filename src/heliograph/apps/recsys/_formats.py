@@ -14,9 +14,11 @@ They are strict: a line that is not a valid review is never skipped; it is retur
 broke, and the lake quarantines it (``heliograph.lake.ingest_frames``). A file that is not text,
 or that has no valid line at all, is a :class:`~heliograph.core.SourceError`.
 
->>> frames = read_movielens("u.data")                       # doctest: +SKIP
->>> frames["recsys_reviews"].columns.tolist()               # doctest: +SKIP
-['user', 'item', 'rating', 'timestamp', 'available_at']
+Example::
+
+    frames = read_movielens("u.data")
+    frames["recsys_reviews"].columns.tolist()
+    # ['user', 'item', 'rating', 'timestamp', 'available_at']
 """
 
 from __future__ import annotations

@@ -6,9 +6,11 @@ each user reviewed after ``T``. The catalogue is every item reviewed up to ``T``
 of an item released later cannot be recommended by any model and is left out (counted in
 ``unknown_items``), as are users first seen after ``T`` (cold start, counted in ``new_users``).
 
->>> split = split_by_time(reviews, "2024-10-01")             # doctest: +SKIP
->>> split.train.matrix.shape, len(split.test)                # doctest: +SKIP
-((980, 1410), 612)
+Example::
+
+    split = split_by_time(reviews, "2024-10-01")
+    split.train.matrix.shape, len(split.test)
+    # ((980, 1410), 612)
 """
 
 from __future__ import annotations

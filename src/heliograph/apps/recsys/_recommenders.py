@@ -10,8 +10,10 @@ Each is fitted on the CSR matrix of :class:`~heliograph.apps.recsys.Interactions
 ``scores(users)``: one row of catalogue scores per user index. ``top_k`` ranks them, leaving
 out what each user already reviewed.
 
->>> model = EASE(regularization=200.0).fit(train.matrix)    # doctest: +SKIP
->>> top_k(model.scores([0, 1]), train.matrix[[0, 1]], k=10)  # doctest: +SKIP
+Example::
+
+    model = EASE(regularization=200.0).fit(train.matrix)
+    top_k(model.scores([0, 1]), train.matrix[[0, 1]], k=10)
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ as many as they already reviewed, which the rules remove); a user the model does
 the most popular items of their recent categories (cold start), or of the whole catalogue
 when they have no history. The rules then shape the list.
 
->>> retriever = Retriever(als, index, split.train.users, catalogue, Rules())  # doctest: +SKIP
->>> retriever.recommend(history, k=10)                                       # doctest: +SKIP
+Example::
+
+    retriever = Retriever(als, index, split.train.users, catalogue, Rules())
+    retriever.recommend(history, k=10)
 """
 
 from __future__ import annotations
