@@ -32,6 +32,7 @@ __all__ = [
     "GatewaySettings",
     "LakeSettings",
     "LedgerSettings",
+    "OnlineStoreSettings",
     "PolicySettings",
     "ProjectSettings",
     "Settings",
@@ -80,6 +81,13 @@ class LedgerSettings(_Section):
     url: str = ""
 
 
+class OnlineStoreSettings(_Section):
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    url: str = ""
+    prefix: str = ""
+    retention_days: float = Field(default=3.0, gt=0)
+
+
 class PolicySettings(_Section):
     metric: str = "mae"
     direction: Literal["minimize", "maximize"] = "minimize"
@@ -117,6 +125,7 @@ class Settings(_Section):
     lake: LakeSettings = LakeSettings()
     tracking: TrackingSettings = TrackingSettings()
     ledger: LedgerSettings = LedgerSettings()
+    online_store: OnlineStoreSettings = OnlineStoreSettings()
     policy: PolicySettings = PolicySettings()
     gateway: GatewaySettings = GatewaySettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
