@@ -53,6 +53,19 @@ class Schema:
             object.__setattr__(self, "_groups", cached)
         return cached
 
+    def split(self, kind: str, positions: list[int]) -> tuple[list[int], list[int]]:
+        """Of a group's columns, those stored as they are and those restored (datetimes)."""
+        cache = self.__dict__.setdefault("_split", {})
+        if kind not in cache:
+            dtype = np.dtype(kind)
+            plain = [
+                j
+                for j, i in enumerate(positions)
+                if pd.api.types.pandas_dtype(self.dtypes[i]) == dtype
+            ]
+            cache[kind] = (plain, [j for j in range(len(positions)) if j not in set(plain)])
+        return cache[kind]
+
 
 def _storage(dtype: str) -> str:
     """How a column of ``dtype`` is stored: a numpy dtype for a matrix, or ``json``."""
@@ -120,15 +133,9 @@ def decode_block(schema: Schema, data: bytes) -> pd.DataFrame:
         matrix = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
         matrix = matrix.reshape(rows, len(positions))
         offset += count * dtype.itemsize
-        plain = [
-            j
-            for j, i in enumerate(positions)
-            if _storage(schema.dtypes[i]) == schema.dtypes[i]
-            or pd.api.types.pandas_dtype(schema.dtypes[i]) == dtype
-        ]
+        plain, others = schema.split(kind, positions)
         if plain:  # one consolidated block: slicing it later is one take, not one per column
-            pieces.append(pd.DataFrame(matrix[:, plain].copy(), columns=[names[j] for j in plain]))
-        others = [j for j in range(len(positions)) if j not in set(plain)]
+            pieces.append(pd.DataFrame(matrix[:, plain], columns=[names[j] for j in plain]))
         if others:
             pieces.append(
                 pd.DataFrame(

@@ -33,7 +33,7 @@ from ._online_codec import Schema, encode_block, frame_schema
 from ._online_store import (
     OnlineStore,
     entity_steps,
-    lake_fingerprint,
+    files_fingerprint,
     online_requests,
     to_us,
 )
@@ -137,7 +137,8 @@ def _materialize(
     seen_raw = store.backend.get(store.key(online, "files")) if head else None
     seen = json.loads(seen_raw) if seen_raw else {}
     full, since, files = _new_rows_since(store, online, seen)
-    fingerprint = lake_fingerprint(lake, online)
+    # What this run saw of the lake (files published while it runs are for the next one).
+    fingerprint = {name: files_fingerprint(names) for name, names in files.items()}
     floor = to_us(now - pd.Timedelta(store.retention))
     horizon = to_us(pd.Timestamp(0, tz="UTC") + pd.Timedelta(online.horizon))
     newest_to = to_us(now) + 2 * horizon

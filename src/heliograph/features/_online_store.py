@@ -73,11 +73,15 @@ def online_requests(
 
 def lake_fingerprint(lake: Lake, online: OnlineView) -> dict[str, str]:
     """What the lake holds of the view's inputs: a hash of each dataset's file names."""
-    out = {}
-    for name in online.view.datasets:
-        names = "\n".join(str(p.relative_to(lake.root)) for p in lake.files(name))
-        out[name] = hashlib.sha1(names.encode(), usedforsecurity=False).hexdigest()
-    return out
+    return {
+        name: files_fingerprint([str(p.relative_to(lake.root)) for p in lake.files(name)])
+        for name in online.view.datasets
+    }
+
+
+def files_fingerprint(names: list[str]) -> str:
+    """A hash of a dataset's file names (sorted, as ``Lake.files`` lists them)."""
+    return hashlib.sha1("\n".join(names).encode(), usedforsecurity=False).hexdigest()
 
 
 @dataclass(frozen=True)
