@@ -85,7 +85,7 @@ class OnlineStoreSettings(_Section):
     backend: Literal["sqlite", "redis"] = "sqlite"
     url: str = ""
     prefix: str = ""
-    retention_days: float = Field(default=3.0, gt=0)
+    retention_days: float = Field(default=1.0, gt=0)
 
 
 class PolicySettings(_Section):

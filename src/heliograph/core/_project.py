@@ -73,7 +73,7 @@ url = ""
 prefix = ""
 # Days of "features as of T" kept ready; an older as_of is answered from the lake. Each
 # state (a moment new input became known, per entity) is computed once by `materialize`.
-retention_days = 3.0
+retention_days = 1.0
 
 [policy]
 # Promotion of a model's challenger to champion (`helio model promote`, `helio ci report`).

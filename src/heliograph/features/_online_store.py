@@ -149,7 +149,7 @@ class OnlineStore:
         lake: Lake,
         *,
         prefix: str = "helio:",
-        retention: timedelta = timedelta(days=3),
+        retention: timedelta = timedelta(days=1),
         lake_check_seconds: float = 1.0,
     ) -> None:
         self.backend = backend
