@@ -196,6 +196,8 @@ def up(ctx: typer.Context) -> None:
     )
     done = run_pipeline(project)
     console.print(done["ingest"].summary())
+    for materialized in done.get("materialized", []):
+        console.print(f"online store {materialized.summary()}")
     for snap in done["snapshots"]:
         console.print(
             f"snapshot {snap.id}: {snap.rows:,} rows in {len(snap.partitions)} partitions"

@@ -33,6 +33,9 @@ class App:
     """The datasets the app's config snippet declares: a project uses the app if it has them."""
     services: Any = None
     """A function returning the app's gateway services (called only by the gateway)."""
+    online_views: Any = None
+    """A function returning the app's online views (``heliograph.features.OnlineView``): the
+    feature views the ``materialize`` job keeps ready in the online store."""
 
 
 def load_apps() -> list[App]:

@@ -34,6 +34,7 @@ __all__ = [
     "GatewaySettings",
     "LakeSettings",
     "LedgerSettings",
+    "OnlineStoreSettings",
     "PolicySettings",
     "ProjectSettings",
     "Settings",
@@ -82,6 +83,13 @@ class LedgerSettings(_Section):
     url: str = ""
 
 
+class OnlineStoreSettings(_Section):
+    backend: Literal["sqlite", "redis"] = "sqlite"
+    url: str = ""
+    prefix: str = ""
+    retention_days: float = Field(default=1.0, gt=0)
+
+
 class PolicySettings(_Section):
     metric: str = "mae"
     direction: Literal["minimize", "maximize"] = "minimize"
@@ -119,6 +127,7 @@ class Settings(_Section):
     lake: LakeSettings = LakeSettings()
     tracking: TrackingSettings = TrackingSettings()
     ledger: LedgerSettings = LedgerSettings()
+    online_store: OnlineStoreSettings = OnlineStoreSettings()
     policy: PolicySettings = PolicySettings()
     gateway: GatewaySettings = GatewaySettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)

@@ -63,6 +63,18 @@ artifacts = ""
 # <state_dir>/ledger.db. Production: postgresql+psycopg://USER@HOST/DB.
 url = ""
 
+[online_store]
+# Materialised feature states for serving (`helio job run materialize`). "sqlite": a file
+# <state_dir>/online.db (or the path in `url`); "redis": the server at `url`
+# (redis://HOST:6379/0), shared by every gateway replica.
+backend = "sqlite"
+url = ""
+# Prefix of every key (several projects may share one Redis). Empty: helio:<project name>:.
+prefix = ""
+# Days of "features as of T" kept ready; an older as_of is answered from the lake. Each
+# state (a moment new input became known, per entity) is computed once by `materialize`.
+retention_days = 1.0
+
 [policy]
 # Promotion of a model's challenger to champion (`helio model promote`, `helio ci report`).
 # The backtest metric compared (mae, rmse, smape, rmae, pinball_q50, battery_capture, ...)

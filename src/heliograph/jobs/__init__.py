@@ -18,6 +18,8 @@ from ._ingest import *  # noqa: F403
 from ._ingest import __all__ as _ingest_all
 from ._job import *  # noqa: F403
 from ._job import __all__ as _job_all
+from ._materialize import *  # noqa: F403
+from ._materialize import __all__ as _materialize_all
 from ._pipeline import *  # noqa: F403
 from ._pipeline import __all__ as _pipeline_all
 from ._report import *  # noqa: F403
@@ -31,6 +33,7 @@ __all__ = sorted(
         *_check_events_all,
         *_ingest_all,
         *_job_all,
+        *_materialize_all,
         *_pipeline_all,
         *_report_all,
         *_snapshot_all,

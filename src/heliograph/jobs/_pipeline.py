@@ -1,4 +1,5 @@
-"""The main data pipeline (``helio up``): ingest every source, snapshot, write data reports.
+"""The main data pipeline (``helio up``): ingest every source, materialise the online store,
+snapshot, write data reports.
 
 Example::
 
@@ -14,6 +15,7 @@ from heliograph.core import Project
 from heliograph.ledger import Ledger
 
 from ._ingest import ingest
+from ._materialize import materialize
 from ._report import report
 from ._snapshot import snapshot
 
@@ -21,9 +23,16 @@ __all__ = ["run_pipeline"]
 
 
 def run_pipeline(project: Project) -> dict[str, Any]:
-    """The main data job: ingest every source, snapshot every dataset, write data reports."""
+    """The main data job: ingest every source, materialise the online store (so serving reads
+    the new partitions' features), snapshot every dataset, write data reports."""
     ledger = Ledger(project.ledger_url)
     outcome = ingest(project, ledger=ledger)
+    materialized = materialize(project)
     snaps = snapshot(project, ledger=ledger)
     reports = report(project)
-    return {"ingest": outcome, "snapshots": snaps, "reports": reports}
+    return {
+        "ingest": outcome,
+        "materialized": materialized,
+        "snapshots": snaps,
+        "reports": reports,
+    }

@@ -237,6 +237,12 @@ def _services() -> list[Any]:
     return [PriceForecast()]
 
 
+def _online_views() -> list[Any]:
+    from ._features import ONLINE_PRICE_FEATURES
+
+    return [ONLINE_PRICE_FEATURES]
+
+
 # The simulated markets are replayed: the clock starts on 2025-06-01 and runs an hour of
 # market time per real second, so each `helio up` releases what has become known since.
 app = App(
@@ -246,5 +252,6 @@ app = App(
     clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
     commands={"train": train_energy},
     services=_services,
+    online_views=_online_views,
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )

@@ -24,14 +24,16 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
 
-from heliograph.features import FeatureView, point_in_time
+from heliograph.features import FeatureView, OnlineView, point_in_time
 
 __all__ = [
     "FEATURE_IDS",
+    "ONLINE_PRICE_FEATURES",
     "ORIGIN_HOUR",
     "PriceFeatures",
     "feature_columns",
@@ -147,6 +149,13 @@ class PriceFeatures(FeatureView):
         values = found[columns].to_numpy(dtype=float, copy=True)
         values[~visible] = np.nan
         return pd.DataFrame(values, index=out.index, columns=columns)
+
+
+ONLINE_PRICE_FEATURES = OnlineView(
+    PriceFeatures(), entity="market", horizon=timedelta(hours=48), lookback=timedelta(days=9)
+)
+"""The price features as the online store keeps them: per market, up to 48 h ahead (the
+service's longest horizon); the view reaches 7 days back, and D-1's statistics one more."""
 
 
 def _day_vectors(
