@@ -6,9 +6,17 @@ how fresh their inputs were at that moment.
 
 from __future__ import annotations
 
-from ._asof import *  # noqa: F403
-from ._asof import __all__ as _asof_all
-from ._freshness import *  # noqa: F403
-from ._freshness import __all__ as _freshness_all
+from ._asof import FeatureView, compute_offline, compute_online, known_at, point_in_time
+from ._freshness import Freshness, InputTimes, freshness, input_times
 
-__all__ = sorted([*_asof_all, *_freshness_all])
+__all__ = [
+    "FeatureView",
+    "Freshness",
+    "InputTimes",
+    "compute_offline",
+    "compute_online",
+    "freshness",
+    "input_times",
+    "known_at",
+    "point_in_time",
+]
