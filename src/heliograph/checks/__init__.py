@@ -11,15 +11,66 @@ registers it in ``CHECKS`` under its ``type`` name, which ``helio.toml`` entries
 
 from __future__ import annotations
 
-from ._builtin import *  # noqa: F403
-from ._builtin import __all__ as _builtin_all
-from ._check import *  # noqa: F403
-from ._check import __all__ as _check_all
-from ._engine import *  # noqa: F403
-from ._engine import __all__ as _engine_all
-from ._result import *  # noqa: F403
-from ._result import __all__ as _result_all
-from ._schema import *  # noqa: F403
-from ._schema import __all__ as _schema_all
+from ._builtin import (
+    Between,
+    Distribution,
+    Freshness,
+    NotNull,
+    RowCount,
+    Unique,
+    between,
+    distribution,
+    freshness,
+    not_null,
+    parse_duration,
+    row_count,
+    unique,
+)
+from ._check import (
+    CHECKS,
+    MAX_EXAMPLES,
+    Check,
+    CheckContext,
+    ReferenceLoader,
+    RowCheck,
+    mostly_field,
+    parse_checks,
+    quote,
+)
+from ._engine import check_freshness, judge_row_count, run_checks, run_dataset_checks
+from ._result import CheckResult
+from ._schema import COLUMN_TYPES, arrow_schema, conform, to_arrow
 
-__all__ = sorted([*_builtin_all, *_check_all, *_engine_all, *_result_all, *_schema_all])
+__all__ = [
+    "CHECKS",
+    "COLUMN_TYPES",
+    "MAX_EXAMPLES",
+    "Between",
+    "Check",
+    "CheckContext",
+    "CheckResult",
+    "Distribution",
+    "Freshness",
+    "NotNull",
+    "ReferenceLoader",
+    "RowCheck",
+    "RowCount",
+    "Unique",
+    "arrow_schema",
+    "between",
+    "check_freshness",
+    "conform",
+    "distribution",
+    "freshness",
+    "judge_row_count",
+    "mostly_field",
+    "not_null",
+    "parse_checks",
+    "parse_duration",
+    "quote",
+    "row_count",
+    "run_checks",
+    "run_dataset_checks",
+    "to_arrow",
+    "unique",
+]

@@ -21,7 +21,7 @@ from rich.table import Table
 from heliograph import __version__
 from heliograph.core import HelioError, Project, configure_logging, init_project, load_app
 
-__all__ = ["app", "console", "err", "main", "project_of"]
+__all__ = ["app", "main"]  # console, err, project_of: for the cli package's own modules
 
 # Wide enough for ids and paths when the output is a pipe or a CI log rather than a terminal.
 _WIDTH = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))

@@ -2,35 +2,83 @@
 
 from __future__ import annotations
 
-from ._apps import *  # noqa: F403
-from ._apps import __all__ as _apps_all
-from ._atomic import *  # noqa: F403
-from ._atomic import __all__ as _atomic_all
-from ._clock import *  # noqa: F403
-from ._clock import __all__ as _clock_all
-from ._config import *  # noqa: F403
-from ._config import __all__ as _config_all
-from ._duck import *  # noqa: F403
-from ._duck import __all__ as _duck_all
-from ._errors import *  # noqa: F403
-from ._errors import __all__ as _errors_all
-from ._logging import *  # noqa: F403
-from ._logging import __all__ as _logging_all
-from ._progress import *  # noqa: F403
-from ._progress import __all__ as _progress_all
-from ._project import *  # noqa: F403
-from ._project import __all__ as _project_all
-
-__all__ = sorted(
-    [
-        *_apps_all,
-        *_atomic_all,
-        *_clock_all,
-        *_config_all,
-        *_duck_all,
-        *_errors_all,
-        *_logging_all,
-        *_progress_all,
-        *_project_all,
-    ]
+from ._apps import App, load_app, load_apps
+from ._atomic import atomic_move, atomic_write
+from ._clock import Clock, FixedClock, RealClock, ReplayClock, as_utc
+from ._config import (
+    CONFIG_FILE,
+    ENV_PREFIX,
+    ClockSettings,
+    DatasetSettings,
+    GatewaySettings,
+    LakeSettings,
+    LedgerSettings,
+    PolicySettings,
+    ProjectSettings,
+    Settings,
+    SourceSettings,
+    TrackingSettings,
+    env_overrides,
+    load_settings,
 )
+from ._duck import duck_connect, duck_frame
+from ._errors import (
+    CheckError,
+    ConfigError,
+    DataError,
+    HelioError,
+    LakeError,
+    SnapshotError,
+    SourceError,
+    UnknownDatasetError,
+    UsageError,
+)
+from ._logging import configure_logging, get_logger
+from ._progress import progress_enabled, track
+from ._project import CONFIG_TEMPLATE, PROJECT_ENV, Project, init_project
+
+__all__ = [
+    "CONFIG_FILE",
+    "CONFIG_TEMPLATE",
+    "ENV_PREFIX",
+    "PROJECT_ENV",
+    "App",
+    "CheckError",
+    "Clock",
+    "ClockSettings",
+    "ConfigError",
+    "DataError",
+    "DatasetSettings",
+    "FixedClock",
+    "GatewaySettings",
+    "HelioError",
+    "LakeError",
+    "LakeSettings",
+    "LedgerSettings",
+    "PolicySettings",
+    "Project",
+    "ProjectSettings",
+    "RealClock",
+    "ReplayClock",
+    "Settings",
+    "SnapshotError",
+    "SourceError",
+    "SourceSettings",
+    "TrackingSettings",
+    "UnknownDatasetError",
+    "UsageError",
+    "as_utc",
+    "atomic_move",
+    "atomic_write",
+    "configure_logging",
+    "duck_connect",
+    "duck_frame",
+    "env_overrides",
+    "get_logger",
+    "init_project",
+    "load_app",
+    "load_apps",
+    "load_settings",
+    "progress_enabled",
+    "track",
+]

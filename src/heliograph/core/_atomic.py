@@ -41,7 +41,11 @@ def atomic_move(source: Path | str, target: Path | str) -> Path:
 
 
 def atomic_write(
-    path: Path | str, content: str | bytes, *, encoding: str = "utf-8", mode: int = 0o644
+    path: str | os.PathLike[str],
+    content: str | bytes,
+    *,
+    encoding: str = "utf-8",
+    mode: int = 0o644,
 ) -> Path:
     """Replace ``path`` with ``content`` atomically (creating its folder if needed).
 

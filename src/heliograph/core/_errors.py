@@ -2,19 +2,25 @@
 
 ```
 HelioError
-  x ConfigError
-  x DataError
-    + SourceError          a source file or stream cannot be read as its dataset's schema
-    + UnknownDatasetError
-  x LakeError
-    + SnapshotError
   x CheckError             a check is declared wrongly (a failing check is a result, not an error)
+  x ConfigError            helio.toml or a HELIO_ variable is missing or invalid
+  x DataError              data cannot be taken in as it is
+    + SourceError          a source file or stream cannot be read as its dataset's schema
+    + UnknownDatasetError  a dataset the project does not declare or the lake does not hold
+  x LakeError              the lake cannot write, read or move what was asked
+    + SnapshotError        a snapshot is unknown, or its files no longer match the manifest
+  x LedgerError            the ledger database cannot be reached or written (heliograph.ledger)
+  x RegistryError          an unknown model, version or alias (heliograph.registry)
+  x ServiceError           a request a service cannot answer: a 4xx (heliograph.gateway)
+  x TrackingError          the tracking server or store cannot do it (heliograph.tracking)
   x UsageError             a command asked for something that does not exist (a job, a source)
 ```
 
 Every error carries a one-line ``headline`` a person can act on, and where it applies the
 ``file``, ``field`` and ``rule`` that were broken. The CLI prints these; it never prints a
-stack trace for a ``HelioError``.
+stack trace for a ``HelioError``. Each package defines its own errors beside the code that
+raises them; the tree above lists them all, and a test (``tests/test_project.py``) fails when an
+exception class is added without being drawn here.
 """
 
 from __future__ import annotations

@@ -7,26 +7,32 @@ fresh their inputs were at that moment, and the online store that keeps them rea
 
 from __future__ import annotations
 
-from ._asof import *  # noqa: F403
-from ._asof import __all__ as _asof_all
-from ._freshness import *  # noqa: F403
-from ._freshness import __all__ as _freshness_all
-from ._online_backends import *  # noqa: F403
-from ._online_backends import __all__ as _online_backends_all
-from ._online_materialize import *  # noqa: F403
-from ._online_materialize import __all__ as _online_materialize_all
-from ._online_store import *  # noqa: F403
-from ._online_store import __all__ as _online_store_all
-from ._online_view import *  # noqa: F403
-from ._online_view import __all__ as _online_view_all
+from ._asof import FeatureView, compute_offline, compute_online, known_at, point_in_time
+from ._freshness import Freshness, InputTimes, freshness, input_times
+from ._online_backends import OnlineBackend, RedisBackend, SQLiteBackend, open_backend
+from ._online_materialize import MaterializeOutcome, materialize_view
+from ._online_store import OnlineFeatures, OnlineStatus, OnlineStore, online_requests
+from ._online_view import OnlineView
 
-__all__ = sorted(
-    [
-        *_asof_all,
-        *_freshness_all,
-        *_online_backends_all,
-        *_online_materialize_all,
-        *_online_store_all,
-        *_online_view_all,
-    ]
-)
+__all__ = [
+    "FeatureView",
+    "Freshness",
+    "InputTimes",
+    "MaterializeOutcome",
+    "OnlineBackend",
+    "OnlineFeatures",
+    "OnlineStatus",
+    "OnlineStore",
+    "OnlineView",
+    "RedisBackend",
+    "SQLiteBackend",
+    "compute_offline",
+    "compute_online",
+    "freshness",
+    "input_times",
+    "known_at",
+    "materialize_view",
+    "online_requests",
+    "open_backend",
+    "point_in_time",
+]

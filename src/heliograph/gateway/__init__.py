@@ -10,13 +10,18 @@ Example::
 
 from __future__ import annotations
 
-from ._app import *  # noqa: F403
-from ._app import __all__ as _app_all
-from ._gateway import *  # noqa: F403
-from ._gateway import __all__ as _gateway_all
-from ._metrics import *  # noqa: F403
-from ._metrics import __all__ as _metrics_all
-from ._service import *  # noqa: F403
-from ._service import __all__ as _service_all
+from ._app import create_app
+from ._gateway import Gateway
+from ._metrics import GatewayMetrics
+from ._service import FreshnessReport, InputAge, Service, ServiceContext, ServiceError
 
-__all__ = sorted([*_app_all, *_gateway_all, *_metrics_all, *_service_all])
+__all__ = [
+    "FreshnessReport",
+    "Gateway",
+    "GatewayMetrics",
+    "InputAge",
+    "Service",
+    "ServiceContext",
+    "ServiceError",
+    "create_app",
+]

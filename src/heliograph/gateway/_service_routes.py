@@ -9,6 +9,7 @@ Example::
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.
 
 import time
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -51,6 +52,7 @@ def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
     def shadow(body: Any, challenger: LoadedModel, request_id: str, rows: Any) -> None:
         """The challenger's prediction for the same request, recorded with role challenger."""
         started = time.perf_counter()
+        as_of: datetime | None
         if rows is None:  # the champion's answer came from memory
             rows, as_of = service.features(context, body)
         else:
@@ -67,12 +69,13 @@ def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
         name = service.model_for(body)
         model = gateway.champion(name)  # this request's version, whatever swaps
         key = service.answer_key(context, body)
-        answer = model.remembered((service.name, key)) if key is not None else None
+        remembered = model.remembered((service.name, key)) if key is not None else None
         rows = None
-        if answer is None:  # features may read the lake: off the event loop
+        if remembered is None:  # features may read the lake: off the event loop
             answer, rows = await run_in_threadpool(compute, body, model, key)
         else:  # a repeat: its inputs are in the first answer's record (same hash)
-            answer = answer.repeated(*service.restamp(context, body, answer.body, answer.as_of))
+            restamped = service.restamp(context, body, remembered.body, remembered.as_of)
+            answer = remembered.repeated(*restamped)
         latency = 1000 * (time.perf_counter() - started)
         gateway.record(service.name, model, CHAMPION, request_id, answer, latency)
         challenger = gateway.store.get(name, CHALLENGER) if gateway.shadow else None

@@ -11,24 +11,36 @@ from __future__ import annotations
 
 from heliograph.core import Project
 
-from ._check_log import *  # noqa: F403
-from ._check_log import __all__ as _check_log_all
-from ._dataset import *  # noqa: F403
+from ._check_log import CheckTally, append_check_log, check_tally, latest_results, read_check_log
 from ._dataset import Dataset
-from ._dataset import __all__ as _dataset_all
-from ._ingest import *  # noqa: F403
-from ._ingest import __all__ as _ingest_all
-from ._lake import *  # noqa: F403
-from ._lake import Lake
-from ._lake import __all__ as _lake_all
-from ._quarantine import *  # noqa: F403
-from ._quarantine import __all__ as _quarantine_all
-from ._rejects import *  # noqa: F403
-from ._rejects import __all__ as _rejects_all
-from ._snapshot import *  # noqa: F403
-from ._snapshot import __all__ as _snapshot_all
-from ._sources import *  # noqa: F403
-from ._sources import __all__ as _sources_all
+from ._ingest import IngestResult, ingest_batch
+from ._lake import Lake, PartitionInfo
+from ._quarantine import QuarantineEntry, render_markdown, write_reports
+from ._rejects import (
+    REJECTED_COLUMNS,
+    ingest_frames,
+    quarantine_rejected,
+    rejected_frame,
+    rejected_key,
+)
+from ._snapshot import (
+    Snapshot,
+    SnapshotFile,
+    list_snapshots,
+    load_snapshot,
+    newest_snapshot,
+    snapshot_files,
+    take_snapshot,
+)
+from ._sources import (
+    Batch,
+    FileSource,
+    ReplaySource,
+    Source,
+    available_formats,
+    make_source,
+    read_file,
+)
 
 
 def open_lake(project: Project) -> Lake:
@@ -39,16 +51,38 @@ def open_lake(project: Project) -> Lake:
     return Lake(project.lake_path, datasets, clock=project.clock())
 
 
-__all__ = sorted(
-    [
-        *_check_log_all,
-        *_dataset_all,
-        *_ingest_all,
-        *_lake_all,
-        *_quarantine_all,
-        *_rejects_all,
-        *_snapshot_all,
-        *_sources_all,
-        "open_lake",
-    ]
-)
+__all__ = [
+    "REJECTED_COLUMNS",
+    "Batch",
+    "CheckTally",
+    "Dataset",
+    "FileSource",
+    "IngestResult",
+    "Lake",
+    "PartitionInfo",
+    "QuarantineEntry",
+    "ReplaySource",
+    "Snapshot",
+    "SnapshotFile",
+    "Source",
+    "append_check_log",
+    "available_formats",
+    "check_tally",
+    "ingest_batch",
+    "ingest_frames",
+    "latest_results",
+    "list_snapshots",
+    "load_snapshot",
+    "make_source",
+    "newest_snapshot",
+    "open_lake",
+    "quarantine_rejected",
+    "read_check_log",
+    "read_file",
+    "rejected_frame",
+    "rejected_key",
+    "render_markdown",
+    "snapshot_files",
+    "take_snapshot",
+    "write_reports",
+]

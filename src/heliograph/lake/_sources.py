@@ -211,7 +211,7 @@ class ReplaySource(Source):
                 dataset,
                 rows,
                 f"{self.name} (replay up to {now.isoformat()})",
-                on_done=lambda d=dataset: self._watermark.set(d, now.isoformat()),
+                on_done=functools.partial(self._watermark.set, dataset, now.isoformat()),
             )
 
 
@@ -268,7 +268,7 @@ class FileSource(Source):
                         dataset,
                         frame,
                         str(path),
-                        on_done=lambda k=key: self._watermark.set(k, now.isoformat()),
+                        on_done=functools.partial(self._watermark.set, key, now.isoformat()),
                     )
                 else:
                     yield Batch(dataset, frame, str(path))

@@ -8,23 +8,21 @@ Example::
 
 from __future__ import annotations
 
-from ._ledger import *  # noqa: F403
-from ._ledger import __all__ as _ledger_all
-from ._prediction_queries import *  # noqa: F403
-from ._prediction_queries import __all__ as _prediction_queries_all
-from ._prediction_writer import *  # noqa: F403
-from ._prediction_writer import __all__ as _prediction_writer_all
-from ._predictions import *  # noqa: F403
-from ._predictions import __all__ as _predictions_all
-from ._spool import *  # noqa: F403
-from ._spool import __all__ as _spool_all
+from ._ledger import Event, Ledger, LedgerError
+from ._prediction_queries import count_predictions, read_predictions
+from ._prediction_writer import PredictionWriter
+from ._predictions import JsonText, PredictionRecord
+from ._spool import SpoolClaim, claim_spool
 
-__all__ = sorted(
-    [
-        *_ledger_all,
-        *_prediction_queries_all,
-        *_prediction_writer_all,
-        *_predictions_all,
-        *_spool_all,
-    ]
-)
+__all__ = [
+    "Event",
+    "JsonText",
+    "Ledger",
+    "LedgerError",
+    "PredictionRecord",
+    "PredictionWriter",
+    "SpoolClaim",
+    "claim_spool",
+    "count_predictions",
+    "read_predictions",
+]

@@ -137,7 +137,9 @@ class Ledger:
         }
         try:
             with self.engine.begin() as con:
-                return int(con.execute(events_table.insert().values(**row)).inserted_primary_key[0])
+                key = con.execute(events_table.insert().values(**row)).inserted_primary_key
+                assert key is not None  # an INSERT of one row always returns its key
+                return int(key[0])
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot write to the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}"

@@ -118,9 +118,10 @@ class PredictionRecord:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> PredictionRecord:
         """The record from ``to_row()`` (times as strings or datetimes); other keys are ignored."""
+        times: dict[str, Any] = {n: None if row.get(n) is None else _time(row[n]) for n in _TIMES}
         return cls(
             **{name: row[name] for name in _LENGTHS},
-            **{name: None if row.get(name) is None else _time(row[name]) for name in _TIMES},
+            **times,
             at=_time(row["at"]),
             inputs=row.get("inputs"),
             outputs=row["outputs"],

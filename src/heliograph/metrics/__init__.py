@@ -19,26 +19,30 @@ Imports nothing of heliograph but ``core``.
 
 from __future__ import annotations
 
-from ._arrays import *  # noqa: F403
-from ._arrays import __all__ as _arrays_all
-from ._drift import *  # noqa: F403
-from ._drift import __all__ as _drift_all
-from ._forecast import *  # noqa: F403
-from ._forecast import __all__ as _forecast_all
-from ._point import *  # noqa: F403
-from ._point import __all__ as _point_all
-from ._probabilistic import *  # noqa: F403
-from ._probabilistic import __all__ as _probabilistic_all
-from ._ranking import *  # noqa: F403
-from ._ranking import __all__ as _ranking_all
+from ._arrays import ArrayLike
+from ._drift import chi2_categories, jensen_shannon, ks_statistic, psi, wasserstein
+from ._forecast import forecast_metrics
+from ._point import mae, rmae, rmse, smape
+from ._probabilistic import coverage, interval_width, pinball
+from ._ranking import catalogue_coverage, hit_rate_at_k, intra_list_diversity, ndcg_at_k
 
-__all__ = sorted(
-    [
-        *_arrays_all,
-        *_drift_all,
-        *_forecast_all,
-        *_point_all,
-        *_probabilistic_all,
-        *_ranking_all,
-    ]
-)
+__all__ = [
+    "ArrayLike",
+    "catalogue_coverage",
+    "chi2_categories",
+    "coverage",
+    "forecast_metrics",
+    "hit_rate_at_k",
+    "interval_width",
+    "intra_list_diversity",
+    "jensen_shannon",
+    "ks_statistic",
+    "mae",
+    "ndcg_at_k",
+    "pinball",
+    "psi",
+    "rmae",
+    "rmse",
+    "smape",
+    "wasserstein",
+]

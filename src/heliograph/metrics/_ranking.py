@@ -20,7 +20,10 @@ import numpy as np
 __all__ = ["catalogue_coverage", "hit_rate_at_k", "intra_list_diversity", "ndcg_at_k"]
 
 
-def _check(lists: Sequence[Sequence[int]], relevant: Sequence[Collection[int]], k: int) -> None:
+_Lists = Sequence[Sequence[int] | np.ndarray]  # top-k item lists, one per user
+
+
+def _check(lists: _Lists, relevant: Sequence[Collection[int]], k: int) -> None:
     if k < 1:
         raise ValueError(f"k must be at least 1, not {k}")
     if len(lists) != len(relevant):
@@ -28,7 +31,7 @@ def _check(lists: Sequence[Sequence[int]], relevant: Sequence[Collection[int]], 
 
 
 def hit_rate_at_k(
-    lists: Sequence[Sequence[int]], relevant: Sequence[Collection[int]], k: int = 10
+    lists: _Lists, relevant: Sequence[Collection[int]], k: int = 10
 ) -> float:
     """The share of users with at least one relevant item in their top ``k`` (HR@k)."""
     _check(lists, relevant, k)
@@ -42,7 +45,7 @@ def hit_rate_at_k(
 
 
 def ndcg_at_k(
-    lists: Sequence[Sequence[int]], relevant: Sequence[Collection[int]], k: int = 10
+    lists: _Lists, relevant: Sequence[Collection[int]], k: int = 10
 ) -> float:
     """Mean normalised discounted cumulative gain at ``k``, binary relevance.
 
@@ -64,7 +67,7 @@ def ndcg_at_k(
     return float(np.mean(scores))
 
 
-def catalogue_coverage(lists: Sequence[Sequence[int]], catalogue_size: int, k: int = 10) -> float:
+def catalogue_coverage(lists: _Lists, catalogue_size: int, k: int = 10) -> float:
     """The share of the catalogue that appears in at least one top-``k`` list."""
     if catalogue_size < 1:
         raise ValueError(f"catalogue_size must be at least 1, not {catalogue_size}")
@@ -73,7 +76,7 @@ def catalogue_coverage(lists: Sequence[Sequence[int]], catalogue_size: int, k: i
 
 
 def intra_list_diversity(
-    lists: Sequence[Sequence[int]], item_vectors: np.ndarray, k: int = 10
+    lists: _Lists, item_vectors: np.ndarray, k: int = 10
 ) -> float:
     """Mean pairwise dissimilarity (1 − cosine) of the items within each top-``k`` list.
 

@@ -8,7 +8,36 @@ Example::
 
 from __future__ import annotations
 
-from ._registry import *  # noqa: F403
-from ._registry import __all__ as _registry_all
+from ._registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREDICTIONS_ARTIFACT,
+    PREVIOUS,
+    TAG_METRICS,
+    TAG_PREDICTIONS,
+    TAG_RESCORES,
+    TAG_WINDOW,
+    Decision,
+    Registry,
+    RegistryError,
+    format_change,
+    metric_key,
+    relative_change,
+)
 
-__all__ = sorted(_registry_all)
+__all__ = [
+    "CHALLENGER",
+    "CHAMPION",
+    "PREDICTIONS_ARTIFACT",
+    "PREVIOUS",
+    "TAG_METRICS",
+    "TAG_PREDICTIONS",
+    "TAG_RESCORES",
+    "TAG_WINDOW",
+    "Decision",
+    "Registry",
+    "RegistryError",
+    "format_change",
+    "metric_key",
+    "relative_change",
+]

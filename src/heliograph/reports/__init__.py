@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
-from ._ci import *  # noqa: F403
-from ._ci import __all__ as _ci_all
-from ._data_report import *  # noqa: F403
-from ._data_report import __all__ as _data_report_all
+from ._ci import write_ci_report
+from ._data_report import build_data_report, write_data_report
 
-__all__ = sorted([*_ci_all, *_data_report_all])
+__all__ = [
+    "build_data_report",
+    "write_ci_report",
+    "write_data_report",
+]

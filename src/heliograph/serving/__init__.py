@@ -14,15 +14,17 @@ Example::
 
 from __future__ import annotations
 
-from ._follower import *  # noqa: F403
-from ._follower import __all__ as _follower_all
-from ._loaded import *  # noqa: F403
-from ._loaded import __all__ as _loaded_all
-from ._loading import *  # noqa: F403
-from ._loading import __all__ as _loading_all
-from ._store import *  # noqa: F403
-from ._store import __all__ as _store_all
-from ._webhooks import *  # noqa: F403
-from ._webhooks import __all__ as _webhooks_all
+from ._follower import ROLES, RegistryFollower
+from ._loaded import LoadedModel
+from ._loading import load_version
+from ._store import ModelStore
+from ._webhooks import webhook_signed
 
-__all__ = sorted([*_follower_all, *_loaded_all, *_loading_all, *_store_all, *_webhooks_all])
+__all__ = [
+    "ROLES",
+    "LoadedModel",
+    "ModelStore",
+    "RegistryFollower",
+    "load_version",
+    "webhook_signed",
+]

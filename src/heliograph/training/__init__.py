@@ -11,16 +11,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._backtest import *  # noqa: F403
-from ._backtest import __all__ as _backtest_all
-from ._inputs import *  # noqa: F403
-from ._inputs import __all__ as _inputs_all
-from ._pipeline import *  # noqa: F403
-from ._pipeline import __all__ as _pipeline_all
-from ._train import *  # noqa: F403
-from ._train import __all__ as _train_all
+from ._backtest import CADENCES, BacktestResult, Forecaster, backtest, cadence_days
+from ._inputs import check_snapshots, resolve_snapshots
+from ._pipeline import Candidate, TrainingPipeline, TrainingProgress, TrainOutcome
+from ._train import train
 
-__all__ = sorted([*_backtest_all, *_inputs_all, *_pipeline_all, *_train_all, "TrainedModel"])
+__all__ = [
+    "CADENCES",
+    "BacktestResult",
+    "Candidate",
+    "Forecaster",
+    "TrainOutcome",
+    "TrainedModel",
+    "TrainingPipeline",
+    "TrainingProgress",
+    "backtest",
+    "cadence_days",
+    "check_snapshots",
+    "resolve_snapshots",
+    "train",
+]
 
 # Imported only when needed: it subclasses MLflow's PythonModel, so importing it imports MLflow.
 LAZY = ("_pyfunc",)

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import mlflow.pyfunc
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
 __all__ = ["TrainedModel"]
 
 
-class TrainedModel(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+class TrainedModel(PythonModel):
     """Wraps a fitted model: ``columns`` are the inputs it was trained on, ``outputs`` the
     columns it answers with (all it predicts when empty)."""
 

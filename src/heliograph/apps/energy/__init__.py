@@ -21,51 +21,52 @@ from typing import Any
 from heliograph.core import App, ConfigError, track
 from heliograph.lake import ReplaySource
 
-from ._battery import *  # noqa: F403
-from ._battery import __all__ as _battery_all
-from ._blend import *  # noqa: F403
-from ._blend import __all__ as _blend_all
-from ._catalogue import *  # noqa: F403
-from ._catalogue import __all__ as _catalogue_all
-from ._cli import *  # noqa: F403
-from ._cli import __all__ as _cli_all
-from ._cli import train_energy
-from ._features import *  # noqa: F403
-from ._features import __all__ as _features_all
-from ._formats import *  # noqa: F403
-from ._formats import __all__ as _formats_all
-from ._lear import *  # noqa: F403
-from ._lear import __all__ as _lear_all
-from ._price_model import *  # noqa: F403
-from ._price_model import __all__ as _price_model_all
-from ._quantile_gbm import *  # noqa: F403
-from ._quantile_gbm import __all__ as _quantile_gbm_all
-from ._seasonal_naive import *  # noqa: F403
-from ._seasonal_naive import __all__ as _seasonal_naive_all
-from ._simulator import *  # noqa: F403
-from ._simulator import RegimeShift, simulate
-from ._simulator import __all__ as _simulator_all
-from ._train import *  # noqa: F403
-from ._train import __all__ as _train_all
+from ._battery import battery_value, schedule_day
+from ._blend import Blend, combine
+from ._catalogue import make_model
+from ._cli import results_table, train_energy
+from ._features import FEATURE_IDS, ORIGIN_HOUR, PriceFeatures, feature_columns, forecast_requests
+from ._formats import read_epf, read_long
+from ._lear import LEAR_WINDOWS, Lear
+from ._price_model import MODEL_NAMES, PREDICTION_COLUMNS, QUANTILES, PriceModel
+from ._quantile_gbm import QuantileGBM
+from ._seasonal_naive import SeasonalNaive
+from ._simulator import DEFAULT_SHIFTS, RegimeShift, simulate
+from ._train import markets, model_name, price_pipeline, train_market
 
-__all__ = sorted(
-    [
-        *_battery_all,
-        *_blend_all,
-        *_catalogue_all,
-        *_cli_all,
-        *_features_all,
-        *_formats_all,
-        *_lear_all,
-        *_price_model_all,
-        *_quantile_gbm_all,
-        *_seasonal_naive_all,
-        *_simulator_all,
-        *_train_all,
-        "app",
-        "make_simulator_source",
-    ]
-)
+__all__ = [
+    "DEFAULT_SHIFTS",
+    "FEATURE_IDS",
+    "LEAR_WINDOWS",
+    "MODEL_NAMES",
+    "ORIGIN_HOUR",
+    "PREDICTION_COLUMNS",
+    "QUANTILES",
+    "Blend",
+    "Lear",
+    "PriceFeatures",
+    "PriceModel",
+    "QuantileGBM",
+    "RegimeShift",
+    "SeasonalNaive",
+    "app",
+    "battery_value",
+    "combine",
+    "feature_columns",
+    "forecast_requests",
+    "make_model",
+    "make_simulator_source",
+    "markets",
+    "model_name",
+    "price_pipeline",
+    "read_epf",
+    "read_long",
+    "results_table",
+    "schedule_day",
+    "simulate",
+    "train_energy",
+    "train_market",
+]
 
 # Imported only when needed: they pull in MLflow (_pyfunc) or the gateway's FastAPI (_service).
 LAZY = ("_pyfunc", "_service")
@@ -107,22 +108,24 @@ def make_simulator_source(name: str, options: Mapping[str, Any], state_path: Pat
             rule='a non-empty list of market names, e.g. markets = ["GB"]',
         )
     markets = list(markets)
-    kwargs = {
-        "seed": int(options.get("seed", 7)),
-        "freq": str(options.get("freq", "30min")),
-        "shifts": shifts,
-    }
+    seed, freq = int(options.get("seed", 7)), str(options.get("freq", "30min"))
 
     def load() -> Mapping[str, Any]:
         bar = iter(track(range(len(markets)), f"simulating {len(markets)} markets"))
         next(bar, None)
+
+        def advance(_done: int) -> None:
+            next(bar, None)
+
         try:
             return simulate(
                 markets,
                 str(options.get("start", "2024-01-01")),
                 str(options.get("end", "2025-12-31")),
-                progress=lambda _done: next(bar, None),
-                **kwargs,
+                progress=advance,
+                seed=seed,
+                freq=freq,
+                shifts=shifts,
             )
         except ValueError as exc:
             raise ConfigError(f"source {name}: {exc}", field=f"sources.{name}.options") from None

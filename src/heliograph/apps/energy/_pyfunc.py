@@ -16,7 +16,7 @@ from heliograph.training import TrainedModel
 __all__ = ["PriceForecaster"]  # imported lazily: importing this module imports MLflow
 
 
-class PriceForecaster(TrainedModel):  # type: ignore[misc]
+class PriceForecaster(TrainedModel):
     """A fitted price model and its feature ``columns``; answers ``p10``, ``p50``, ``p90``."""
 
     outputs = ("p10", "p50", "p90")

@@ -40,7 +40,7 @@ __all__ = ["markets", "model_name", "price_pipeline", "train_market"]
 
 MODEL_PREFIX = "energy-price"
 # What the logged metrics mean, in the order reports show them (the CI report's table, plots).
-METRICS_SHOWN = {
+METRICS_SHOWN: dict[str, dict[str, Any]] = {
     "mae": {"unit": "€/MWh", "better": "lower"},
     "rmse": {"unit": "€/MWh", "better": "lower"},
     "smape": {"unit": "%", "better": "lower"},
@@ -76,7 +76,7 @@ def _requests(lake: Lake, snapshots: Mapping[str, str], market: str | None) -> p
     """A forecast request for every period of every day of the market with 8 days before it."""
     prices = _markets_in(lake, snapshots["energy_prices"])
     known = sorted(prices["market"].unique())
-    if market not in known:
+    if market is None or market not in known:
         raise UsageError(
             f"unknown market {market!r} in {snapshots['energy_prices']}",
             field="--market",

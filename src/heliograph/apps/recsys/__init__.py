@@ -22,41 +22,50 @@ from typing import Any
 from heliograph.core import App, ConfigError
 from heliograph.lake import ReplaySource
 
-from ._ann import *  # noqa: F403
-from ._ann import __all__ as _ann_all
-from ._catalogue import *  # noqa: F403
-from ._catalogue import __all__ as _catalogue_all
-from ._evaluate import *  # noqa: F403
-from ._evaluate import __all__ as _evaluate_all
-from ._formats import *  # noqa: F403
-from ._formats import __all__ as _formats_all
-from ._interactions import *  # noqa: F403
-from ._interactions import __all__ as _interactions_all
-from ._recommenders import *  # noqa: F403
-from ._recommenders import __all__ as _recommenders_all
-from ._retrieval import *  # noqa: F403
-from ._retrieval import __all__ as _retrieval_all
-from ._rules import *  # noqa: F403
-from ._rules import __all__ as _rules_all
-from ._simulator import *  # noqa: F403
+from ._ann import ItemIndex, exact_top_k, recall_at_k
+from ._catalogue import Catalogue, UserHistory
+from ._evaluate import category_vectors, evaluate, recommend_lists
+from ._formats import REVIEWS, read_amazon_csv, read_amazon_json, read_movielens
+from ._interactions import Interactions, TimeSplit, split_by_time
+from ._recommenders import ALS, EASE, Popularity, Recommender, top_k
+from ._retrieval import Retriever
+from ._rules import MMR, ColdStart, MaxPerCategory, NewItems, Recommendation, Rules, apply_rules
 from ._simulator import SimulatorSpec, simulate
-from ._simulator import __all__ as _simulator_all
 
-__all__ = sorted(
-    [
-        *_ann_all,
-        *_catalogue_all,
-        *_evaluate_all,
-        *_formats_all,
-        *_interactions_all,
-        *_recommenders_all,
-        *_retrieval_all,
-        *_rules_all,
-        *_simulator_all,
-        "app",
-        "make_simulator_source",
-    ]
-)
+__all__ = [
+    "ALS",
+    "EASE",
+    "MMR",
+    "REVIEWS",
+    "Catalogue",
+    "ColdStart",
+    "Interactions",
+    "ItemIndex",
+    "MaxPerCategory",
+    "NewItems",
+    "Popularity",
+    "Recommendation",
+    "Recommender",
+    "Retriever",
+    "Rules",
+    "SimulatorSpec",
+    "TimeSplit",
+    "UserHistory",
+    "app",
+    "apply_rules",
+    "category_vectors",
+    "evaluate",
+    "exact_top_k",
+    "make_simulator_source",
+    "read_amazon_csv",
+    "read_amazon_json",
+    "read_movielens",
+    "recall_at_k",
+    "recommend_lists",
+    "simulate",
+    "split_by_time",
+    "top_k",
+]
 
 _OPTIONS = frozenset({"start", "end", "seed"} | set(SimulatorSpec.__dataclass_fields__))
 
