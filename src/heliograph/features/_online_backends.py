@@ -105,13 +105,10 @@ class RedisBackend(OnlineBackend):
         self.client = client or redis.Redis.from_url(url, socket_timeout=5)
 
     def get(self, key: str) -> bytes | None:
-        value = self.client.get(key)
-        return None if value is None else bytes(value)
+        return _as_bytes(self.client.get(key))
 
     def get_many(self, keys: Sequence[str]) -> list[bytes | None]:
-        return (
-            [None if v is None else bytes(v) for v in self.client.mget(list(keys))] if keys else []
-        )
+        return [_as_bytes(v) for v in self.client.mget(list(keys))] if keys else []
 
     def write(self, puts: Mapping[str, bytes], deletes: Iterable[str] = ()) -> None:
         pipe = self.client.pipeline(transaction=True)
@@ -147,4 +144,14 @@ def open_backend(backend: str, url: str, state_dir: Path) -> OnlineBackend:
         f"unknown online store backend {backend!r}",
         field="online_store.backend",
         rule="sqlite or redis",
+    )
+
+
+def _as_bytes(value: object) -> bytes | None:
+    """A Redis reply as bytes (the client is made without ``decode_responses``)."""
+    if value is None or isinstance(value, bytes):
+        return value
+    raise TypeError(
+        f"a Redis reply of type {type(value).__name__}: the online store's client must not "
+        "decode responses (decode_responses=False)"
     )
