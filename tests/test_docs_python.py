@@ -26,11 +26,19 @@ _BLOCK = re.compile(
 )
 
 # run in an empty folder
-STANDALONE = ["checks_1.py", "checks_2.py", "energy_1.py", "gateway_3.py", "lake_3.py"]
+STANDALONE = [
+    "checks_1.py",
+    "checks_2.py",
+    "energy_1.py",
+    "features_1.py",
+    "gateway_3.py",
+    "lake_3.py",
+]
 # run in a folder holding the demo project, after `helio -p demo up`
 IN_DEMO = ["configuration_1.py", "lake_1.py"]
 # not run yet: they need a project with trained, registered models (or the shared EPF files)
 NOT_RUN_YET = [
+    "features_2.py",
     "gateway_1.py",
     "gateway_2.py",
     "lake_2.py",

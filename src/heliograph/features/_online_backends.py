@@ -5,10 +5,12 @@ and deletions atomically (readers see all of a materialisation or none of it), a
 keys under a prefix. SQLite (WAL, one file under the project's state folder) needs no
 server; Redis is shared by every gateway replica.
 
->>> backend = SQLiteBackend(project.state_dir / "online.db")
->>> backend.write({"k": b"v"})
->>> backend.get("k")
-b'v'
+Example::
+
+    backend = SQLiteBackend(project.state_dir / "online.db")
+    backend.write({"k": b"v"})
+    backend.get("k")
+    # b'v'
 """
 
 from __future__ import annotations

@@ -6,9 +6,11 @@ read never parses them again (feast#3649: the registry deserialised on every rea
 is a short header and one contiguous array per dtype: decoding is ``np.frombuffer`` and one
 DataFrame per dtype, no pickle (a shared Redis must not be able to run code in a reader).
 
->>> schema = frame_schema(rows)
->>> decode_block(schema, encode_block(schema, rows)).equals(rows)
-True
+Example::
+
+    schema = frame_schema(rows)
+    decode_block(schema, encode_block(schema, rows)).equals(rows)
+    # True
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Schema", "decode_block", "encode_block", "frame_schema"]
+__all__: list[str] = []  # the store's own block format: used inside features only
 
 _HEADER = struct.Struct("<II")  # header length, row count
 

@@ -7,9 +7,11 @@ states from then on are computed again, besides the newest one, whose targets re
 materialisation is written in one atomic batch; if it fails, the head says ``failed`` with
 the error and the previous states stay (and a reader still sees the lake has moved on).
 
->>> outcome = materialize_view(store, ONLINE, now=project.clock().now())
->>> outcome.summary()
-'energy_price_features@2: 3 entities, 6 states computed, 84 kept (1.2 s)'
+Example::
+
+    outcome = materialize_view(store, ONLINE, now=project.clock().now())
+    outcome.summary()
+    # 'energy_price_features@2: 3 entities, 6 states computed, 84 kept (1.2 s)'
 """
 
 from __future__ import annotations

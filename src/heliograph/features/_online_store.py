@@ -13,10 +13,12 @@ retention, targets past what was materialised, or partitions published since the
 materialisation (the store is *behind*). ``status`` says whether the last materialisation
 failed, for a gateway's readiness.
 
->>> store = OnlineStore.open(project)
->>> got = store.features(ONLINE, "GB", as_of, horizon=timedelta(hours=24))
->>> got.source, got.rows.shape, got.freshness.age("energy_prices")
-('online', (48, 331), datetime.timedelta(seconds=82800))
+Example::
+
+    store = OnlineStore.open(project)
+    got = store.features(ONLINE, "GB", as_of, horizon=timedelta(hours=24))
+    got.source, got.rows.shape, got.freshness.age("energy_prices")
+    # ('online', (48, 331), datetime.timedelta(seconds=82800))
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ step function of T: constant between two consecutive ``available_at`` of its inp
 whose rows for one entity use only that entity's rows and see ``as_of`` only through
 ``point_in_time`` / ``known_at`` (what was known then); the offline = online test checks it.
 
->>> ONLINE = OnlineView(PriceFeatures(), entity="market", horizon=timedelta(hours=48),
-...                     lookback=timedelta(days=9))
+Example::
+
+    ONLINE = OnlineView(PriceFeatures(), entity="market", horizon=timedelta(hours=48),
+                        lookback=timedelta(days=9))
 """
 
 from __future__ import annotations

@@ -4,8 +4,10 @@ Each app names its online views (``App.online_views``); for each, the states cha
 partitions published since the last run are computed again (see
 ``heliograph.features.materialize_view``). Run it after ``ingest`` (``helio job run materialize``).
 
->>> [o.summary() for o in materialize(project)]
-['energy_price_features@2: updated, 3 entities, 3 states computed, 81 kept (0.4 s)']
+Example::
+
+    [o.summary() for o in materialize(project)]
+    # ['energy_price_features@2: updated, 3 entities, 3 states computed, 81 kept (0.4 s)']
 """
 
 from __future__ import annotations

@@ -25,7 +25,14 @@ from ._battery import battery_value, schedule_day
 from ._blend import Blend, combine
 from ._catalogue import make_model
 from ._cli import results_table, train_energy
-from ._features import FEATURE_IDS, ORIGIN_HOUR, PriceFeatures, feature_columns, forecast_requests
+from ._features import (
+    FEATURE_IDS,
+    ONLINE_PRICE_FEATURES,
+    ORIGIN_HOUR,
+    PriceFeatures,
+    feature_columns,
+    forecast_requests,
+)
 from ._formats import read_epf, read_long
 from ._lear import LEAR_WINDOWS, Lear
 from ._price_model import MODEL_NAMES, PREDICTION_COLUMNS, QUANTILES, PriceModel
@@ -39,6 +46,7 @@ __all__ = [
     "FEATURE_IDS",
     "LEAR_WINDOWS",
     "MODEL_NAMES",
+    "ONLINE_PRICE_FEATURES",
     "ORIGIN_HOUR",
     "PREDICTION_COLUMNS",
     "QUANTILES",
