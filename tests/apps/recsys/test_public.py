@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from heliograph.core import load_app
 
-PACKAGES = ["heliograph.apps.recsys", "heliograph.metrics", "heliograph.lake"]
-
-
-@pytest.mark.parametrize("name", PACKAGES)
-def test_public_names_are_sorted_and_complete(name: str) -> None:
-    module = importlib.import_module(name)
-    assert module.__all__ == sorted(module.__all__)
-    for submodule in Path(module.__file__).parent.glob("_*.py"):  # type: ignore[arg-type]
-        if submodule.name == "__init__.py":
-            continue
-        private = importlib.import_module(f"{name}.{submodule.stem}")
-        assert not set(private.__all__) - set(module.__all__), submodule.name
+# Sorted, complete public names: tests/test_project.py checks them for every package.
 
 
 def test_importing_the_app_loads_no_model_library(tmp_path: Path) -> None:
