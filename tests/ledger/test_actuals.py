@@ -67,7 +67,9 @@ def sqlite_url(tmp_path: Path) -> str:
 
 def check_actuals_round_trip(url: str, tmp_path: Path) -> None:
     targets = [T0 + HALF * (i + 1) for i in range(4)]
-    first = [Actual("price-forecast", "energy-price-GB", t, 50.0 + i) for i, t in enumerate(targets)]
+    first = [
+        Actual("price-forecast", "energy-price-GB", t, 50.0 + i) for i, t in enumerate(targets)
+    ]
     assert record_actuals(url, first[:3]) == 3
     # the same actuals again, and a correction of one: still one row per target
     record_actuals(url, [*first[:3], Actual("price-forecast", "energy-price-GB", targets[0], 49.0)])
@@ -125,9 +127,18 @@ def test_reading_actuals_uses_the_unique_index(tmp_path: Path) -> None:
 
 def result(version: str, end: datetime, value: float, name: str = "mae") -> MonitorResult:
     return MonitorResult(
-        "price-forecast", "energy-price-GB", version, "champion", 24.0, end, "metric", name, "",
-        value, 96,
-    )  # fmt: skip
+        "price-forecast",
+        "energy-price-GB",
+        version,
+        "champion",
+        24.0,
+        end,
+        "metric",
+        name,
+        "",
+        value,
+        96,
+    )
 
 
 def check_monitor_results(url: str) -> None:

@@ -24,9 +24,18 @@ T0 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 def drift(value: float, end: datetime = T0, name: str = "psi") -> MonitorResult:
     return MonitorResult(
-        "price-forecast", "energy-price-GB", "3", "champion", 24.0, end, "drift", name, "load",
-        value, 480,
-    )  # fmt: skip
+        "price-forecast",
+        "energy-price-GB",
+        "3",
+        "champion",
+        24.0,
+        end,
+        "drift",
+        name,
+        "load",
+        value,
+        480,
+    )
 
 
 def test_a_threshold_alerts_when_crossed_not_while_it_stays_over() -> None:
@@ -70,10 +79,14 @@ def test_a_failing_webhook_is_retried_then_recorded_never_raised(tmp_path: Path,
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     webhook.statuses = [500, 503]
     settings = MonitoringSettings(webhook_url=webhook.url, webhook_attempts=3)
-    delivery = deliver_alerts(threshold_alerts([drift(0.5)], {}, settings), ledger, settings, backoff=0)
+    delivery = deliver_alerts(
+        threshold_alerts([drift(0.5)], {}, settings), ledger, settings, backoff=0
+    )
     assert delivery is not None and delivery.delivered and delivery.attempts == 3
     webhook.statuses = [500, 500, 500]
-    delivery = deliver_alerts(threshold_alerts([drift(0.5)], {}, settings), ledger, settings, backoff=0)
+    delivery = deliver_alerts(
+        threshold_alerts([drift(0.5)], {}, settings), ledger, settings, backoff=0
+    )
     assert delivery is not None and not delivery.delivered and delivery.status == 500
     [undelivered] = ledger.events(kind="alert_undelivered")
     assert "failed 3 times: HTTP 500" in undelivered.reason
@@ -91,7 +104,11 @@ def test_an_unreachable_webhook_gives_an_outcome_not_an_exception() -> None:
 def test_health_overdue_jobs_silent_services_and_a_full_spool(tmp_path: Path) -> None:
     now = T0
     runs = {"predict": now - timedelta(hours=2), "report": now - timedelta(hours=2)}
-    intervals = {"predict": timedelta(minutes=30), "report": timedelta(days=1), "new": timedelta(hours=1)}
+    intervals = {
+        "predict": timedelta(minutes=30),
+        "report": timedelta(days=1),
+        "new": timedelta(hours=1),
+    }
     [late] = overdue_jobs(runs, intervals, now, factor=2.0)
     assert late.subject == "job:predict" and "2.0 h ago" in late.reason
     [quiet] = silent_services({"a": now - timedelta(hours=3), "b": now}, now, minutes=90)

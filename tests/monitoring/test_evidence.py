@@ -39,12 +39,19 @@ def test_a_better_challenger_on_the_shared_window_is_accepted() -> None:
     champion = side("3", "champion", 5.0, 72, 0)
     challenger = side("4", "challenger", 3.0, 72, 0)
     verdict = compare_live(
-        pd.concat([champion, challenger]), model="m", champion="3", challenger="4",
-        until=T0 + 72 * HOUR, min_margin=0.1, min_judged=48,
-    )  # fmt: skip
+        pd.concat([champion, challenger]),
+        model="m",
+        champion="3",
+        challenger="4",
+        until=T0 + 72 * HOUR,
+        min_margin=0.1,
+        min_judged=48,
+    )
     assert verdict.accepted, verdict.reasons
     assert verdict.judged == 72 and verdict.shadow_hours == 72
-    assert verdict.challenger_value == pytest.approx(3.0) and verdict.champion_value == pytest.approx(5.0)
+    assert verdict.challenger_value == pytest.approx(
+        3.0
+    ) and verdict.champion_value == pytest.approx(5.0)
     assert "-40.00%, better" in verdict.reasons[0]
 
 
@@ -56,9 +63,12 @@ def test_only_questions_both_answered_count() -> None:
     champion = pd.concat([early, side("3", "champion", 3.0, 72, 0)])
     challenger = side("4", "challenger", 5.0, 72, 0)
     verdict = compare_live(
-        pd.concat([champion, challenger]), model="m", champion="3", challenger="4",
+        pd.concat([champion, challenger]),
+        model="m",
+        champion="3",
+        challenger="4",
         until=T0 + 72 * HOUR,
-    )  # fmt: skip
+    )
     assert verdict.judged == 72 and not verdict.accepted
     assert verdict.reasons[-1].startswith("not better enough")
 
@@ -66,9 +76,14 @@ def test_only_questions_both_answered_count() -> None:
 def test_a_short_shadow_and_too_few_judged_are_refused_with_both_reasons() -> None:
     frame = pd.concat([side("3", "champion", 5.0, 10, 0), side("4", "challenger", 1.0, 10, 0)])
     verdict = compare_live(
-        frame, model="m", champion="3", challenger="4", until=T0 + 10 * HOUR,
-        min_shadow_hours=24, min_judged=48,
-    )  # fmt: skip
+        frame,
+        model="m",
+        champion="3",
+        challenger="4",
+        until=T0 + 10 * HOUR,
+        min_shadow_hours=24,
+        min_judged=48,
+    )
     assert not verdict.accepted
     assert any("shadowed 10.0 h, the policy needs 24 h" in r for r in verdict.reasons)
     assert any("10 predictions both versions made" in r for r in verdict.reasons)
@@ -92,17 +107,34 @@ def test_live_evidence_reads_the_ledger_window(tmp_path: Path) -> None:
         for version, role, error in (("3", "champion", 4.0), ("4", "challenger", 2.0)):
             records.append(
                 PredictionRecord(
-                    "svc", "m", version, role, f"r{i}", "h", {"p50": value + error}, 1.0,
-                    as_of=as_of, target_start=as_of + HOUR, target_end=as_of + HOUR, at=as_of,
-                )  # fmt: skip
+                    "svc",
+                    "m",
+                    version,
+                    role,
+                    f"r{i}",
+                    "h",
+                    {"p50": value + error},
+                    1.0,
+                    as_of=as_of,
+                    target_start=as_of + HOUR,
+                    target_end=as_of + HOUR,
+                    at=as_of,
+                )
             )
     record_actuals(url, actuals)
     with PredictionWriter(url, tmp_path / "spool") as writer:
         for record in records:
             writer.submit(record)
     verdict = live_evidence(
-        url, "svc", "m", champion="3", challenger="4", since=T0, until=T0 + 61 * HOUR,
-        min_shadow_hours=48, min_judged=48,
-    )  # fmt: skip
+        url,
+        "svc",
+        "m",
+        champion="3",
+        challenger="4",
+        since=T0,
+        until=T0 + 61 * HOUR,
+        min_shadow_hours=48,
+        min_judged=48,
+    )
     assert verdict.accepted and verdict.judged == 60
     assert verdict.challenger_value == pytest.approx(2.0)

@@ -42,13 +42,24 @@ def fill_ledger(url: str, spool: Path, *, load_shift: float) -> None:
             load = rng.normal(100 + load_shift, 10, 4).tolist()
             records.append(
                 PredictionRecord(
-                    "price-forecast", "energy-price-GB", version, role, f"r{i}", "h",
-                    {"p10": [v - 8 for v in p50], "p50": p50, "p90": [v + 8 for v in p50]}, 1.0,
+                    "price-forecast",
+                    "energy-price-GB",
+                    version,
+                    role,
+                    f"r{i}",
+                    "h",
+                    {"p10": [v - 8 for v in p50], "p50": p50, "p90": [v + 8 for v in p50]},
+                    1.0,
                     inputs={"columns": ["load"], "data": [[x] for x in load]},
-                    as_of=as_of, target_start=targets[0], target_end=targets[-1], at=as_of,
-                )  # fmt: skip
+                    as_of=as_of,
+                    target_start=targets[0],
+                    target_end=targets[-1],
+                    at=as_of,
+                )
             )
-    record_actuals(url, [Actual("price-forecast", "energy-price-GB", t, v) for t, v in actuals.items()])
+    record_actuals(
+        url, [Actual("price-forecast", "energy-price-GB", t, v) for t, v in actuals.items()]
+    )
     with PredictionWriter(url, spool) as writer:
         for record in records:
             writer.submit(record)
@@ -68,15 +79,21 @@ def test_a_pass_stores_each_version_and_window_and_alerts_once(tmp_path: Path, w
         "price-forecast", "overforecast", lambda rows: float((rows["p50"] > rows["actual"]).mean())
     )
     outcome = run_monitor(
-        url, now=NOW, settings=settings, references=reference,
-        business={"price-forecast": over}, backoff=0,
-    )  # fmt: skip
+        url,
+        now=NOW,
+        settings=settings,
+        references=reference,
+        business={"price-forecast": over},
+        backoff=0,
+    )
     mae = {
         (r.model_version, r.window_hours): r
         for r in read_monitor_results(url, name="mae", kind="metric")
     }
     assert set(mae) == {("3", 6.0), ("3", 24.0), ("4", 6.0), ("4", 24.0)}
-    assert mae[("3", 24.0)].value == pytest.approx(5.0) and mae[("4", 24.0)].value == pytest.approx(2.0)
+    assert mae[("3", 24.0)].value == pytest.approx(5.0) and mae[("4", 24.0)].value == pytest.approx(
+        2.0
+    )
     assert mae[("3", 6.0)].count == 12 * 4  # 12 targets in the last 6 h, each forecast 4 times
     assert {r.feature for r in read_monitor_results(url, kind="drift", name="psi")} == {
         "load",

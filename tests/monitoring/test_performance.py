@@ -39,8 +39,12 @@ def test_each_version_gets_the_metrics_of_its_own_rows() -> None:
         assert got["mae"] == pytest.approx(mae(rows["actual"], rows["p50"]))
         assert got["rmse"] == pytest.approx(rmse(rows["actual"], rows["p50"]))
         assert got["pinball_p90"] == pytest.approx(pinball(rows["actual"], rows["p90"], 0.9))
-        mean_loss = np.mean([pinball(rows["actual"], rows[q], lv) for q, lv in
-                             (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))])  # fmt: skip
+        mean_loss = np.mean(
+            [
+                pinball(rows["actual"], rows[q], lv)
+                for q, lv in (("p10", 0.1), ("p50", 0.5), ("p90", 0.9))
+            ]
+        )
         assert got["pinball"] == pytest.approx(mean_loss)
         assert got["coverage"] == pytest.approx(coverage(rows["actual"], rows["p10"], rows["p90"]))
         assert got["nominal"] == pytest.approx(0.8)
@@ -49,7 +53,9 @@ def test_each_version_gets_the_metrics_of_its_own_rows() -> None:
 def test_the_apps_business_metric_is_computed_per_version() -> None:
     frame = judged_frame()
     table = performance(
-        frame, business=lambda rows: float((rows["p50"] > rows["actual"]).mean()), business_name="over"
+        frame,
+        business=lambda rows: float((rows["p50"] > rows["actual"]).mean()),
+        business_name="over",
     ).set_index("model_version")
     rows = frame[(frame["model_version"] == "3") & frame["actual"].notna()]
     assert table.loc["3", "over"] == pytest.approx(float((rows["p50"] > rows["actual"]).mean()))

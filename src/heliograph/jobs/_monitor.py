@@ -1,4 +1,4 @@
-"""The ``monitor`` job: live metrics, drift and alerts for every service (``heliograph.monitoring``).
+"""The ``monitor`` job: live metrics, drift and alerts of every service (``monitoring``).
 
 Example::
 

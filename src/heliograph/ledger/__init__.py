@@ -12,7 +12,12 @@ from ._activity import last_prediction_times
 from ._actuals import Actual, read_actuals, record_actuals
 from ._judged import judged_predictions, prediction_inputs
 from ._ledger import Event, Ledger, LedgerError
-from ._monitor_results import MONITOR_KINDS, MonitorResult, read_monitor_results, store_monitor_results
+from ._monitor_results import (
+    MONITOR_KINDS,
+    MonitorResult,
+    read_monitor_results,
+    store_monitor_results,
+)
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
 from ._predictions import JsonText, PredictionRecord

@@ -148,7 +148,8 @@ def prediction_inputs(
 ) -> pd.DataFrame:
     """The model input rows recorded with the predictions of ``service`` made in
     ``[since, until)`` (one row per feature row), with ``model_name``, ``model_version``,
-    ``role`` and the record's time ``at``. A repeated answer is recorded by its inputs' hash only and adds no rows."""
+    ``role`` and the record's time ``at``. A repeated answer is recorded by its inputs' hash
+    only and adds no rows."""
     columns = ("model_name", "model_version", "role", "at", "inputs")
     rows = _read(url, service, since, until, timedelta(0), columns, model_name)
     frames = []

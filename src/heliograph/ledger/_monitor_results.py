@@ -142,9 +142,7 @@ def store_monitor_results(url: str, results: Iterable[MonitorResult]) -> int:
     statement = insert(monitor_results_table)
     statement = statement.on_conflict_do_update(
         index_elements=list(_KEY),
-        set_={
-            name: statement.excluded[name] for name in ("value", "count", "computed_at")
-        },
+        set_={name: statement.excluded[name] for name in ("value", "count", "computed_at")},
     )
     try:
         _metadata.create_all(engine)
@@ -191,7 +189,9 @@ def read_monitor_results(
         )
         query = query.join(
             newest,
-            sa.and_(*(table.c[n] == newest.c[n] for n in group), table.c.window_end == newest.c.end),
+            sa.and_(
+                *(table.c[n] == newest.c[n] for n in group), table.c.window_end == newest.c.end
+            ),
         )
     query = query.order_by(table.c.window_end, table.c.id)
     engine = _engine(url)

@@ -3,9 +3,10 @@
 Numbers get the population stability index (over the reference's deciles, as
 ``heliograph.metrics.psi``), the Kolmogorov–Smirnov statistic and the Wasserstein distance
 in reference standard deviations (the distance over ``std(reference)``, so one threshold
-fits every column; Evidently's ``wasserstein`` is the same figure). Each sample is sorted
+fits every column; Evidently's normed Wasserstein is the same figure). Each sample is sorted
 once and all three come from the two sorted arrays: both empirical distribution functions
-on the merged values give KS (their largest gap) and Wasserstein (the area between them).
+on the merged values give KS (their largest gap) and Wasserstein (the area between them),
+the figures scipy's ``ks_2samp`` and ``wasserstein_distance`` give, without their copies.
 Categories get the Jensen–Shannon distance (base 2) and the chi² test's p-value, from one
 count of each category (scipy computes both).
 
@@ -24,7 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["NUMERIC_STATISTICS", "CATEGORY_STATISTICS", "ColumnDrift", "column_drift", "frame_drift"]
+__all__ = [
+    "CATEGORY_STATISTICS",
+    "NUMERIC_STATISTICS",
+    "ColumnDrift",
+    "column_drift",
+    "frame_drift",
+]
 
 NUMERIC_STATISTICS = ("psi", "ks", "wasserstein")
 """The statistics of a numeric column, each where higher means more drift."""
@@ -33,6 +40,7 @@ CATEGORY_STATISTICS = ("jensen_shannon", "chi2_pvalue")
 
 _EPS = 1e-6  # PSI's floor for an empty bin, as heliograph.metrics.psi
 _BINS = 10
+_CHUNK = 1 << 20  # merged values per step of the KS / Wasserstein pass
 
 
 @dataclass(frozen=True)
@@ -49,7 +57,8 @@ class ColumnDrift:
 
 def _finite(values: Any) -> np.ndarray:
     array = np.asarray(values, dtype="float64").ravel()
-    return array[np.isfinite(array)]
+    finite = np.isfinite(array)
+    return array if finite.all() else array[finite]
 
 
 def _psi_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
@@ -70,18 +79,52 @@ def _psi_sorted(ref: np.ndarray, cur: np.ndarray) -> float:
     return float(np.sum((actual - expected) * np.log(actual / expected)))
 
 
+def _cdf_gaps(ref: np.ndarray, cur: np.ndarray) -> tuple[float, float]:
+    """(KS, Wasserstein) of two sorted samples, in one pass over their merged order.
+
+    The smaller sample's places in the merged order come from one ``searchsorted`` into
+    the larger; then, chunk by chunk, the running counts of each side give both empirical
+    distribution functions at every merged value: KS is their largest gap (taken where the
+    value changes, so ties count whole), Wasserstein the area between them. Memory: a
+    boolean per value and a chunk, never a merged copy of both samples.
+    """
+    small, large = (ref, cur) if len(ref) <= len(cur) else (cur, ref)
+    total = len(small) + len(large)
+    in_small = np.zeros(total, dtype=bool)
+    in_small[np.searchsorted(large, small, side="right") + np.arange(len(small))] = True
+    ks = distance = 0.0
+    taken_small = taken_large = 0
+    scale = len(small) * len(large)  # gaps as integers: |F_s - F_l| = |c_s L - c_l S| / (S L)
+    positions = np.arange(1, min(_CHUNK, total) + 1)
+    for start in range(0, total, _CHUNK):
+        mask = in_small[start : start + _CHUNK]
+        count = len(mask)
+        k = int(np.count_nonzero(mask))
+        values = np.empty(count + 1)
+        values[:count][mask] = small[taken_small : taken_small + k]
+        values[:count][~mask] = large[taken_large : taken_large + count - k]
+        counts_small = taken_small + np.cumsum(mask)
+        counts_large = (start + positions[:count]) - counts_small
+        taken_small, taken_large = taken_small + k, taken_large + count - k
+        end = start + count
+        if end < total:  # the next merged value, for the last step of this chunk
+            values[count] = small[taken_small] if in_small[end] else large[taken_large]
+        else:
+            values[count] = values[count - 1]
+        gap = np.abs(counts_small * len(large) - counts_large * len(small))
+        step = np.diff(values)
+        distance += float(np.dot(gap, step))
+        changes = gap[step > 0]
+        if len(changes):
+            ks = max(ks, float(changes.max()))
+    return ks / scale, distance / scale
+
+
 def _numeric(reference: Any, current: Any) -> tuple[dict[str, float], int, int]:
     ref, cur = np.sort(_finite(reference)), np.sort(_finite(current))
     if not len(ref) or not len(cur):
         return dict.fromkeys(NUMERIC_STATISTICS, float("nan")), len(ref), len(cur)
-    merged = np.sort(np.concatenate([ref, cur]), kind="stable")  # a merge of two sorted runs
-    points = merged[:-1]
-    gap = np.abs(
-        np.searchsorted(ref, points, side="right") / len(ref)
-        - np.searchsorted(cur, points, side="right") / len(cur)
-    )
-    ks = float(gap.max()) if len(gap) else 0.0
-    distance = float(np.dot(gap, np.diff(merged)))
+    ks, distance = _cdf_gaps(ref, cur)
     spread = float(np.std(ref))
     wasserstein = distance / spread if spread > 0 else (0.0 if distance == 0 else float("inf"))
     statistics = {"psi": _psi_sorted(ref, cur), "ks": ks, "wasserstein": wasserstein}

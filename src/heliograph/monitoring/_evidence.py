@@ -117,7 +117,9 @@ def compare_live(
     scores = []
     for rows in (paired_ours, paired_theirs):
         table = performance(
-            rows, point=point, business=business.compute if business else None,
+            rows,
+            point=point,
+            business=business.compute if business else None,
             business_name=business.name if business else "business",
         )
         column = "coverage_gap" if metric == "coverage_gap" else metric

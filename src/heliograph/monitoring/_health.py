@@ -32,7 +32,9 @@ def spool_lines(folder: Path) -> int:
     for path in folder.rglob("segment-*.jsonl"):
         try:
             with path.open("rb") as handle:
-                total += sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+                total += sum(
+                    chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")
+                )
         except OSError:  # a segment replayed and removed meanwhile
             continue
     return total

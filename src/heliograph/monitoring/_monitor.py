@@ -75,9 +75,18 @@ def _metric_results(
                 continue
             results.append(
                 MonitorResult(
-                    service, str(row["model_name"]), str(row["model_version"]), str(row["role"]),
-                    hours, end, "metric", str(name), "", float(value), int(row["count"]),
-                )  # fmt: skip
+                    service,
+                    str(row["model_name"]),
+                    str(row["model_version"]),
+                    str(row["role"]),
+                    hours,
+                    end,
+                    "metric",
+                    str(name),
+                    "",
+                    float(value),
+                    int(row["count"]),
+                )
             )
     return results
 
@@ -96,9 +105,16 @@ def _drift_results(
         for name, value in drift.statistics.items():
             results.append(
                 MonitorResult(
-                    service, *key, hours, end, "drift", name, drift.feature, value,
+                    service,
+                    *key,
+                    hours,
+                    end,
+                    "drift",
+                    name,
+                    drift.feature,
+                    value,
                     drift.current_count,
-                )  # fmt: skip
+                )
             )
     return results
 
@@ -224,4 +240,3 @@ def run_monitor(
     store_monitor_results(url, outcome.results)
     outcome.delivery = deliver_alerts(outcome.alerts, Ledger(url), settings, backoff=backoff)
     return outcome
-

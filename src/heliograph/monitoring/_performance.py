@@ -89,9 +89,10 @@ def performance(
     if losses:
         out["pinball"] = np.mean(np.vstack(losses), axis=0)
     if len(quantiles) >= 2:
-        (low, low_level), (high, high_level) = next(iter(quantiles.items())), list(
-            quantiles.items()
-        )[-1]
+        (low, low_level), (high, high_level) = (
+            next(iter(quantiles.items())),
+            list(quantiles.items())[-1],
+        )
         lower = frame[low].to_numpy(dtype="float64")
         upper = frame[high].to_numpy(dtype="float64")
         inside = ((actual >= lower) & (actual <= upper)).astype("float64")
