@@ -7,6 +7,8 @@ import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from heliograph.core import MonitoringSettings
 from heliograph.ledger import Ledger, MonitorResult
 from heliograph.monitoring import (
@@ -119,3 +121,16 @@ def test_health_overdue_jobs_silent_services_and_a_full_spool(tmp_path: Path) ->
     assert spool_alerts(tmp_path / "spool", 10) == []
     [full] = spool_alerts(tmp_path / "spool", 5)
     assert full.value == 7
+
+
+def test_monitoring_settings_are_in_helio_toml_with_clear_errors(tmp_path: Path) -> None:
+    from heliograph.core import ConfigError, load_settings
+
+    path = tmp_path / "helio.toml"
+    path.write_text("[monitoring]\npsi = 0.3\nwindows_hours = [6, 24]\n")
+    settings = load_settings(path).monitoring
+    assert settings.psi == 0.3 and settings.windows_hours == [6.0, 24.0] and settings.ks == 0.2
+    path.write_text("[monitoring]\nwindows_hours = [24, -1]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.field == "monitoring.windows_hours"

@@ -128,6 +128,13 @@ class MonitoringSettings(_Section):
     job_overdue_factor: float = Field(default=2.0, ge=1)
     min_shadow_hours: float = Field(default=24.0, ge=0)
 
+    @field_validator("windows_hours")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(not hours > 0 for hours in value):
+            raise ValueError("every window is a positive number of hours")
+        return value
+
 
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
