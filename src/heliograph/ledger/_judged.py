@@ -34,10 +34,7 @@ __all__ = ["judged_predictions", "prediction_inputs"]
 
 _ID_COLUMNS = ("record_id", "model_name", "model_version", "role", "request_id")
 _DEFAULT_LOOKBACK = timedelta(days=7)
-
-
-def _utc(values: Any) -> pd.Series:
-    return pd.to_datetime(pd.Series(values), utc=True)
+_NAT = np.iinfo("int64").min  # pandas' NaT as int64 nanoseconds
 
 
 def _read(
@@ -74,19 +71,34 @@ def _read(
         engine.dispose()
 
 
-def _targets(start: Any, end: Any, at: Any, count: int) -> np.ndarray:
-    """``count`` target times evenly spaced from ``start`` to ``end`` (``at`` without them)."""
-    first = pd.Timestamp(as_utc(start if start is not None else at))
-    if count == 1 or end is None:
-        return np.array([first] * count, dtype=object)
-    step = (pd.Timestamp(as_utc(end)) - first) / (count - 1)
-    return np.array([first + i * step for i in range(count)], dtype=object)
+def _ns(values: list[Any]) -> np.ndarray:
+    """Datetimes (naive ones are UTC; None is NaT) as int64 nanoseconds, in one conversion."""
+    index = pd.DatetimeIndex(pd.to_datetime(pd.Series(values, dtype=object), utc=True))
+    return index.as_unit("ns").asi8
+
+
+def _utc(ns: np.ndarray) -> pd.Series:
+    return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
+
+
+def _codes(values: list[Any], repeat: np.ndarray) -> pd.Categorical:
+    """Per-record strings repeated per target, as a categorical (no per-row string objects)."""
+    codes, uniques = pd.factorize(np.array(values, dtype=object))
+    return pd.Categorical.from_codes(np.repeat(codes, repeat), [str(u) for u in uniques])
+
+
+def _floats(values: list[Any]) -> np.ndarray:
+    try:
+        return np.asarray(values, dtype="float64")
+    except (TypeError, ValueError):  # a null or a string among them: NaN where not a number
+        return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy("float64")
 
 
 def _explode(rows: list[Any]) -> pd.DataFrame:
-    """One row per (record, target time), one column per output key."""
-    ids: dict[str, list[Any]] = {name: [] for name in (*_ID_COLUMNS, "at", "as_of")}
-    targets: list[np.ndarray] = []
+    """One row per (record, target time), one column per output key: the JSON is parsed
+    record by record, everything else is built with numpy over all rows at once."""
+    kept: list[Any] = []
+    counts: list[int] = []
     outputs: dict[str, list[Any]] = {}
     total = 0
     for row in rows:
@@ -94,25 +106,33 @@ def _explode(rows: list[Any]) -> pd.DataFrame:
         if not isinstance(data, dict) or not data:
             continue  # not per-target numbers: nothing to judge
         lists = {k: v if isinstance(v, list) else [v] for k, v in data.items()}
-        count = max(len(v) for v in lists.values())
-        if any(len(v) != count for v in lists.values()):
+        count = len(next(iter(lists.values())))
+        if count == 0 or any(len(v) != count for v in lists.values()):
             continue
-        for name in _ID_COLUMNS:
-            ids[name].extend([getattr(row, name)] * count)
-        ids["at"].extend([row.at] * count)
-        ids["as_of"].extend([row.as_of] * count)
-        targets.append(_targets(row.target_start, row.target_end, row.at, count))
         for key in lists.keys() - outputs.keys():
             outputs[key] = [None] * total
         for key, values in outputs.items():
             values.extend(lists.get(key, [None] * count))
+        kept.append(row)
+        counts.append(count)
         total += count
-    frame = pd.DataFrame({name: values for name, values in ids.items()})
-    frame["at"] = _utc(frame["at"])
-    frame["as_of"] = _utc(frame["as_of"])
-    frame["target_time"] = _utc(np.concatenate(targets) if targets else [])
+    repeat = np.asarray(counts, dtype="int64")
+    frame = pd.DataFrame(
+        {name: _codes([getattr(r, name) for r in kept], repeat) for name in _ID_COLUMNS}
+    )
+    at = _ns([r.at for r in kept])
+    as_of = _ns([r.as_of for r in kept])
+    first = _ns([r.target_start for r in kept])
+    first = np.where(first == _NAT, at, first)
+    last = _ns([r.target_end for r in kept])
+    last = np.where(last == _NAT, first, last)
+    step = np.where(repeat > 1, (last - first) // np.maximum(repeat - 1, 1), 0)
+    offsets = np.arange(total, dtype="int64") - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    frame["at"] = _utc(np.repeat(at, repeat))
+    frame["as_of"] = _utc(np.repeat(as_of, repeat))
+    frame["target_time"] = _utc(np.repeat(first, repeat) + offsets * np.repeat(step, repeat))
     for key, values in outputs.items():
-        frame[key] = pd.to_numeric(pd.Series(values, dtype=object), errors="coerce")
+        frame[key] = _floats(values)
     return frame
 
 
