@@ -202,3 +202,23 @@ def test_the_blend_is_computed_as_the_blend_model_forecasts(tmp_path: Path) -> N
     assert out["models"]["blend"]["mae"] == pytest.approx(
         float((direct["p50"] - direct["target"]).abs().mean()), abs=1e-4
     )
+
+
+MONITOR = Path(__file__).resolve().parents[1] / "benchmarks" / "monitor.py"
+
+
+def test_the_monitor_benchmark_runs_small_without_evidently() -> None:
+    done = subprocess.run(
+        [sys.executable, str(MONITOR), "--rows", "20000", "--reference-rows", "5000",
+         "--features", "10"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert out["benchmark"] == "monitor" and out["evidently"] is None
+    assert out["checks"] == {"metrics_match_pandas": True, "drift_matches_scipy": True}
+    assert out["metrics"]["daily_rows"] == 4 * 30  # 4 versions x 30 daily windows
+    assert set(out["metrics"]["mae_7d"]) == {"3", "4", "7", "8"}
+    # the versions were generated with errors growing by version
+    mae = [out["metrics"]["mae_7d"][v] for v in ("3", "4", "7", "8")]
+    assert mae == sorted(mae)

@@ -33,6 +33,7 @@ STANDALONE = [
     "features_1.py",
     "gateway_3.py",
     "lake_3.py",
+    "monitoring_1.py",
 ]
 # run in a folder holding the demo project, after `helio -p demo up`
 IN_DEMO = ["configuration_1.py", "lake_1.py"]

@@ -36,6 +36,9 @@ class App:
     online_views: Any = None
     """A function returning the app's online views (``heliograph.features.OnlineView``): the
     feature views the ``materialize`` job keeps ready in the online store."""
+    business_metrics: Any = None
+    """A function returning the app's business metrics (``heliograph.monitoring.BusinessMetric``,
+    one per service): what the ``monitor`` job computes beside MAE and coverage."""
 
 
 def load_apps() -> list[App]:

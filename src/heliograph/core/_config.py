@@ -34,6 +34,7 @@ __all__ = [
     "GatewaySettings",
     "LakeSettings",
     "LedgerSettings",
+    "MonitoringSettings",
     "OnlineStoreSettings",
     "PolicySettings",
     "ProjectSettings",
@@ -108,6 +109,33 @@ class GatewaySettings(_Section):
     max_input_age_hours: float = Field(default=36.0, ge=0)
 
 
+class MonitoringSettings(_Section):
+    """``[monitoring]``: the windows, thresholds, alert webhook and live-evidence rules of
+    the ``monitor`` job (docs/monitoring.md)."""
+
+    windows_hours: list[float] = Field(default=[24.0, 168.0], min_length=1)
+    psi: float = Field(default=0.2, gt=0)
+    ks: float = Field(default=0.2, gt=0, le=1)
+    wasserstein: float = Field(default=0.2, gt=0)
+    jensen_shannon: float = Field(default=0.2, gt=0, le=1)
+    coverage_tolerance: float = Field(default=0.15, gt=0, lt=1)
+    min_judged: int = Field(default=48, ge=1)
+    webhook_url: str = ""
+    webhook_attempts: int = Field(default=3, ge=1, le=10)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    spool_max_lines: int = Field(default=10_000, ge=0)
+    service_silence_minutes: float = Field(default=90.0, gt=0)
+    job_overdue_factor: float = Field(default=2.0, ge=1)
+    min_shadow_hours: float = Field(default=24.0, ge=0)
+
+    @field_validator("windows_hours")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(not hours > 0 for hours in value):
+            raise ValueError("every window is a positive number of hours")
+        return value
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -130,6 +158,7 @@ class Settings(_Section):
     online_store: OnlineStoreSettings = OnlineStoreSettings()
     policy: PolicySettings = PolicySettings()
     gateway: GatewaySettings = GatewaySettings()
+    monitoring: MonitoringSettings = MonitoringSettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

@@ -105,6 +105,35 @@ webhook_secret = ""
 # many hours at its as_of (run `helio job run ingest`); 0: answer, flagged in `freshness`.
 max_input_age_hours = 36.0
 
+[monitoring]
+# The `monitor` job: live metrics per service, model version and role, and drift, over
+# rolling windows ending now (hours), stored per window in the ledger (docs/monitoring.md).
+windows_hours = [24.0, 168.0]
+# Drift alerts, per feature and for the predictions, against the training reference:
+# population stability index, Kolmogorov–Smirnov statistic (0-1), Wasserstein distance in
+# reference standard deviations, Jensen–Shannon distance of categories (base 2, 0-1).
+psi = 0.2
+ks = 0.2
+wasserstein = 0.2
+jensen_shannon = 0.2
+# Alert when an interval's live coverage is further than this from its nominal level.
+coverage_tolerance = 0.15
+# Fewer judged predictions (or live values of a feature) than this in a window: no metric
+# or drift alert, and no promotion on live evidence.
+min_judged = 48
+# Slack-compatible webhook ({{"text": ...}}) for alerts; empty: alerts are events only.
+webhook_url = ""
+webhook_attempts = 3
+webhook_timeout_seconds = 5.0
+# Service health: alert when the prediction spool holds more lines than this, when a
+# service recorded no prediction for this many minutes, when a job's last run is older than
+# this many times its interval.
+spool_max_lines = 10000
+service_silence_minutes = 90.0
+job_overdue_factor = 2.0
+# Live evidence for promotion: the challenger must have shadowed this long.
+min_shadow_hours = 24.0
+
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
 # timestamp) and `checks`, a list of expectations run on every new partition

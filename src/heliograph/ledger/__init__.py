@@ -8,21 +8,40 @@ Example::
 
 from __future__ import annotations
 
+from ._activity import last_prediction_times
+from ._actuals import Actual, read_actuals, record_actuals
+from ._judged import judged_predictions, prediction_inputs
 from ._ledger import Event, Ledger, LedgerError
+from ._monitor_results import (
+    MONITOR_KINDS,
+    MonitorResult,
+    read_monitor_results,
+    store_monitor_results,
+)
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
 from ._predictions import JsonText, PredictionRecord
 from ._spool import SpoolClaim, claim_spool
 
 __all__ = [
+    "MONITOR_KINDS",
+    "Actual",
     "Event",
     "JsonText",
     "Ledger",
     "LedgerError",
+    "MonitorResult",
     "PredictionRecord",
     "PredictionWriter",
     "SpoolClaim",
     "claim_spool",
     "count_predictions",
+    "judged_predictions",
+    "last_prediction_times",
+    "prediction_inputs",
+    "read_actuals",
+    "read_monitor_results",
     "read_predictions",
+    "record_actuals",
+    "store_monitor_results",
 ]

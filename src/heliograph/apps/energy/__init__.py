@@ -23,6 +23,7 @@ from heliograph.lake import ReplaySource
 
 from ._battery import battery_value, schedule_day
 from ._blend import Blend, combine
+from ._business import battery_capture
 from ._catalogue import make_model
 from ._cli import results_table, train_energy
 from ._features import (
@@ -58,6 +59,7 @@ __all__ = [
     "RegimeShift",
     "SeasonalNaive",
     "app",
+    "battery_capture",
     "battery_value",
     "combine",
     "feature_columns",
@@ -248,6 +250,14 @@ def _services() -> list[Any]:
     return [PriceForecast()]
 
 
+def _business_metrics() -> list[Any]:
+    from heliograph.monitoring import BusinessMetric
+
+    from ._business import battery_capture
+
+    return [BusinessMetric("price-forecast", "battery_capture", battery_capture, "maximize")]
+
+
 def _online_views() -> list[Any]:
     from ._features import ONLINE_PRICE_FEATURES
 
@@ -264,5 +274,6 @@ app = App(
     commands={"train": train_energy},
     services=_services,
     online_views=_online_views,
+    business_metrics=_business_metrics,
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )

@@ -1,0 +1,62 @@
+"""Monitoring: live metrics per model version and role, drift, alerts and live evidence.
+
+- ``performance``: MAE, RMSE, pinball loss, interval coverage and the app's business metric
+  (``BusinessMetric``) per (model, version, role), from judged predictions;
+- ``frame_drift`` / ``column_drift``: PSI, KS and Wasserstein for numbers, Jensen–Shannon and
+  chi² for categories, against a version's training reference (``training_reference``);
+- ``run_monitor``: one pass over the ledger, stored pre-aggregated per version and window
+  (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
+- service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
+- ``compare_live`` / ``live_evidence``: the challenger against the champion on the same live
+  window, the verdict a ``promote`` job acts on.
+
+Example::
+
+    from heliograph.monitoring import run_monitor
+    outcome = run_monitor(project.ledger_url, now=now, settings=project.settings.monitoring)
+"""
+
+from __future__ import annotations
+
+from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
+from ._business import BusinessMetric, app_business_metrics
+from ._drift import CATEGORY_STATISTICS, NUMERIC_STATISTICS, ColumnDrift, column_drift, frame_drift
+from ._evidence import LiveVerdict, compare_live, live_evidence
+from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
+from ._monitor import MonitorOutcome, References, run_monitor, window_results
+from ._performance import GROUP, performance, quantile_columns
+from ._reference import PREDICTION_COLUMN, REFERENCE_ARTIFACT, training_reference
+from ._webhook import WebhookDelivery, post_webhook
+
+__all__ = [
+    "CATEGORY_STATISTICS",
+    "GROUP",
+    "NUMERIC_STATISTICS",
+    "PREDICTION_COLUMN",
+    "REFERENCE_ARTIFACT",
+    "Alert",
+    "BusinessMetric",
+    "ColumnDrift",
+    "LiveVerdict",
+    "MonitorOutcome",
+    "References",
+    "WebhookDelivery",
+    "app_business_metrics",
+    "column_drift",
+    "compare_live",
+    "deliver_alerts",
+    "frame_drift",
+    "live_evidence",
+    "overdue_jobs",
+    "performance",
+    "post_webhook",
+    "quantile_columns",
+    "result_key",
+    "run_monitor",
+    "silent_services",
+    "spool_alerts",
+    "spool_lines",
+    "threshold_alerts",
+    "training_reference",
+    "window_results",
+]

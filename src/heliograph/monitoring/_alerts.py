@@ -1,0 +1,134 @@
+"""Alerts: a figure crossing its ``[monitoring]`` threshold, as an event and a webhook post.
+
+A figure alerts when it *crosses* its threshold: over it now, and not over it at the same
+key's previous window end (or there was none). A drift that persists is one alert, not one
+per run; when it falls back and rises again, that is a new alert. Each alert is an event
+``alert_raised`` in the ledger (subject: what it is about; details: the figure, the
+threshold), and all of one run's alerts are one post to ``[monitoring] webhook_url``. A post
+that fails after its retries is an event ``alert_undelivered`` with the error; the job goes on.
+
+Example::
+
+    alerts = threshold_alerts(results, previous, settings.monitoring)
+    deliver_alerts(alerts, Ledger(url), settings.monitoring)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from heliograph.core import MonitoringSettings
+from heliograph.ledger import Ledger, MonitorResult
+
+from ._webhook import WebhookDelivery, post_webhook
+
+__all__ = ["Alert", "deliver_alerts", "result_key", "threshold_alerts"]
+
+_DRIFT_LIMITS = ("psi", "ks", "wasserstein", "jensen_shannon")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One threshold crossed: ``kind`` (``drift``, ``metric``, ``health``), the ``subject``
+    (``service/model/vVERSION/role[/feature]``, ``job:NAME``, ``spool``), the figure's
+    ``name`` and ``value``, the ``threshold`` and a sentence a person can act on."""
+
+    kind: str
+    subject: str
+    name: str
+    value: float
+    threshold: float
+    reason: str
+
+
+def result_key(result: MonitorResult) -> tuple[object, ...]:
+    """What identifies a figure across window ends (to find its previous value)."""
+    return (
+        result.service,
+        result.model_name,
+        result.model_version,
+        result.role,
+        result.window_hours,
+        result.kind,
+        result.name,
+        result.feature,
+    )
+
+
+def _subject(result: MonitorResult) -> str:
+    parts = [result.service, result.model_name, f"v{result.model_version}", result.role]
+    return "/".join([*parts, result.feature] if result.feature else parts)
+
+
+def _limit(result: MonitorResult, settings: MonitoringSettings) -> float | None:
+    """The threshold ``result``'s absolute value is held to, or None (no alert on it)."""
+    if result.kind == "drift" and result.name in _DRIFT_LIMITS:
+        return None if result.count < settings.min_judged else float(getattr(settings, result.name))
+    if result.kind == "metric" and result.name == "coverage_gap":
+        return None if result.count < settings.min_judged else settings.coverage_tolerance
+    return None
+
+
+def _over(value: float | None, limit: float) -> bool:
+    return value is not None and math.isfinite(value) and abs(value) > limit
+
+
+def threshold_alerts(
+    results: Iterable[MonitorResult],
+    previous: Mapping[tuple[object, ...], float | None],
+    settings: MonitoringSettings,
+) -> list[Alert]:
+    """The alerts of ``results``: each figure over its threshold that was not over it at
+    its previous window end (``previous``: ``result_key`` → value)."""
+    alerts = []
+    for result in results:
+        limit = _limit(result, settings)
+        if limit is None or not _over(result.value, limit):
+            continue
+        if _over(previous.get(result_key(result)), limit):
+            continue  # still over: alerted when it crossed
+        value = float(result.value or 0.0)
+        window = f"{result.window_hours:g} h window"
+        if result.kind == "drift":
+            what = f"{result.feature} drifted: {result.name} {value:.3g} > {limit:g}"
+        else:
+            what = f"interval coverage is off its nominal level by {value:+.3f} (> ±{limit:g})"
+        reason = f"{what} over the {window} to {result.window_end:%Y-%m-%d %H:%M} UTC"
+        alerts.append(Alert(result.kind, _subject(result), result.name, value, limit, reason))
+    return alerts
+
+
+def deliver_alerts(
+    alerts: Sequence[Alert],
+    ledger: Ledger,
+    settings: MonitoringSettings,
+    *,
+    backoff: float = 0.5,
+) -> WebhookDelivery | None:
+    """Record each alert as an event; post them all in one message to the webhook, if one is
+    configured (None otherwise, or when there is no alert). A failed post is an event."""
+    for alert in alerts:
+        details = {"alert": alert.kind, "name": alert.name, "value": alert.value}
+        details["threshold"] = alert.threshold
+        ledger.record("alert_raised", alert.subject, alert.reason, details=details)
+    if not alerts or not settings.webhook_url:
+        return None
+    lines = [f"heliograph: {len(alerts)} alert{'s' if len(alerts) > 1 else ''}"]
+    lines += [f"• {a.subject}: {a.reason}" for a in alerts]
+    delivery = post_webhook(
+        settings.webhook_url,
+        "\n".join(lines),
+        attempts=settings.webhook_attempts,
+        timeout=settings.webhook_timeout_seconds,
+        backoff=backoff,
+    )
+    if not delivery.delivered:
+        ledger.record(
+            "alert_undelivered",
+            "webhook",
+            f"the alert webhook failed {delivery.attempts} times: {delivery.error}",
+            details={"alerts": len(alerts), "status": delivery.status},
+        )
+    return delivery

@@ -1,0 +1,242 @@
+"""One monitoring pass: every service's live metrics and drift per version and window, stored
+pre-aggregated in the ledger; alerts for what crossed a threshold; service health.
+
+For each service that has predictions in the ledger and each window of ``[monitoring]
+windows_hours`` ending at the pass's ``now``, ``window_results`` computes per (model,
+version, role): the live metrics of ``performance`` (and ``coverage_gap``: coverage minus its
+nominal level) over predictions whose target falls in the window, and the drift of each
+feature and of the predictions against the version's training reference. These are upserted
+as ``MonitorResult`` rows keyed by window end, so the same pass twice stores each figure once
+and raises no alert twice. The ledger is read once per service, for the longest window.
+
+Example::
+
+    outcome = run_monitor(project.ledger_url, now=now, settings=project.settings.monitoring)
+    [a.reason for a in outcome.alerts]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from heliograph.core import MonitoringSettings, as_utc
+from heliograph.ledger import (
+    Ledger,
+    MonitorResult,
+    judged_predictions,
+    last_prediction_times,
+    prediction_inputs,
+    read_monitor_results,
+    store_monitor_results,
+)
+
+from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
+from ._business import BusinessMetric
+from ._drift import frame_drift
+from ._health import overdue_jobs, silent_services, spool_alerts
+from ._performance import GROUP, performance
+from ._reference import PREDICTION_COLUMN
+from ._webhook import WebhookDelivery
+
+__all__ = ["MonitorOutcome", "References", "run_monitor", "window_results"]
+
+References = Callable[[str, str], pd.DataFrame | None]
+"""``(model_name, version) -> frame``: a version's training reference (None: no drift)."""
+
+_NOT_METRICS = {*GROUP, "count", "nominal"}
+_NOT_FEATURES = {*GROUP, "at"}
+
+
+@dataclass
+class MonitorOutcome:
+    """What one pass stored and raised: its ``window_end``, the ``results``, the ``alerts``
+    and what became of the webhook post (None: no post)."""
+
+    window_end: datetime
+    results: list[MonitorResult] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    delivery: WebhookDelivery | None = None
+
+
+def _metric_results(
+    table: pd.DataFrame, service: str, hours: float, end: datetime
+) -> list[MonitorResult]:
+    results = []
+    if "coverage" in table:
+        table = table.assign(coverage_gap=table["coverage"] - table["nominal"])
+    for row in table.to_dict("records"):
+        for name, value in row.items():
+            if name in _NOT_METRICS:
+                continue
+            results.append(
+                MonitorResult(
+                    service,
+                    str(row["model_name"]),
+                    str(row["model_version"]),
+                    str(row["role"]),
+                    hours,
+                    end,
+                    "metric",
+                    str(name),
+                    "",
+                    float(value),
+                    int(row["count"]),
+                )
+            )
+    return results
+
+
+def _drift_results(
+    current: pd.DataFrame,
+    reference: pd.DataFrame,
+    key: tuple[str, str, str],
+    service: str,
+    hours: float,
+    end: datetime,
+) -> list[MonitorResult]:
+    columns = [c for c in reference.columns if c in current.columns and c not in _NOT_FEATURES]
+    results = []
+    for drift in frame_drift(reference, current, columns=columns):
+        for name, value in drift.statistics.items():
+            results.append(
+                MonitorResult(
+                    service,
+                    *key,
+                    hours,
+                    end,
+                    "drift",
+                    name,
+                    drift.feature,
+                    value,
+                    drift.current_count,
+                )
+            )
+    return results
+
+
+def window_results(
+    judged: pd.DataFrame,
+    inputs: pd.DataFrame,
+    *,
+    service: str,
+    window_hours: float,
+    window_end: datetime,
+    references: References | None = None,
+    business: BusinessMetric | None = None,
+    point: str = "p50",
+) -> list[MonitorResult]:
+    """The figures of one window from frames already read (``judged``: the ledger's judged
+    predictions, ``inputs``: their recorded input rows); rows outside the window are left out."""
+    end = as_utc(window_end)
+    start = end - timedelta(hours=window_hours)
+    if not judged.empty:
+        judged = judged[(judged["target_time"] >= start) & (judged["target_time"] < end)]
+    table = performance(
+        judged,
+        point=point,
+        business=business.compute if business else None,
+        business_name=business.name if business else "business",
+    )
+    results = _metric_results(table, service, window_hours, end)
+    if references is None or judged.empty:
+        return results
+    if not inputs.empty:
+        inputs = inputs[(inputs["at"] >= start) & (inputs["at"] < end)]
+    for key, rows in judged.groupby(list(GROUP), sort=True):
+        name, version, role = (str(k) for k in key)
+        reference = references(name, version)
+        if reference is None:
+            continue
+        current = pd.DataFrame(index=pd.RangeIndex(0))
+        if not inputs.empty:
+            mask = (inputs["model_name"] == name) & (inputs["model_version"] == version)
+            current = inputs[mask & (inputs["role"] == role)].reset_index(drop=True)
+        if point in rows:
+            predictions = pd.DataFrame({PREDICTION_COLUMN: rows[point].to_numpy()})
+            results += _drift_results(
+                predictions, reference, (name, version, role), service, window_hours, end
+            )
+        results += _drift_results(
+            current.drop(columns=[PREDICTION_COLUMN], errors="ignore"),
+            reference,
+            (name, version, role),
+            service,
+            window_hours,
+            end,
+        )
+    return results
+
+
+def _health(
+    alerts: list[Alert], checked: Iterable[str], previous: Mapping[str, float | None], end: datetime
+) -> tuple[list[Alert], list[MonitorResult]]:
+    """Health alerts that start now (their subject was not alerting at the last pass), and
+    the figures that remember which subjects alert (1.0) or not (0.0)."""
+    alerting = {a.subject for a in alerts}
+    results = [
+        MonitorResult(subject, "", "", "", 0.0, end, "health", "alerting", "", float(bad), 1)
+        for subject in sorted(set(checked) | alerting)
+        for bad in (subject in alerting,)
+    ]
+    new = [a for a in alerts if not previous.get(a.subject)]
+    return new, results
+
+
+def run_monitor(
+    url: str,
+    *,
+    now: datetime,
+    settings: MonitoringSettings,
+    references: References | None = None,
+    business: Mapping[str, BusinessMetric] | None = None,
+    spool: Path | None = None,
+    job_last_runs: Mapping[str, datetime | None] | None = None,
+    job_intervals: Mapping[str, timedelta] | None = None,
+    backoff: float = 0.5,
+) -> MonitorOutcome:
+    """One pass over every service in the ledger at ``url``, ending at ``now`` (see the
+    module); ``job_last_runs`` and ``job_intervals`` turn on the overdue-job check."""
+    end = as_utc(now).replace(microsecond=0)
+    outcome = MonitorOutcome(end)
+    longest = max(settings.windows_hours)
+    last = last_prediction_times(url)
+    for service in sorted(last):
+        since = end - timedelta(hours=longest)
+        judged = judged_predictions(url, service, since=since, until=end)
+        inputs = pd.DataFrame()
+        if references is not None:
+            inputs = prediction_inputs(url, service, since=since, until=end)
+        for hours in sorted(settings.windows_hours):
+            outcome.results += window_results(
+                judged,
+                inputs,
+                service=service,
+                window_hours=hours,
+                window_end=end,
+                references=references,
+                business=(business or {}).get(service),
+            )
+    previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}
+    outcome.alerts = threshold_alerts(outcome.results, previous, settings)
+    health = silent_services(last, end, minutes=settings.service_silence_minutes)
+    checked = [f"service:{s}" for s in last]
+    if spool is not None:
+        health += spool_alerts(spool, settings.spool_max_lines)
+        checked.append("spool")
+    if job_intervals:
+        health += overdue_jobs(
+            job_last_runs or {}, job_intervals, end, factor=settings.job_overdue_factor
+        )
+        checked += [f"job:{name}" for name in job_intervals]
+    was = {r.service: r.value for r in read_monitor_results(url, kind="health", name="alerting")}
+    new_health, health_results = _health(health, checked, was, end)
+    outcome.alerts += new_health
+    outcome.results += health_results
+    store_monitor_results(url, outcome.results)
+    outcome.delivery = deliver_alerts(outcome.alerts, Ledger(url), settings, backoff=backoff)
+    return outcome

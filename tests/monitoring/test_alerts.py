@@ -1,0 +1,136 @@
+"""Alerts: thresholds crossed (once), events, the webhook against a local HTTP server, and the
+health checks (spool, overdue jobs, silent services)."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from heliograph.core import MonitoringSettings
+from heliograph.ledger import Ledger, MonitorResult
+from heliograph.monitoring import (
+    deliver_alerts,
+    overdue_jobs,
+    post_webhook,
+    result_key,
+    silent_services,
+    spool_alerts,
+    threshold_alerts,
+)
+
+T0 = datetime(2025, 6, 1, 12, tzinfo=UTC)
+
+
+def drift(value: float, end: datetime = T0, name: str = "psi") -> MonitorResult:
+    return MonitorResult(
+        "price-forecast",
+        "energy-price-GB",
+        "3",
+        "champion",
+        24.0,
+        end,
+        "drift",
+        name,
+        "load",
+        value,
+        480,
+    )
+
+
+def test_a_threshold_alerts_when_crossed_not_while_it_stays_over() -> None:
+    settings = MonitoringSettings(psi=0.2)
+    assert threshold_alerts([drift(0.1)], {}, settings) == []
+    [alert] = threshold_alerts([drift(0.31)], {}, settings)
+    assert alert.subject == "price-forecast/energy-price-GB/v3/champion/load"
+    assert "psi 0.31 > 0.2" in alert.reason
+    previous = {result_key(drift(0.31)): 0.31}
+    assert threshold_alerts([drift(0.4, T0 + timedelta(hours=1))], previous, settings) == []
+    back = {result_key(drift(0.1)): 0.1}
+    assert len(threshold_alerts([drift(0.4)], back, settings)) == 1
+
+
+def test_coverage_alerts_only_with_enough_judged_predictions() -> None:
+    settings = MonitoringSettings(coverage_tolerance=0.1, min_judged=50)
+
+    def gap(value: float, count: int) -> MonitorResult:
+        return MonitorResult(
+            "s", "m", "1", "champion", 24.0, T0, "metric", "coverage_gap", "", value, count
+        )
+
+    assert threshold_alerts([gap(-0.3, 10)], {}, settings) == []
+    [alert] = threshold_alerts([gap(-0.3, 60)], {}, settings)
+    assert "-0.300" in alert.reason
+
+
+def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    settings = MonitoringSettings(webhook_url=webhook.url)
+    alerts = threshold_alerts([drift(0.5), drift(0.6, name="ks")], {}, settings)
+    delivery = deliver_alerts(alerts, ledger, settings, backoff=0)
+    assert delivery is not None and delivery.delivered and delivery.attempts == 1
+    [message] = webhook.received
+    assert set(message) == {"text"} and "2 alerts" in message["text"]
+    assert "ks 0.6 > 0.2" in message["text"]
+    assert [e.kind for e in ledger.events()] == ["alert_raised", "alert_raised"]
+
+
+def test_a_failing_webhook_is_retried_then_recorded_never_raised(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    webhook.statuses = [500, 503]
+    settings = MonitoringSettings(webhook_url=webhook.url, webhook_attempts=3)
+    delivery = deliver_alerts(
+        threshold_alerts([drift(0.5)], {}, settings), ledger, settings, backoff=0
+    )
+    assert delivery is not None and delivery.delivered and delivery.attempts == 3
+    webhook.statuses = [500, 500, 500]
+    delivery = deliver_alerts(
+        threshold_alerts([drift(0.5)], {}, settings), ledger, settings, backoff=0
+    )
+    assert delivery is not None and not delivery.delivered and delivery.status == 500
+    [undelivered] = ledger.events(kind="alert_undelivered")
+    assert "failed 3 times: HTTP 500" in undelivered.reason
+
+
+def test_an_unreachable_webhook_gives_an_outcome_not_an_exception() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed when the block ends: nothing listens
+    delivery = post_webhook(f"http://127.0.0.1:{port}/x", "hi", attempts=2, backoff=0)
+    assert not delivery.delivered and delivery.attempts == 2 and delivery.status == 0
+    assert not post_webhook("file:///etc/passwd", "hi").delivered
+
+
+def test_health_overdue_jobs_silent_services_and_a_full_spool(tmp_path: Path) -> None:
+    now = T0
+    runs = {"predict": now - timedelta(hours=2), "report": now - timedelta(hours=2)}
+    intervals = {
+        "predict": timedelta(minutes=30),
+        "report": timedelta(days=1),
+        "new": timedelta(hours=1),
+    }
+    [late] = overdue_jobs(runs, intervals, now, factor=2.0)
+    assert late.subject == "job:predict" and "2.0 h ago" in late.reason
+    [quiet] = silent_services({"a": now - timedelta(hours=3), "b": now}, now, minutes=90)
+    assert quiet.subject == "service:a"
+    spool = tmp_path / "spool" / "0"
+    spool.mkdir(parents=True)
+    (spool / "segment-1.jsonl").write_text("{}\n" * 7)
+    assert spool_alerts(tmp_path / "spool", 10) == []
+    [full] = spool_alerts(tmp_path / "spool", 5)
+    assert full.value == 7
+
+
+def test_monitoring_settings_are_in_helio_toml_with_clear_errors(tmp_path: Path) -> None:
+    from heliograph.core import ConfigError, load_settings
+
+    path = tmp_path / "helio.toml"
+    path.write_text("[monitoring]\npsi = 0.3\nwindows_hours = [6, 24]\n")
+    settings = load_settings(path).monitoring
+    assert settings.psi == 0.3 and settings.windows_hours == [6.0, 24.0] and settings.ks == 0.2
+    path.write_text("[monitoring]\nwindows_hours = [24, -1]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert caught.value.field == "monitoring.windows_hours"

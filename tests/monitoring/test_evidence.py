@@ -1,0 +1,140 @@
+"""Live evidence: challenger against champion on the questions both answered, with reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from heliograph.core import UsageError
+from heliograph.ledger import Actual, PredictionRecord, PredictionWriter, record_actuals
+from heliograph.monitoring import compare_live, live_evidence
+
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+
+
+def side(version: str, role: str, error: float, hours: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    as_of = [T0 + i * HOUR for i in range(hours)]
+    actual = rng.normal(60, 10, hours)
+    return pd.DataFrame(
+        {
+            "model_name": "m",
+            "model_version": version,
+            "role": role,
+            "at": as_of,
+            "as_of": as_of,
+            "target_time": [t + HOUR for t in as_of],
+            "p50": actual + rng.choice([-error, error], hours),
+            "actual": actual,
+        }
+    )
+
+
+def test_a_better_challenger_on_the_shared_window_is_accepted() -> None:
+    champion = side("3", "champion", 5.0, 72, 0)
+    challenger = side("4", "challenger", 3.0, 72, 0)
+    verdict = compare_live(
+        pd.concat([champion, challenger]),
+        model="m",
+        champion="3",
+        challenger="4",
+        until=T0 + 72 * HOUR,
+        min_margin=0.1,
+        min_judged=48,
+    )
+    assert verdict.accepted, verdict.reasons
+    assert verdict.judged == 72 and verdict.shadow_hours == 72
+    assert verdict.challenger_value == pytest.approx(
+        3.0
+    ) and verdict.champion_value == pytest.approx(5.0)
+    assert "-40.00%, better" in verdict.reasons[0]
+
+
+def test_only_questions_both_answered_count() -> None:
+    # the champion also answered 48 earlier hours where it was terrible: they must not count
+    early = side("3", "champion", 50.0, 48, 1).assign(
+        as_of=lambda f: f["as_of"] - 48 * HOUR, target_time=lambda f: f["target_time"] - 48 * HOUR
+    )
+    champion = pd.concat([early, side("3", "champion", 3.0, 72, 0)])
+    challenger = side("4", "challenger", 5.0, 72, 0)
+    verdict = compare_live(
+        pd.concat([champion, challenger]),
+        model="m",
+        champion="3",
+        challenger="4",
+        until=T0 + 72 * HOUR,
+    )
+    assert verdict.judged == 72 and not verdict.accepted
+    assert verdict.reasons[-1].startswith("not better enough")
+
+
+def test_a_short_shadow_and_too_few_judged_are_refused_with_both_reasons() -> None:
+    frame = pd.concat([side("3", "champion", 5.0, 10, 0), side("4", "challenger", 1.0, 10, 0)])
+    verdict = compare_live(
+        frame,
+        model="m",
+        champion="3",
+        challenger="4",
+        until=T0 + 10 * HOUR,
+        min_shadow_hours=24,
+        min_judged=48,
+    )
+    assert not verdict.accepted
+    assert any("shadowed 10.0 h, the policy needs 24 h" in r for r in verdict.reasons)
+    assert any("10 predictions both versions made" in r for r in verdict.reasons)
+
+
+def test_an_unknown_live_metric_is_a_usage_error() -> None:
+    frame = pd.concat([side("3", "champion", 5.0, 50, 0), side("4", "challenger", 1.0, 50, 0)])
+    with pytest.raises(UsageError) as caught:
+        compare_live(frame, model="m", champion="3", challenger="4", until=T0, metric="smape")
+    assert caught.value.field == "policy.metric"
+
+
+def test_live_evidence_reads_the_ledger_window(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    rng = np.random.default_rng(5)
+    actuals, records = [], []
+    for i in range(60):
+        as_of = T0 + i * HOUR
+        value = float(rng.normal(60, 10))
+        actuals.append(Actual("svc", "m", as_of + HOUR, value))
+        for version, role, error in (("3", "champion", 4.0), ("4", "challenger", 2.0)):
+            records.append(
+                PredictionRecord(
+                    "svc",
+                    "m",
+                    version,
+                    role,
+                    f"r{i}",
+                    "h",
+                    {"p50": value + error},
+                    1.0,
+                    as_of=as_of,
+                    target_start=as_of + HOUR,
+                    target_end=as_of + HOUR,
+                    at=as_of,
+                )
+            )
+    record_actuals(url, actuals)
+    with PredictionWriter(url, tmp_path / "spool") as writer:
+        for record in records:
+            writer.submit(record)
+    verdict = live_evidence(
+        url,
+        "svc",
+        "m",
+        champion="3",
+        challenger="4",
+        since=T0,
+        until=T0 + 61 * HOUR,
+        min_shadow_hours=48,
+        min_judged=48,
+    )
+    assert verdict.accepted and verdict.judged == 60
+    assert verdict.challenger_value == pytest.approx(2.0)
