@@ -37,6 +37,7 @@ __all__ = [
     "OnlineStoreSettings",
     "PolicySettings",
     "ProjectSettings",
+    "SchedulerSettings",
     "Settings",
     "SourceSettings",
     "TrackingSettings",
@@ -108,6 +109,12 @@ class GatewaySettings(_Section):
     max_input_age_hours: float = Field(default=36.0, ge=0)
 
 
+class SchedulerSettings(_Section):
+    lease_seconds: float = Field(default=60.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    max_runs_per_tick: int = Field(default=100, ge=1)
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -130,6 +137,7 @@ class Settings(_Section):
     online_store: OnlineStoreSettings = OnlineStoreSettings()
     policy: PolicySettings = PolicySettings()
     gateway: GatewaySettings = GatewaySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

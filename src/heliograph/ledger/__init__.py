@@ -1,4 +1,4 @@
-"""The ledger: every prediction, actual and event, in one database (SQLite or PostgreSQL).
+"""The ledger: every prediction, actual, event and job run, in one database (SQLite or PostgreSQL).
 
 Example::
 
@@ -8,6 +8,8 @@ Example::
 
 from __future__ import annotations
 
+from ._counts import ledger_counts
+from ._job_runs import RUN_STATUSES, JobRun, JobRuns
 from ._ledger import Event, Ledger, LedgerError
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
@@ -15,7 +17,10 @@ from ._predictions import JsonText, PredictionRecord
 from ._spool import SpoolClaim, claim_spool
 
 __all__ = [
+    "RUN_STATUSES",
     "Event",
+    "JobRun",
+    "JobRuns",
     "JsonText",
     "Ledger",
     "LedgerError",
@@ -24,5 +29,6 @@ __all__ = [
     "SpoolClaim",
     "claim_spool",
     "count_predictions",
+    "ledger_counts",
     "read_predictions",
 ]
