@@ -119,7 +119,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     helio = shutil.which("helio", path=str(Path(sys.executable).parent))
     assert helio is not None
     env = {**_env(), "HELIO_PROGRESS": "0"}
-    for args in (["init", "demo"], ["-p", "demo", "up"]):
+    for args in (["init", "demo"], ["-p", "demo", "up", "--once"]):
         done = subprocess.run(
             [helio, *args], cwd=folder, capture_output=True, text=True, env=env, timeout=600
         )

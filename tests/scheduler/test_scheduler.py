@@ -74,7 +74,9 @@ def test_a_job_sees_its_scheduled_time_and_each_interval_runs_once(
     assert {r.status for r in runs} == {"succeeded"} and runs[0].summary == "ran for 10:03"
 
 
-@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def test_two_schedulers_on_one_ledger_run_each_interval_once(
     backend: str,
     project: Project,
@@ -83,9 +85,7 @@ def test_two_schedulers_on_one_ledger_run_each_interval_once(
 ) -> None:
     """APScheduler #766: with several processes, each job ran once per process."""
     url = project.ledger_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
-    seen = declare(
-        "t_shared", lambda _now: time.sleep(0.002), schedule="* * * * *", catch_up="all"
-    )
+    seen = declare("t_shared", lambda _now: time.sleep(0.002), schedule="* * * * *", catch_up="all")
     clock = FixedClock(T0)
     schedulers = [
         Scheduler(project, ["t_shared"], ledger=Ledger(url), clock=clock) for _ in range(2)
@@ -241,8 +241,12 @@ def test_a_job_that_cannot_run_says_why_and_is_not_retried(
 
 
 def _dead_pid() -> int:
-    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return int(done.stdout)
 
 
