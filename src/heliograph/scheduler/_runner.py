@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from heliograph.core import FixedClock, HelioError, Project, get_logger
+from heliograph.core import ConfigError, FixedClock, HelioError, Project, UsageError, get_logger
 from heliograph.jobs import CannotRun, Job
 from heliograph.ledger import JobRun, JobRuns
 
@@ -42,6 +42,7 @@ class RunOutcome:
     summary: str = ""
     result: Any = None
     retry_at: datetime | None = None
+    error: BaseException | None = None  # what failed it, if anything
 
     @property
     def ran(self) -> bool:
@@ -68,9 +69,13 @@ def describe_result(result: Any) -> str:
     return text if len(text) <= 500 else text[:497] + "..."
 
 
+# A wrong configuration or input does not mend by waiting: no retries.
+_LASTING = (ConfigError, UsageError)
+
+
 def _headline(exc: BaseException) -> str:
-    if isinstance(exc, HelioError):
-        return exc.headline
+    if isinstance(exc, HelioError):  # with the file, field and rule it names
+        return " ".join(exc.describe().split())
     return f"{type(exc).__name__}: {exc}"
 
 
@@ -122,13 +127,15 @@ def execute(
         done.set()
         reason = _headline(exc)
         log.debug("job %s failed", job.name, exc_info=True)
-        left = job.retries + 1 - run.attempt
+        left = 0 if isinstance(exc, _LASTING) else job.retries + 1 - run.attempt
         retry_at = now + job.retry_delay(run.attempt) if left > 0 else None
         status = "retrying" if retry_at else "failed"
         runs.finish(run, status, summary=reason, retry_at=retry_at)
         then = (
             f"tried again at {retry_at:%Y-%m-%d %H:%M:%S} UTC ({left} retries left)"
             if retry_at
+            else "not retried: fix the configuration or input"
+            if isinstance(exc, _LASTING)
             else f"gave up after {run.attempt} attempts"
         )
         ledger.record(
@@ -144,7 +151,9 @@ def execute(
                 "owner": run.owner,
             },
         )
-        return RunOutcome(job.name, run.scheduled_for, status, run.attempt, reason, None, retry_at)
+        return RunOutcome(
+            job.name, run.scheduled_for, status, run.attempt, reason, None, retry_at, exc
+        )
     done.set()
     summary = describe_result(result)
     if not runs.finish(run, "succeeded", summary=summary):

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import islice
 
-from heliograph.core import Clock, Project, UsageError, as_utc, get_logger
+from heliograph.core import Clock, ConfigError, Project, UsageError, as_utc, get_logger
 from heliograph.jobs import JOBS, Job
 from heliograph.ledger import JobRun, JobRuns, Ledger
 
@@ -215,7 +215,7 @@ class Scheduler:
 
         Idempotent: an interval that already succeeded (or said it cannot run) is not run
         again unless ``force``; a failed one is. A job without a schedule is keyed by ``at``
-        to the second.
+        to the second. A wrong configuration is recorded, then raised (the caller's error).
         """
         if name not in JOBS:
             raise UsageError(f"unknown job {name!r}", field="job", rule="one of " + ", ".join(JOBS))
@@ -253,7 +253,10 @@ class Scheduler:
             run = self.runs.take_over(existing, owner=self.owner, lease=self.lease, trigger="hand")
             if run is None:
                 return RunOutcome(name, scheduled_for, "held", existing.attempt, "taken meanwhile")
-        return execute(self.project, job, run, self.runs, lease=self.lease, now=now)
+        outcome = execute(self.project, job, run, self.runs, lease=self.lease, now=now)
+        if isinstance(outcome.error, ConfigError | UsageError):
+            raise outcome.error  # by hand, a wrong configuration is the command's error
+        return outcome
 
     def wait_seconds(self, now: datetime | None = None) -> float:
         """Wall-clock seconds until something may be due (at most ``poll_seconds``)."""
