@@ -67,7 +67,7 @@ class Schedule:
             yield moment
 
     def describe(self) -> str:
-        """The expression in words (``"Every 30 minutes"``), from cronsim."""
+        """The expression in words (``"Every 30th minute of every hour"``), from cronsim."""
         try:
             return str(CronSim(self.cron, datetime(2025, 1, 1)).explain())
         except Exception:  # explain() covers most, not all, expressions
