@@ -22,7 +22,7 @@ __all__ = ["snapshot"]
 @job(
     "snapshot",
     "record an immutable snapshot of every dataset",
-    schedule="0 0 * * *",
+    schedule="0 * * * *",  # after each ingest; a new id only when the data changed
     retries=2,
     after=("ingest", "materialize"),
 )
