@@ -316,3 +316,15 @@ def test_a_bad_declaration_names_the_field() -> None:
         job("t_bad", "x", schedule="0 * * * *", catch_up="sometimes")
     assert info.value.field == "catch_up"
     assert "t_bad" not in JOBS
+
+
+def test_a_ledger_that_is_away_is_waited_for_not_a_crash(
+    project: Project, declare: Callable[..., list[datetime]], caplog: pytest.LogCaptureFixture
+) -> None:
+    seen = declare("t_away", schedule="* * * * *")
+    away = Ledger("postgresql+psycopg://postgres@127.0.0.1:1/x")  # nothing listens on port 1
+    scheduler = Scheduler(project, ["t_away"], ledger=away, clock=FixedClock(T0))
+    scheduler.run(threading.Event(), seconds=1.0)  # returns; does not raise
+    away.close()
+    assert seen == []  # nothing claimed, so nothing ran
+    assert "cannot" in caplog.text and "looking again in" in caplog.text

@@ -34,7 +34,7 @@ from itertools import islice
 
 from heliograph.core import Clock, ConfigError, Project, UsageError, as_utc, get_logger
 from heliograph.jobs import JOBS, Job
-from heliograph.ledger import JobRun, JobRuns, Ledger
+from heliograph.ledger import JobRun, JobRuns, Ledger, LedgerError
 
 from ._owner import new_owner, owner_is_dead
 from ._runner import RunOutcome, execute
@@ -258,6 +258,9 @@ class Scheduler:
             raise outcome.error  # by hand, a wrong configuration is the command's error
         return outcome
 
+    def _backoff(self, outage: int) -> float:
+        return float(min(self.poll_seconds * 2**outage, 30.0))
+
     def wait_seconds(self, now: datetime | None = None) -> float:
         """Wall-clock seconds until something may be due (at most ``poll_seconds``)."""
         now = as_utc(now or self.clock.now())
@@ -276,16 +279,25 @@ class Scheduler:
         seconds: float | None = None,
         report: Callable[[RunOutcome], None] | None = None,
     ) -> None:
-        """Tick until ``stop`` is set, the clock passes ``until``, or ``seconds`` (wall) pass."""
+        """Tick until ``stop`` is set, the clock passes ``until``, or ``seconds`` (wall) pass.
+
+        A ledger that cannot be reached is waited for (a warning, then looks further apart,
+        up to 30 s): nothing is claimed, so nothing runs twice or is lost meanwhile."""
         deadline = None if seconds is None else time.monotonic() + seconds
+        outage = 0  # looks in a row that could not reach the ledger
         while not stop.is_set():
             now = as_utc(self.clock.now())
             if until is not None and now > until:
                 return
-            self.tick(min(now, until) if until else now, stop=stop, report=report)
+            try:
+                self.tick(min(now, until) if until else now, stop=stop, report=report)
+                outage = 0
+            except LedgerError as exc:  # the ledger is away: nothing can be claimed; wait
+                outage += 1
+                log.warning("%s; looking again in %g s", exc.headline, self._backoff(outage))
             if deadline is not None and time.monotonic() >= deadline:
                 return
-            wait = self.wait_seconds()
+            wait = self._backoff(outage) if outage else self.wait_seconds()
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - time.monotonic()))
             stop.wait(max(wait, 0.01))
