@@ -1,9 +1,10 @@
 """Restart safety: ``helio up`` killed with SIGKILL at random moments and started again loses
 no interval and completes none twice.
 
-``helio up --no-gateway --job tick`` runs in a subprocess on a replay clock at 600x (a
-minutely job: ten intervals per second), with catch-up ``all``; the clock keeps running while
-it is down, so every restart also catches up. The job writes a line when it starts and when it
+``helio up --no-gateway --job tick`` runs in two subprocesses at once on one ledger (each
+killed and started again in turn), on a replay clock at 600x (a minutely job: ten intervals
+per second), with catch-up ``all``; the clock keeps running while they are down, so every
+restart also catches up. The job writes a line when it starts and when it
 ends (an append-only log, not deduplicated); the ledger keeps one row per interval.
 """
 
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -69,12 +71,23 @@ def _start(script: Path, root: Path, log: Path, out: Path) -> subprocess.Popen[b
         )
 
 
-def _wait_for_a_run(proc: subprocess.Popen[bytes], log: Path, before: int, out: Path) -> None:
+def _wait_for_a_run(proc: subprocess.Popen[bytes], log: Path, out: Path) -> None:
+    """Until this process has started a run (it is up, and holding intervals)."""
     deadline = time.monotonic() + 60
-    while len(_lines(log)) <= before:
+    while not any(pid == str(proc.pid) for _, _, pid in _lines(log)):
         assert proc.poll() is None, out.read_text()
         assert time.monotonic() < deadline, "helio up ran nothing in 60 s"
         time.sleep(0.02)
+
+
+def _kill_and_restart(script: Path, root: Path, log: Path, out: Path, rng: random.Random) -> None:
+    for _ in range(KILLS // 2):
+        proc = _start(script, root, log, out)
+        _wait_for_a_run(proc, log, out)
+        time.sleep(rng.uniform(0.0, 0.4))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        time.sleep(rng.uniform(0.0, 0.2))  # down for a moment: the clock runs on
 
 
 @pytest.mark.slow
@@ -84,17 +97,19 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(tmp_path: P
     script, log, out = tmp_path / "up.py", tmp_path / "effects.log", tmp_path / "up.out"
     script.write_text(SCRIPT)
     seed = random.randrange(1_000_000)
-    rng = random.Random(seed)
-    for _ in range(KILLS):
-        proc = _start(script, root, log, out)
-        _wait_for_a_run(proc, log, len(_lines(log)), out)
-        time.sleep(rng.uniform(0.0, 0.4))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        time.sleep(rng.uniform(0.0, 0.2))  # down for a moment: the clock runs on
+    slots = [
+        threading.Thread(
+            target=_kill_and_restart, args=(script, root, log, out, random.Random(seed + i))
+        )
+        for i in range(2)
+    ]
+    for slot in slots:
+        slot.start()
+    for slot in slots:
+        slot.join()
     proc = _start(script, root, log, out)  # and a last start, stopped cleanly by Ctrl-C
-    _wait_for_a_run(proc, log, len(_lines(log)), out)
-    time.sleep(1.0)
+    _wait_for_a_run(proc, log, out)
+    time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0, out.read_text()
     assert "heliograph up: stopped" in out.read_text() and "Traceback" not in out.read_text()
