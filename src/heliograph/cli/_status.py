@@ -46,6 +46,8 @@ def _services(project: Project) -> list[dict[str, Any]]:
                 entry["models"] = {m: (registry.aliases(m) if registry else {}) for m in models}
             except HelioError as exc:
                 entry["models"], entry["error"] = {}, exc.headline
+            except Exception as exc:  # status reports what it cannot read; it never fails on it
+                entry["models"], entry["error"] = {}, f"{type(exc).__name__}: {exc}"
             found.append(entry)
     return found
 
