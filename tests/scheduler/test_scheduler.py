@@ -328,3 +328,18 @@ def test_a_ledger_that_is_away_is_waited_for_not_a_crash(
     away.close()
     assert seen == []  # nothing claimed, so nothing ran
     assert "cannot" in caplog.text and "looking again in" in caplog.text
+
+
+def test_a_run_by_hand_ahead_of_the_schedule_loses_no_interval_before_it(
+    project: Project, declare: Callable[..., list[datetime]]
+) -> None:
+    seen = declare("t_ahead", schedule="*/30 * * * *", catch_up="all")
+    clock = FixedClock(T0)
+    scheduler = Scheduler(project, ["t_ahead"], clock=clock)
+    scheduler.tick()  # 10:00
+    clock.advance(timedelta(hours=2))
+    assert scheduler.run_interval("t_ahead").status == "succeeded"  # 12:00, by hand
+    assert [o.scheduled_for for o in scheduler.tick()] == [
+        T0 + timedelta(minutes=m) for m in (30, 60, 90)
+    ]
+    assert sorted(seen) == [T0 + timedelta(minutes=m) for m in (0, 30, 60, 90, 120)]

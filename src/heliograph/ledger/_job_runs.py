@@ -258,10 +258,13 @@ class JobRuns:
         }
         return self._swap(run, values, "finish")
 
-    def latest(self, job: str) -> JobRun | None:
-        """The run with the newest scheduled time (any status): the job's watermark."""
+    def latest(self, job: str, *, trigger: str | None = None) -> JobRun | None:
+        """The run with the newest scheduled time (any status), optionally of one trigger
+        (``schedule``: the scheduler's watermark, which runs by hand do not move)."""
         t = job_runs_table
         query = sa.select(t).where(t.c.job == job).order_by(t.c.scheduled_for.desc()).limit(1)
+        if trigger is not None:
+            query = query.where(t.c.trigger == trigger)
         rows = self._execute(query, "read")
         return _run(rows[0]) if rows else None
 

@@ -129,7 +129,9 @@ class Scheduler:
         schedule = job.schedule
         if schedule is None:
             return []
-        newest = self.runs.latest(job.name)
+        # A run by hand (a backfill, or ahead of the schedule) does not move the watermark:
+        # the intervals before it are still the scheduler's, and it skips the one it finds.
+        newest = self.runs.latest(job.name, trigger="schedule")
         if newest is None:
             return [schedule.latest(now)]
         mark = newest.scheduled_for

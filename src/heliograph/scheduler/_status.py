@@ -56,11 +56,10 @@ def job_statuses(
         newest = runs.latest(job.name)
         last = runs.last_finished(job.name)
         next_run = None
-        if job.schedule is not None:
+        if job.schedule is not None:  # after the scheduler's watermark, as it will run
+            mark = runs.latest(job.name, trigger="schedule")
             next_run = (
-                job.schedule.next_after(newest.scheduled_for)
-                if newest
-                else job.schedule.latest(now)
+                job.schedule.next_after(mark.scheduled_for) if mark else job.schedule.latest(now)
             )
         found.append(
             JobStatus(job, last, newest, next_run, next_run is not None and next_run <= now)
