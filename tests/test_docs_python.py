@@ -34,8 +34,9 @@ STANDALONE = [
     "gateway_3.py",
     "lake_3.py",
     "monitoring_1.py",
+    "scheduler_1.py",
 ]
-# run in a folder holding the demo project, after `helio -p demo up`
+# run in a folder holding the demo project, after `helio -p demo up --once`
 IN_DEMO = ["configuration_1.py", "lake_1.py"]
 # not run yet: they need a project with trained, registered models (or the shared EPF files)
 NOT_RUN_YET = [
@@ -48,6 +49,11 @@ NOT_RUN_YET = [
     "training_3.py",
 ]
 PRINTS = {
+    "scheduler_1.py": [
+        "['hello 2025-06-01 10:00 UTC succeeded: hello for 10:00']",
+        "['hello for 13:30', 'hello for 14:00', 'hello for 14:30', 'hello for 15:00']",
+        "succeeded",
+    ],
     "energy_1.py": ["['energy_actuals', 'energy_forecasts', 'energy_prices']"],
     "lake_3.py": [
         "prices from notebook: 48 rows in, 48 written to 2 partitions",
@@ -120,7 +126,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     helio = shutil.which("helio", path=str(Path(sys.executable).parent))
     assert helio is not None
     env = {**_env(), "HELIO_PROGRESS": "0"}
-    for args in (["init", "demo"], ["-p", "demo", "up"]):
+    for args in (["init", "demo"], ["-p", "demo", "up", "--once"]):
         done = subprocess.run(
             [helio, *args], cwd=folder, capture_output=True, text=True, env=env, timeout=600
         )

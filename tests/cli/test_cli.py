@@ -38,7 +38,7 @@ def test_up_then_look_around(
     # check (2 days) would fail by `check run`: a slower clock keeps this test about looking.
     monkeypatch.setenv("HELIO_CLOCK__SPEED", "60")
     p = str(energy)
-    code, out, err = helio(capsys, "-p", p, "up")
+    code, out, err = helio(capsys, "-p", p, "up", "--once")
     assert code == 0, err
     assert "energy_prices:" in out and "snapshot energy_prices@" in out and "report " in out
 
@@ -145,13 +145,13 @@ def test_errors_are_sentences_with_exit_2(
 def test_an_unexpected_failure_is_reported_as_a_bug(
     energy: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import heliograph.jobs as jobs
+    from heliograph.scheduler import Scheduler
 
-    def broken(project: object) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(jobs, "run_pipeline", broken)
-    code, _, err = helio(capsys, "-p", str(energy), "up")
+    monkeypatch.setattr(Scheduler, "tick", broken)  # a failing *job* is an event, not a bug
+    code, _, err = helio(capsys, "-p", str(energy), "up", "--once")
     assert code == 3 and "internal error: ZeroDivisionError: boom" in err
     assert "HELIO_DEBUG=1" in err
 

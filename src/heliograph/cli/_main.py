@@ -1,5 +1,8 @@
 """``helio``: the command line. Errors are sentences, never stack traces.
 
+Commands live in the package's modules (``_status``, ``_up``, ``_jobs``, ``_lake`` …), each
+registering itself on ``app``.
+
 Exit codes: 0 done; 1 done, but data failed its checks (quarantined), a check failed or the
 policy refused; 2 the command could not run (bad input, bad configuration, unknown name);
 3 an internal error (a bug in heliograph); 130 interrupted.
@@ -11,7 +14,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -117,48 +120,6 @@ def init(
         console.print(f"with the {reference} reference system; next: helio -p {directory} up")
 
 
-@app.command()
-def status(ctx: typer.Context) -> None:
-    """What the project holds: datasets, partitions, snapshots, quarantine, events."""
-    from heliograph.lake import list_snapshots, open_lake
-    from heliograph.ledger import Ledger
-
-    project = project_of(ctx)
-    lake = open_lake(project)
-    console.print(f"project [bold]{project.settings.project.name}[/bold] at {project.root}")
-    console.print(
-        f"clock: {project.clock().describe()}; now {project.clock().now():%Y-%m-%d %H:%M} UTC"
-    )
-    table = Table(
-        "dataset",
-        "partitions",
-        "rows",
-        "newest partition",
-        "snapshots",
-        "quarantined",
-        title="lake " + str(project.lake_path),
-    )
-    for name in lake.dataset_names():
-        parts = lake.partitions(name)
-        table.add_row(
-            name,
-            str(len(parts)),
-            f"{sum(p.rows for p in parts):,}",
-            parts[-1].date if parts else "-",
-            str(len(list_snapshots(lake, name))),
-            str(len(lake.quarantined(name))),
-        )
-    console.print(table)
-    ledger = Ledger(project.ledger_url)
-    events = ledger.events(limit=5)
-    console.print(
-        f"ledger {ledger.safe_url()}: " + ("no events yet" if not events else "latest events:")
-    )
-    for e in events:
-        console.print(f"  {e.at:%Y-%m-%d %H:%M:%S} {e.kind} {e.subject}: {e.reason[:100]}")
-    console.print(f"tracking {project.tracking_uri}")
-
-
 config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -184,67 +145,6 @@ def config_show(
 
 
 @app.command()
-def up(ctx: typer.Context) -> None:
-    """Run the project's main job on its clock: ingest every source (checking each new
-    partition), snapshot every dataset and write the data reports."""
-    from heliograph.jobs import run_pipeline
-
-    project = project_of(ctx)
-    console.print(
-        f"heliograph up: project {project.settings.project.name}, clock "
-        f"{project.clock().describe()}"
-    )
-    done = run_pipeline(project)
-    console.print(done["ingest"].summary())
-    for materialized in done.get("materialized", []):
-        console.print(f"online store {materialized.summary()}")
-    for snap in done["snapshots"]:
-        console.print(
-            f"snapshot {snap.id}: {snap.rows:,} rows in {len(snap.partitions)} partitions"
-        )
-    for path in done["reports"]:
-        console.print(f"report {path}")
-
-
-job_app = typer.Typer(help="Named, idempotent units of recurring work.", no_args_is_help=True)
-app.add_typer(job_app, name="job")
-
-
-@job_app.command("list")
-def job_list() -> None:
-    """The jobs there are."""
-    from heliograph.jobs import JOBS
-
-    for name, declared in JOBS.items():
-        console.print(f"{name:10} {declared.description}")
-
-
-@job_app.command("run")
-def job_run(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Job name.")]) -> None:
-    """Run one job now (for cron, Kubernetes CronJobs or an orchestrator)."""
-    from heliograph.jobs import CheckOutcome, IngestOutcome, run_job
-
-    result: Any = run_job(project_of(ctx), name)
-    if isinstance(result, IngestOutcome):
-        console.print(result.summary())
-    elif isinstance(result, list):
-        for item in result:
-            if isinstance(item, CheckOutcome):
-                console.print(
-                    f"{item.dataset}: {item.partitions} partitions, {len(item.failed)} failing, "
-                    f"{len(item.warnings)} with warnings"
-                )
-            else:
-                console.print(str(getattr(item, "id", item)))
-    failed = (isinstance(result, IngestOutcome) and not result.ok) or (
-        isinstance(result, list) and any(isinstance(i, CheckOutcome) and not i.ok for i in result)
-    )
-    console.print(f"job {name} done" + (": some data failed its checks" if failed else ""))
-    if failed:
-        raise typer.Exit(1)
-
-
-@app.command()
 def events(
     ctx: typer.Context,
     kind: Annotated[str | None, typer.Option(help="Only events of this kind.")] = None,
@@ -262,7 +162,7 @@ def events(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``helio``: turns heliograph's errors into messages and exit codes."""
-    from . import _checks, _lake, _models, _reports  # noqa: F401  (register their commands)
+    from . import _checks, _jobs, _lake, _models, _reports, _status, _up  # noqa: F401  (commands)
 
     try:
         code = app(args=argv, prog_name="helio", standalone_mode=False)

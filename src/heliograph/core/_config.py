@@ -38,6 +38,7 @@ __all__ = [
     "OnlineStoreSettings",
     "PolicySettings",
     "ProjectSettings",
+    "SchedulerSettings",
     "Settings",
     "SourceSettings",
     "TrackingSettings",
@@ -136,6 +137,12 @@ class MonitoringSettings(_Section):
         return value
 
 
+class SchedulerSettings(_Section):
+    lease_seconds: float = Field(default=60.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0)
+    max_runs_per_tick: int = Field(default=100, ge=1)
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -159,6 +166,7 @@ class Settings(_Section):
     policy: PolicySettings = PolicySettings()
     gateway: GatewaySettings = GatewaySettings()
     monitoring: MonitoringSettings = MonitoringSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

@@ -2,6 +2,7 @@
 
 ```
 HelioError
+  x CannotRun              a job cannot run now, and says why (heliograph.jobs)
   x CheckError             a check is declared wrongly (a failing check is a result, not an error)
   x ConfigError            helio.toml or a HELIO_ variable is missing or invalid
   x DataError              data cannot be taken in as it is

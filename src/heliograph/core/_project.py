@@ -134,6 +134,16 @@ job_overdue_factor = 2.0
 # Live evidence for promotion: the challenger must have shadowed this long.
 min_shadow_hours = 24.0
 
+[scheduler]
+# `helio up` runs each job's schedule (`helio job list`); each run is one (job, scheduled time),
+# recorded in the ledger before it starts. Wall-clock seconds a run's claim lasts without
+# renewal: a scheduler that dies is replaced after this (at once on the same host).
+lease_seconds = 60.0
+# Longest wall-clock wait between two looks at what is due.
+poll_seconds = 1.0
+# Most runs started in one look (missed runs beyond it are started in the next).
+max_runs_per_tick = 100
+
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
 # timestamp) and `checks`, a list of expectations run on every new partition

@@ -104,7 +104,12 @@ def _dataset_checks(
         record_checks(ledger, name, [("the dataset", r) for r in results], "dataset checks")
 
 
-@job("ingest", "pull every configured source into the lake, checking each new partition")
+@job(
+    "ingest",
+    "pull every configured source into the lake, checking each new partition",
+    schedule="0 * * * *",
+    retries=3,
+)
 def ingest(
     project: Project, sources: Sequence[str] | None = None, *, ledger: Ledger | None = None
 ) -> IngestOutcome:

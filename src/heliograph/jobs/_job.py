@@ -1,56 +1,124 @@
-"""Jobs as declarations: a name, a sentence saying what it does, and the function that runs it.
+"""Jobs as declarations: a name, what it does, when it runs, and the function that does it.
 
 A job is declared where its function is, and the declaration registers it in ``JOBS`` (the one
-place ``helio job list`` and ``helio job run NAME`` look)::
+place the scheduler, ``helio job list`` and ``helio job run NAME`` look)::
 
-    @job("snapshot", "record an immutable snapshot of every dataset")
-    def snapshot(project: Project) -> list[Snapshot]:
+    @job(
+        "predict",
+        "each service's scheduled question, champion and challenger",
+        schedule="*/30 * * * *",      # cron, UTC
+        catch_up="6h",                # after downtime: the missed runs of the last 6 hours
+        retries=3,                    # a failing run is tried again 30 s, 60 s, 120 s later
+        after=("materialize",),       # when both are due, this one runs second
+    )
+    def predict(project: Project) -> PredictOutcome:
+        now = project.clock().now()   # the run's scheduled time, whenever it really runs
         ...
-    run_job(project, "snapshot")
 
-Every job is idempotent and runs on the project's clock, by hand, from cron or a scheduler.
+Each run is one scheduled interval, keyed by (job, scheduled time) in the ledger
+(``heliograph.scheduler``): the function sees a project whose clock is fixed at that time, so
+a run caught up late, or run by hand with ``--at``, computes what it would have computed on
+time. A job that cannot run (no champion yet, a failed check) raises ``CannotRun`` with the
+reason; any other exception is a failure, retried with backoff. Every job is idempotent: a run
+interrupted by a crash is run again, so what it writes is keyed by its scheduled time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any, TypeVar
 
-from heliograph.core import Project, UsageError
+from heliograph.core import HelioError, Project, UsageError
 
-__all__ = ["JOBS", "Job", "job", "run_job"]
+from ._schedule import CatchUp, Schedule, parse_catch_up
+
+__all__ = ["JOBS", "CannotRun", "Job", "job", "run_job"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class CannotRun(HelioError):
+    """A job cannot run now, and says why (``raise CannotRun("no champion yet for …")``).
+
+    The interval is recorded as not run, with the reason as an event; it is not retried.
+    """
+
+
 @dataclass(frozen=True)
 class Job:
-    """A named, idempotent unit of recurring work: ``run(project)`` does it once."""
+    """A named, idempotent unit of recurring work: ``run(project)`` does one interval of it."""
 
     name: str
     description: str
     run: Callable[[Project], Any]
+    schedule: Schedule | None = None
+    catch_up: CatchUp = "latest"
+    retries: int = 0
+    backoff: timedelta = timedelta(seconds=30)
+    max_backoff: timedelta = timedelta(hours=1)
+    after: tuple[str, ...] = ()
+
+    def retry_delay(self, attempt: int) -> timedelta:
+        """How long to wait after failed attempt ``attempt`` (1, 2, …): doubling, capped."""
+        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
+
+    def describe_catch_up(self) -> str:
+        if isinstance(self.catch_up, timedelta):
+            hours = self.catch_up.total_seconds() / 3600
+            return f"missed runs of the last {hours:g} h"
+        return {"all": "every missed run", "latest": "the latest missed run"}[self.catch_up]
 
 
 JOBS: dict[str, Job] = {}
 """Every declared job by name, in the order declared."""
 
 
-def job(name: str, description: str) -> Callable[[F], F]:
-    """Declare the decorated function (called with the project) as job ``name``."""
+def job(
+    name: str,
+    description: str,
+    *,
+    schedule: str | None = None,
+    catch_up: str | timedelta = "latest",
+    retries: int = 0,
+    backoff: timedelta = timedelta(seconds=30),
+    after: Sequence[str] = (),
+) -> Callable[[F], F]:
+    """Declare the decorated function (called with the project) as job ``name``.
+
+    ``schedule`` is a cron expression in UTC (none: the job runs only by hand); ``catch_up``
+    says what runs after downtime (``"all"``, ``"latest"`` or a window such as ``"6h"``);
+    ``retries`` failed attempts are tried again after ``backoff``, doubling each time.
+    """
+    if retries < 0:
+        raise UsageError("retries must be >= 0", field="retries", rule=">= 0")
+    declared = Job(
+        name,
+        description,
+        lambda project: None,
+        Schedule(schedule) if schedule else None,
+        parse_catch_up(catch_up),
+        retries,
+        backoff,
+        after=tuple(after),
+    )
 
     def register(fn: F) -> F:
         if name in JOBS and JOBS[name].run is not fn:
             raise TypeError(f"job {name!r} is declared twice")
-        JOBS[name] = Job(name, description, fn)
+        JOBS[name] = replace(declared, run=fn)
         return fn
 
     return register
 
 
 def run_job(project: Project, name: str) -> Any:
-    """Run a job by name (`helio job run NAME`)."""
+    """Run a job's function once, now, outside the ledger's run keys (tests, notebooks).
+
+    ``helio job run NAME`` goes through the scheduler instead, so that a run by hand is one
+    scheduled interval, recorded once.
+    """
     if name not in JOBS:
         raise UsageError(f"unknown job {name!r}", field="job", rule="one of " + ", ".join(JOBS))
     return JOBS[name].run(project)

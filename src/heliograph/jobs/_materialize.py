@@ -32,7 +32,13 @@ def online_views(project: Project) -> list[OnlineView]:
     return found
 
 
-@job("materialize", "compute the online store's feature states from newly published partitions")
+@job(
+    "materialize",
+    "compute the online store's feature states from newly published partitions",
+    schedule="0 * * * *",
+    retries=2,
+    after=("ingest",),
+)
 def materialize(project: Project, *, store: OnlineStore | None = None) -> list[MaterializeOutcome]:
     """Materialise every online view of the project (into ``store``, default the project's)."""
     views = online_views(project)

@@ -21,7 +21,14 @@ from ._job import job
 __all__ = ["monitor"]
 
 
-@job("monitor", "live metrics per model version and window, drift against training, alerts")
+@job(
+    "monitor",
+    "live metrics per model version and window, drift against training, alerts",
+    schedule="0 * * * *",
+    catch_up="latest",  # a pass judges the windows ending now: older passes add nothing
+    retries=2,
+    after=("ingest",),
+)
 def monitor(project: Project) -> MonitorOutcome:
     """One monitoring pass at the clock's now, with the apps' business metrics and each
     version's training reference from the registry."""

@@ -1,5 +1,5 @@
-"""The main data pipeline (``helio up``): ingest every source, materialise the online store,
-snapshot, write data reports.
+"""The data jobs in one call (what ``helio up`` ran before the scheduler): ingest every source,
+materialise the online store, snapshot, write data reports.
 
 Example::
 

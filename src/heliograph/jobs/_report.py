@@ -37,7 +37,13 @@ def _group_column(
     return groups[0]
 
 
-@job("report", "write an HTML data report per dataset (newest partition vs recent history)")
+@job(
+    "report",
+    "write an HTML data report per dataset (newest partition vs recent history)",
+    schedule="0 0 * * *",
+    retries=1,
+    after=("snapshot",),
+)
 def report(
     project: Project,
     datasets: Sequence[str] | None = None,

@@ -19,7 +19,13 @@ from ._job import job
 __all__ = ["snapshot"]
 
 
-@job("snapshot", "record an immutable snapshot of every dataset")
+@job(
+    "snapshot",
+    "record an immutable snapshot of every dataset",
+    schedule="0 * * * *",  # after each ingest; a new id only when the data changed
+    retries=2,
+    after=("ingest", "materialize"),
+)
 def snapshot(
     project: Project, datasets: Sequence[str] | None = None, *, ledger: Ledger | None = None
 ) -> list[Snapshot]:

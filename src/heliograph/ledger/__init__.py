@@ -1,4 +1,4 @@
-"""The ledger: every prediction, actual and event, in one database (SQLite or PostgreSQL).
+"""The ledger: every prediction, actual, event and job run, in one database (SQLite or PostgreSQL).
 
 Example::
 
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from ._activity import last_prediction_times
 from ._actuals import Actual, read_actuals, record_actuals
+from ._counts import ledger_counts
+from ._job_runs import RUN_STATUSES, JobRun, JobRuns
 from ._judged import judged_predictions, prediction_inputs
 from ._ledger import Event, Ledger, LedgerError
 from ._monitor_results import (
@@ -25,8 +27,11 @@ from ._spool import SpoolClaim, claim_spool
 
 __all__ = [
     "MONITOR_KINDS",
+    "RUN_STATUSES",
     "Actual",
     "Event",
+    "JobRun",
+    "JobRuns",
     "JsonText",
     "Ledger",
     "LedgerError",
@@ -38,6 +43,7 @@ __all__ = [
     "count_predictions",
     "judged_predictions",
     "last_prediction_times",
+    "ledger_counts",
     "prediction_inputs",
     "read_actuals",
     "read_monitor_results",
