@@ -1,0 +1,111 @@
+"""`helio train recsys`: snapshots → checks → time-based split → MLflow with lineage →
+registration, the ALS index stored as the version's artefact, the champion re-scored."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+import pytest
+
+from heliograph.apps.recsys import MODEL_NAME, ItemIndex, train_recommender, user_key
+from heliograph.core import FixedClock, PolicySettings, Project, init_project, load_app
+from heliograph.jobs import ingest, snapshot
+from heliograph.lake import open_lake
+from heliograph.registry import CHALLENGER, CHAMPION, Registry
+from heliograph.tracking import mlflow_client
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*")
+
+NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
+POLICY = PolicySettings(metric="ndcg_at_10", direction="maximize")
+
+
+def recsys_project(root: Path, now: datetime = NOW) -> Project:
+    """A small simulated shop, ingested and snapshotted at ``now``."""
+    config = load_app("recsys").config.replace('end = "2024-12-31"', 'end = "2024-03-31"')
+    config = config.replace(
+        "seed = 7", "seed = 11\nusers = 300\nitems = 300\nreviews_per_day = 90.0"
+    )
+    project = init_project(root, extra=config).with_clock(FixedClock(now))
+    ingest(project)
+    snapshot(project)
+    return project
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, object]:
+    project = recsys_project(tmp_path_factory.mktemp("recsys-train"))
+    return project, train_recommender(project, test_days=10)
+
+
+def test_training_logs_ranking_metrics_with_lineage_and_registers_the_best(trained) -> None:  # type: ignore[no-untyped-def]
+    project, outcome = trained
+    assert set(outcome.metrics) == {"popularity", "ease", "als"}
+    assert outcome.window == "2024-02-21..2024-03-01"
+    for metrics in outcome.metrics.values():
+        assert {"hr_at_10", "ndcg_at_10", "coverage", "diversity"} <= set(metrics)
+    best = max(outcome.metrics, key=lambda m: outcome.metrics[m]["ndcg_at_10"])
+    assert outcome.best == best != "popularity"
+    pop, model = outcome.metrics["popularity"], outcome.metrics[best]
+    assert model["ndcg_at_10"] > pop["ndcg_at_10"] and model["coverage"] > pop["coverage"]
+
+    client = mlflow_client(project)
+    run = client.get_run(outcome.runs["als"])
+    tags = run.data.tags
+    assert tags["helio.snapshots"] == ",".join(outcome.snapshots)
+    assert {s.split("@")[0] for s in outcome.snapshots} == {"recsys_reviews", "recsys_items"}
+    assert tags["helio.checks.passed"] == "true"
+    assert json.loads(tags["helio.checks"])["recsys_reviews"]["failed"] == {}
+    assert tags["helio.feature_view"] == "recsys_time_split@1"
+    assert tags["helio.backtest.window"] == outcome.window
+    assert run.data.metrics["backtest_ndcg_at_10"] == pytest.approx(
+        outcome.metrics["als"]["ndcg_at_10"]
+    )
+    assert run.data.metrics["ann_recall_at_10"] >= 0.95
+    assert run.data.params["model.factors"] == "64"
+
+    registry = Registry(project)
+    assert registry.aliases(MODEL_NAME)[CHALLENGER] == outcome.version
+
+
+def test_the_als_version_carries_its_index_and_answers_candidates(trained) -> None:  # type: ignore[no-untyped-def]
+    project, outcome = trained
+    mlflow.set_tracking_uri(project.tracking_uri)
+    folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=outcome.model_uris["als"]))
+    index = ItemIndex.load(folder / "artifacts" / "index")
+    assert len(index.items) > 100
+    model = mlflow.pyfunc.load_model(outcome.model_uris["als"])
+    assert model.unwrap_python_model().index is not None  # read from the artefact
+    known = str(open_lake(project).read("recsys_reviews")["user"].iloc[0])
+    answer = model.predict(pd.DataFrame({"user_key": [user_key(known), 1.0], "n": [20.0, 20.0]}))
+    assert answer["known"].tolist() == [1.0, 0.0]
+    items = json.loads(answer["items"].iloc[0])
+    assert len(items) == 20 and set(items) <= set(index.items.tolist())
+    assert json.loads(answer["items"].iloc[1]) == []  # nobody the model knows: cold start
+
+
+def test_a_second_training_rescores_the_champion_on_its_window(tmp_path: Path, trained) -> None:  # type: ignore[no-untyped-def]
+    project, first = trained
+    registry = Registry(project)
+    assert registry.promote(MODEL_NAME, policy=POLICY).accepted
+    later = project.with_clock(FixedClock(datetime(2024, 3, 8, 12, tzinfo=UTC)))
+    ingest(later)
+    snapshot(later)
+    again = train_recommender(later, test_days=10, models=["popularity", "ease"])
+    assert again.window != first.window
+    client = mlflow_client(project)
+    experiment = client.get_experiment_by_name(f"{project.settings.project.name}/{MODEL_NAME}")
+    rescored = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`helio.rescores` = '{MODEL_NAME}/{first.version}'",
+    )
+    assert len(rescored) == 1
+    assert rescored[0].data.tags["helio.backtest.window"] == again.window
+    assert 0 < rescored[0].data.metrics["backtest_ndcg_at_10"] <= 1
+    decision = registry.evaluate(MODEL_NAME, policy=POLICY)
+    assert decision.baseline_run == rescored[0].info.run_id  # like compared with like
+    assert registry.aliases(MODEL_NAME)[CHAMPION] == first.version
