@@ -8,7 +8,6 @@ import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -24,22 +23,21 @@ from heliograph.core import Project
 from heliograph.features import (
     OnlineStore,
     RedisBackend,
-    SQLiteBackend,
     compute_offline,
     online_requests,
 )
 from heliograph.jobs import materialize, online_views
 from heliograph.lake import open_lake
-from tests.apps.recsys.test_train import recsys_project
+from tests.apps.recsys.conftest import SHOP_NOW, Shop
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-NOW = datetime(2024, 2, 15, 12, tzinfo=UTC)
+NOW = SHOP_NOW
 DAY = timedelta(days=1)
 
 
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
-    return recsys_project(tmp_path_factory.mktemp("recsys-features"), NOW)
+@pytest.fixture
+def project(shop: Shop) -> Project:
+    return shop.project
 
 
 def _redis() -> str | None:
@@ -53,18 +51,24 @@ def _redis() -> str | None:
 
 
 @pytest.fixture(params=["sqlite", "redis"])
-def store(request: pytest.FixtureRequest, project: Project, tmp_path: Path) -> Iterator[Any]:
+def store(request: pytest.FixtureRequest, project: Project) -> Iterator[Any]:
+    """The project's own store (SQLite, materialised by the shop's `materialize` job), or a
+    Redis one materialised here by the same job."""
+    if request.param == "sqlite":
+        store = OnlineStore.open(project, lake_check_seconds=0)
+        yield store
+        store.close()
+        return
+    missing = _redis()
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{missing}: CI must test the Redis backend, not skip it")
+        pytest.skip(missing)
     prefix = f"helio-test:{uuid.uuid4().hex[:12]}:"
-    if request.param == "redis":
-        missing = _redis()
-        if missing:
-            if os.environ.get("CI"):
-                pytest.fail(f"{missing}: CI must test the Redis backend, not skip it")
-            pytest.skip(missing)
-        backend: Any = RedisBackend(REDIS_URL)
-    else:
-        backend = SQLiteBackend(tmp_path / "online.db")
+    backend = RedisBackend(REDIS_URL)
     store = OnlineStore(backend, open_lake(project), prefix=prefix, lake_check_seconds=0)
+    done = materialize(project, store=store)
+    assert {o.view for o in done} >= {ONLINE_USER_FEATURES.ref, ONLINE_ITEM_FEATURES.ref}
     yield store
     for view in (ONLINE_USER_FEATURES, ONLINE_ITEM_FEATURES):
         store.clear(view)
@@ -80,7 +84,7 @@ def _requests(online: Any, entity: str, as_of: datetime) -> pd.DataFrame:
 def test_user_features_see_only_reviews_known_at_as_of(project: Project) -> None:
     reviews = open_lake(project).read("recsys_reviews")
     user = str(reviews["user"].value_counts().index[0])
-    as_of = datetime(2024, 2, 1, 9, 30, tzinfo=UTC)
+    as_of = datetime(2024, 1, 20, 9, 30, tzinfo=UTC)
     rows = compute_offline(
         open_lake(project), RecsysUserFeatures(), _requests(ONLINE_USER_FEATURES, user, as_of)
     )
@@ -99,7 +103,7 @@ def test_item_features_count_recent_reviews_known_at_as_of(project: Project) -> 
     lake = open_lake(project)
     reviews = lake.read("recsys_reviews")
     item = str(reviews["item"].value_counts().index[0])
-    as_of = datetime(2024, 2, 10, 15, tzinfo=UTC)
+    as_of = datetime(2024, 1, 20, 15, tzinfo=UTC)
     rows = compute_offline(lake, RecsysItemFeatures(), _requests(ONLINE_ITEM_FEATURES, item, as_of))
     target = rows["timestamp"].iloc[0]
     known = reviews[(reviews["item"] == item) & (reviews["available_at"] <= as_of)]
@@ -119,13 +123,12 @@ def test_the_materialize_job_serves_the_offline_values(project: Project, store: 
         ONLINE_USER_FEATURES.ref,
         ONLINE_ITEM_FEATURES.ref,
     }
-    done = materialize(project, store=store)
-    assert {o.view for o in done} >= {ONLINE_USER_FEATURES.ref, ONLINE_ITEM_FEATURES.ref}
+    assert store.status(ONLINE_USER_FEATURES).ready and store.status(ONLINE_ITEM_FEATURES).ready
     lake = open_lake(project)
     reviews = lake.read("recsys_reviews")
     as_of = NOW - timedelta(hours=3)
     for online, column in ((ONLINE_USER_FEATURES, "user"), (ONLINE_ITEM_FEATURES, "item")):
-        for entity in reviews[column].astype(str).drop_duplicates().head(5):
+        for entity in reviews[column].astype(str).drop_duplicates().head(3):
             got = store.features(online, entity, as_of, horizon=DAY)
             assert got.source == "online", got.reason
             offline = compute_offline(lake, online.view, _requests(online, entity, as_of))

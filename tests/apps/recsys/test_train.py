@@ -4,7 +4,6 @@ registration, the ALS index stored as the version's artefact, the champion re-sc
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -12,40 +11,18 @@ import pandas as pd
 import pytest
 
 from heliograph.apps.recsys import MODEL_NAME, ItemIndex, train_recommender, user_key
-from heliograph.core import FixedClock, PolicySettings, Project, init_project, load_app
-from heliograph.jobs import ingest, snapshot
 from heliograph.lake import open_lake
 from heliograph.registry import CHALLENGER, CHAMPION, Registry
 from heliograph.tracking import mlflow_client
+from tests.apps.recsys.conftest import POLICY, Shop
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*")
 
-NOW = datetime(2024, 3, 1, 12, tzinfo=UTC)
-POLICY = PolicySettings(metric="ndcg_at_10", direction="maximize")
 
-
-def recsys_project(root: Path, now: datetime = NOW) -> Project:
-    """A small simulated shop, ingested and snapshotted at ``now``."""
-    config = load_app("recsys").config.replace('end = "2024-12-31"', 'end = "2024-03-31"')
-    config = config.replace(
-        "seed = 7", "seed = 11\nusers = 300\nitems = 300\nreviews_per_day = 90.0"
-    )
-    project = init_project(root, extra=config).with_clock(FixedClock(now))
-    ingest(project)
-    snapshot(project)
-    return project
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Project, object]:
-    project = recsys_project(tmp_path_factory.mktemp("recsys-train"))
-    return project, train_recommender(project, test_days=10)
-
-
-def test_training_logs_ranking_metrics_with_lineage_and_registers_the_best(trained) -> None:  # type: ignore[no-untyped-def]
-    project, outcome = trained
+def test_training_logs_ranking_metrics_with_lineage_and_registers_the_best(shop: Shop) -> None:
+    project, outcome = shop.project, shop.outcome
     assert set(outcome.metrics) == {"popularity", "ease", "als"}
-    assert outcome.window == "2024-02-21..2024-03-01"
+    assert outcome.window == "2024-01-26..2024-02-01"  # the last 7 days of reviews
     for metrics in outcome.metrics.values():
         assert {"hr_at_10", "ndcg_at_10", "coverage", "diversity"} <= set(metrics)
     best = max(outcome.metrics, key=lambda m: outcome.metrics[m]["ndcg_at_10"])
@@ -67,13 +44,12 @@ def test_training_logs_ranking_metrics_with_lineage_and_registers_the_best(train
     )
     assert run.data.metrics["ann_recall_at_10"] >= 0.95
     assert run.data.params["model.factors"] == "64"
+    registered = Registry(project).history(MODEL_NAME)
+    assert any(e.kind == "model_registered" for e in registered)
 
-    registry = Registry(project)
-    assert registry.aliases(MODEL_NAME)[CHALLENGER] == outcome.version
 
-
-def test_the_als_version_carries_its_index_and_answers_candidates(trained) -> None:  # type: ignore[no-untyped-def]
-    project, outcome = trained
+def test_the_als_version_carries_its_index_and_answers_candidates(shop: Shop) -> None:
+    project, outcome = shop.project, shop.outcome
     mlflow.set_tracking_uri(project.tracking_uri)
     folder = Path(mlflow.artifacts.download_artifacts(artifact_uri=outcome.model_uris["als"]))
     index = ItemIndex.load(folder / "artifacts" / "index")
@@ -88,15 +64,12 @@ def test_the_als_version_carries_its_index_and_answers_candidates(trained) -> No
     assert json.loads(answer["items"].iloc[1]) == []  # nobody the model knows: cold start
 
 
-def test_a_second_training_rescores_the_champion_on_its_window(tmp_path: Path, trained) -> None:  # type: ignore[no-untyped-def]
-    project, first = trained
+def test_a_second_training_rescores_the_champion_on_its_window(shop: Shop) -> None:
+    project, first = shop.project, shop.outcome
     registry = Registry(project)
-    assert registry.promote(MODEL_NAME, policy=POLICY).accepted
-    later = project.with_clock(FixedClock(datetime(2024, 3, 8, 12, tzinfo=UTC)))
-    ingest(later)
-    snapshot(later)
-    again = train_recommender(later, test_days=10, models=["popularity", "ease"])
-    assert again.window != first.window
+    assert registry.aliases(MODEL_NAME)[CHAMPION] == first.version
+    again = train_recommender(project, test_days=5, models=["popularity", "ease"])
+    assert again.window == "2024-01-28..2024-02-01" != first.window
     client = mlflow_client(project)
     experiment = client.get_experiment_by_name(f"{project.settings.project.name}/{MODEL_NAME}")
     rescored = client.search_runs(
@@ -109,3 +82,4 @@ def test_a_second_training_rescores_the_champion_on_its_window(tmp_path: Path, t
     decision = registry.evaluate(MODEL_NAME, policy=POLICY)
     assert decision.baseline_run == rescored[0].info.run_id  # like compared with like
     assert registry.aliases(MODEL_NAME)[CHAMPION] == first.version
+    assert registry.aliases(MODEL_NAME)[CHALLENGER] == again.version

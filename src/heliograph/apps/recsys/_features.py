@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,8 +43,34 @@ __all__ = [
 POPULARITY_DAYS = 30
 
 
-def _utc(column: pd.Series) -> pd.Series:
-    return pd.to_datetime(column, utc=True)
+def _us(column: pd.Series) -> np.ndarray:
+    """Moments as naive UTC ``datetime64[us]`` (for comparing with numpy)."""
+    return pd.to_datetime(column, utc=True).dt.tz_convert(None).to_numpy("datetime64[us]")
+
+
+def _groups(requests: pd.DataFrame, column: str) -> dict[tuple[str, Any], list[int]]:
+    """Request positions per (entity, ``as_of``): every value but the target's is the same
+    within a group, so it is computed once, not once per target."""
+    found: dict[tuple[str, Any], list[int]] = {}
+    keys = zip(requests[column].astype(str), _us(requests["as_of"]), strict=True)
+    for position, key in enumerate(keys):
+        found.setdefault(key, []).append(position)
+    return found
+
+
+class _Rows:
+    """A dataset's rows as arrays: the entity, when each became known, its time."""
+
+    def __init__(self, frame: pd.DataFrame, column: str) -> None:
+        self.frame = frame
+        empty = frame.empty
+        self.entity = np.array([]) if empty else frame[column].astype(str).to_numpy()
+        self.known = np.array([], "datetime64[us]") if empty else _us(frame["available_at"])
+        self.time = np.array([], "datetime64[us]") if empty else _us(frame["timestamp"])
+
+    def mask(self, entity: str, as_of: Any) -> np.ndarray:
+        """The rows of ``entity`` known at ``as_of``."""
+        return (self.entity == entity) & (self.known <= as_of)
 
 
 class RecsysUserFeatures(FeatureView):
@@ -55,31 +82,21 @@ class RecsysUserFeatures(FeatureView):
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
         out = requests.copy()
-        reviews = data["recsys_reviews"]
-        reviewed, counts = [], []
-        if reviews.empty:
-            by_user: dict[str, pd.DataFrame] = {}
-        else:
-            frame = reviews.assign(
-                user=reviews["user"].astype(str),
-                available_at=_utc(reviews["available_at"]),
-                timestamp=_utc(reviews["timestamp"]),
-            )
-            by_user = {str(u): g for u, g in frame.groupby("user", sort=False)}
-        for user, as_of in zip(requests["user"].astype(str), requests["as_of"], strict=True):
-            mine = by_user.get(user)
-            if mine is None:
-                reviewed.append("[]")
-                counts.append(0.0)
+        rows = _Rows(data["recsys_reviews"], "user")
+        items = rows.frame["item"].astype(str).to_numpy() if len(rows.frame) else np.array([])
+        reviewed = np.full(len(out), "[]", dtype=object)
+        counts = np.zeros(len(out))
+        for (user, as_of), positions in _groups(requests, "user").items():
+            mask = rows.mask(user, as_of)
+            if not mask.any():
                 continue
-            mine = known_at(mine, as_of).sort_values(
-                ["timestamp", "item"], ascending=False, kind="stable"
-            )
-            items = list(dict.fromkeys(mine["item"].astype(str)))
-            reviewed.append(json.dumps(items))
-            counts.append(float(len(items)))
+            mine, stamps = items[mask], rows.time[mask]
+            order = np.lexsort((mine, stamps))[::-1]  # newest first
+            seen = list(dict.fromkeys(mine[order].tolist()))
+            reviewed[positions] = json.dumps(seen)
+            counts[positions] = float(len(seen))
         out["reviewed"] = reviewed
-        out["reviews"] = np.asarray(counts, dtype=float)
+        out["reviews"] = counts
         return out
 
 
@@ -92,58 +109,44 @@ class RecsysItemFeatures(FeatureView):
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
         out = requests.copy()
-        items = data["recsys_items"]
-        reviews = data["recsys_reviews"]
-
-        def grouped(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
-            if frame.empty:
-                return {}
-            frame = frame.assign(
-                item=frame["item"].astype(str),
-                available_at=_utc(frame["available_at"]),
-                timestamp=_utc(frame["timestamp"]),
-            )
-            return {str(i): g for i, g in frame.groupby("item", sort=False)}
-
-        rows, votes = grouped(items), grouped(reviews)
-        window = pd.Timedelta(days=POPULARITY_DAYS)
-        category: list[str | None] = []
-        available: list[float] = []
-        released: list[pd.Timestamp] = []
-        popularity: list[float] = []
-        last: list[pd.Timestamp] = []
-        for item, target, as_of in zip(
-            requests["item"].astype(str), requests["timestamp"], requests["as_of"], strict=True
-        ):
-            mine = rows.get(item)
-            known = None if mine is None else known_at(mine, as_of)
-            seen = votes.get(item)
-            said = None if seen is None else known_at(seen, as_of)
+        rows = _Rows(data["recsys_items"], "item")
+        votes = _Rows(data["recsys_reviews"], "item")
+        categories = rows.frame["category"].to_numpy() if len(rows.frame) else np.array([])
+        on_sale = rows.frame["available"].to_numpy() if len(rows.frame) else np.array([])
+        targets = _us(requests["timestamp"])
+        window = np.timedelta64(POPULARITY_DAYS, "D")
+        n = len(out)
+        category = np.full(n, None, dtype=object)
+        available = np.ones(n)  # an item known only from reviews is on sale
+        released = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+        popularity = np.zeros(n)
+        last = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
+        for (item, as_of), positions in _groups(requests, "item").items():
             firsts = []
-            if known is not None and not known.empty:
-                newest = known.sort_values(["timestamp", "available_at"], kind="stable").iloc[-1]
-                category.append(str(newest["category"]))
-                available.append(1.0 if bool(newest["available"]) else 0.0)
-                firsts.append(known["timestamp"].min())
-            else:
-                category.append(None)
-                available.append(1.0)  # an item known only from reviews is on sale
-            if said is not None and not said.empty:
-                firsts.append(said["timestamp"].min())
-                stamps = said["timestamp"]
-                popularity.append(float(((stamps > target - window) & (stamps <= target)).sum()))
-                last.append(stamps.max())
-            else:
-                popularity.append(0.0)
-                last.append(pd.NaT)
-            released.append(min(firsts) if firsts else pd.NaT)
-        out["category"] = pd.Series(category, index=out.index, dtype=object)
-        out["available"] = np.asarray(available, dtype=float)
-        out["released"] = pd.Series(released, index=out.index, dtype="datetime64[us, UTC]")
-        age = (out["timestamp"] - out["released"]).dt.total_seconds() / 86_400
+            mask = rows.mask(item, as_of)
+            if mask.any():
+                newest = np.lexsort((rows.known[mask], rows.time[mask]))[-1]
+                category[positions] = str(categories[mask][newest])
+                available[positions] = 1.0 if bool(on_sale[mask][newest]) else 0.0
+                firsts.append(rows.time[mask].min())
+            said = votes.mask(item, as_of)
+            if said.any():
+                stamps = np.sort(votes.time[said])
+                firsts.append(stamps[0])
+                wanted = targets[positions]
+                upto = np.searchsorted(stamps, wanted, side="right")
+                since = np.searchsorted(stamps, wanted - window, side="right")
+                popularity[positions] = (upto - since).astype(float)
+                last[positions] = stamps[-1]
+            if firsts:
+                released[positions] = min(firsts)
+        out["category"] = category
+        out["available"] = available
+        out["released"] = pd.Series(released, index=out.index).dt.tz_localize("UTC")
+        age = (targets - released) / np.timedelta64(1, "s") / 86_400
         out["age_days"] = age.astype(float)
-        out["popularity"] = np.asarray(popularity, dtype=float)
-        out["last_review"] = pd.Series(last, index=out.index, dtype="datetime64[us, UTC]")
+        out["popularity"] = popularity
+        out["last_review"] = pd.Series(last, index=out.index).dt.tz_localize("UTC")
         return out
 
 
