@@ -81,6 +81,7 @@ class Recommendations(Service):
         self._store = store
         self._lock = threading.Lock()
         self._catalogue: tuple[Any, Catalogue] | None = None
+        self._users: tuple[Any, frozenset[str]] | None = None
 
     def models(self, context: ServiceContext) -> list[str]:
         return [MODEL_NAME]
@@ -111,13 +112,20 @@ class Recommendations(Service):
         self._catalogue = (key, catalogue)
         return catalogue
 
+    def known_users(self, store: OnlineStore) -> frozenset[str]:
+        """The users the store holds features of (read again for each materialisation)."""
+        head = store.head(ONLINE_USER_FEATURES) or {}
+        found = self._users
+        if found is None or found[0] != head.get("generation"):
+            found = self._users = (head.get("generation"), frozenset(head.get("entities", ())))
+        return found[1]
+
     def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
         as_of = self.as_of(context, request)
         store = self.store(context)
         catalogue = self.catalogue(store, as_of)
-        head = store.head(ONLINE_USER_FEATURES) or {}
         reviewed: list[str] = []
-        if request.user in set(head.get("entities", ())):
+        if request.user in self.known_users(store):
             got = store.features(ONLINE_USER_FEATURES, request.user, as_of, horizon=_DAY).rows
             if len(got):
                 reviewed = json.loads(got["reviewed"].iloc[0])
@@ -134,17 +142,22 @@ class Recommendations(Service):
                 "user_key": [user_key(request.user)],
                 "n": [float(self.rules.candidates + len(reviewed))],
                 "as_of": [pd.Timestamp(as_of)],
+                "reviewed": [json.dumps(reviewed)],
+                "recent_categories": [json.dumps(recent)],
             }
         )
-        rows.attrs["history"] = UserHistory(request.user, frozenset(reviewed), tuple(recent))
-        rows.attrs["catalogue"] = catalogue
         return rows, as_of
 
     def respond(
         self, request: Any, rows: pd.DataFrame, outputs: pd.DataFrame, version: str
     ) -> BaseModel:
-        history: UserHistory = rows.attrs["history"]
-        catalogue: Catalogue = rows.attrs["catalogue"]
+        history = UserHistory(
+            request.user,
+            frozenset(json.loads(rows["reviewed"].iloc[0])),
+            tuple(json.loads(rows["recent_categories"].iloc[0])),
+        )
+        assert self._catalogue is not None, "features first"
+        catalogue = self._catalogue[1]  # the one features() read
         known = bool(outputs["known"].iloc[0])
         if known:
             items = json.loads(outputs["items"].iloc[0])
