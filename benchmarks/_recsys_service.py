@@ -22,12 +22,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from _gateway._servers import helio_command, helio_env, serving
 
 from heliograph.core import PolicySettings, Project, init_project, load_app
 from heliograph.jobs import materialize, snapshot
 from heliograph.lake import ingest_frames, open_lake
-
-from _gateway._servers import helio_command, helio_env, serving
 
 __all__ = ["serve_and_measure"]
 

@@ -52,7 +52,7 @@ from heliograph.core import HelioError
 from heliograph.lake import rejected_key
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _recsys_service import serve_and_measure  # noqa: E402  (the benchmark's own part, beside it)
+from _recsys_service import serve_and_measure
 
 READERS = {
     "movielens": read_movielens,

@@ -14,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -27,7 +26,7 @@ from heliograph import __version__
 from heliograph.core import DataError, Project, get_logger
 from heliograph.features import compute_offline
 from heliograph.lake import open_lake
-from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry, metric_key
+from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry
 from heliograph.tracking import lineage_tags, tracked_run
 
 from ._backtest import BacktestResult, backtest
@@ -306,8 +305,7 @@ def train(
             prefix,
         )  # fmt: skip
         why = reason or (
-            f"trained on {', '.join(chosen.values())}; "
-            f"best of {', '.join(names)} by {metric}"
+            f"trained on {', '.join(chosen.values())}; best of {', '.join(names)} by {metric}"
         )
         outcome.version = _register(registry, name, outcome.model_uris[outcome.best], why)
         if progress:

@@ -50,21 +50,21 @@ from ._train import (
 
 __all__ = [
     "ALS",
-    "Catalogue",
-    "ColdStart",
     "EASE",
-    "Interactions",
-    "ItemIndex",
     "MMR",
     "MODEL_NAME",
-    "MaxPerCategory",
-    "NewItems",
     "ONLINE_ITEM_FEATURES",
     "ONLINE_USER_FEATURES",
     "POPULARITY_DAYS",
-    "Popularity",
     "RECOMMENDERS",
     "REVIEWS",
+    "Catalogue",
+    "ColdStart",
+    "Interactions",
+    "ItemIndex",
+    "MaxPerCategory",
+    "NewItems",
+    "Popularity",
     "Recommendation",
     "Recommender",
     "RecsysItemFeatures",
@@ -205,7 +205,6 @@ seed = 7
 # paths = ["data/u.data"]
 # format = "movielens"
 """
-
 
 
 def _services() -> list[Any]:

@@ -94,9 +94,7 @@ class Catalogue:
         }
         available = {i: bool(a) for i, a in zip(items, frame["available"], strict=True)}
         released = {
-            i: pd.Timestamp(r)
-            for i, r in zip(items, frame["released"], strict=True)
-            if pd.notna(r)
+            i: pd.Timestamp(r) for i, r in zip(items, frame["released"], strict=True) if pd.notna(r)
         }
         popularity = {i: float(p) for i, p in zip(items, frame["popularity"], strict=True)}
         ranked = sorted(items, key=lambda i: (-popularity[i], i))

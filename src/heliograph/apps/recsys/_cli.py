@@ -23,7 +23,9 @@ def train_recsys(
             "default: each dataset's newest."
         ),
     ] = None,
-    models: Annotated[str, typer.Option(help="Comma-separated candidates.")] = "popularity,ease,als",
+    models: Annotated[
+        str, typer.Option(help="Comma-separated candidates.")
+    ] = "popularity,ease,als",
     test_days: Annotated[int, typer.Option(min=1, help="Days of reviews the split tests on.")] = 14,
     register: Annotated[bool, typer.Option(help="Register the best as the challenger.")] = True,
     allow_failed_checks: Annotated[

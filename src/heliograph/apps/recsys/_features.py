@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from heliograph.features import FeatureView, OnlineView, known_at
+from heliograph.features import FeatureView, OnlineView
 
 __all__ = [
     "ONLINE_ITEM_FEATURES",

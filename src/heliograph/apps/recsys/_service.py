@@ -175,7 +175,6 @@ class Recommendations(Service):
             version=version,
             cold_start=not known,
             items=[
-                RecommendationItem(item=r.item, score=r.score, rules=list(r.rules))
-                for r in chosen
+                RecommendationItem(item=r.item, score=r.score, rules=list(r.rules)) for r in chosen
             ],
         )
