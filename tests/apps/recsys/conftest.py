@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,7 +67,9 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
     """The small shop, trained (its best promoted to champion) and materialised: shared by the
     training, feature and service tests (each ingest, fit and materialisation costs seconds)."""
     project = recsys_project(tmp_path_factory.mktemp("recsys-shop"))
-    outcome = train_recommender(project, test_days=7)
+    with warnings.catch_warnings():  # MLflow's advice on type hints and pickling
+        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow.*")
+        outcome = train_recommender(project, test_days=7)
     assert Registry(project).promote(MODEL_NAME, policy=POLICY).accepted
     materialize(project)
     return Shop(project, outcome)

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from heliograph.apps.recsys import MODEL_NAME
 from heliograph.apps.recsys._service import Recommendations
 from heliograph.core import FixedClock, Project
+from heliograph.features import OnlineStore, SQLiteBackend
 from heliograph.gateway import create_app
 from heliograph.lake import open_lake
 from heliograph.ledger import read_predictions
@@ -59,6 +60,20 @@ def test_a_known_user_gets_new_items_shaped_by_the_rules(client: TestClient, roo
     assert max(Counter(category[i] for i in items).values()) <= 3  # at most 3 per category
     withdrawn = set(catalogue.loc[~catalogue["available"], "item"])
     assert not set(items) & withdrawn
+
+
+def test_with_nothing_materialised_the_features_come_from_the_lake(root: Path) -> None:
+    project = Project.load(root).with_clock(FixedClock(NOW))
+    empty = OnlineStore(SQLiteBackend(root / "empty-online.db"), open_lake(project))
+    app = create_app(project, [Recommendations(store=empty)], poll_interval=3600, shadow=False)
+    reviews = open_lake(project).read("recsys_reviews")
+    user = str(reviews["user"].value_counts().index[0])
+    with TestClient(app) as client:
+        response = client.post(PATH, json={"user": user, "k": 10})
+    assert response.status_code == 200, response.text
+    items = [r["item"] for r in response.json()["items"]]
+    assert len(items) == 10 and not set(items) & set(reviews.loc[reviews["user"] == user, "item"])
+    empty.close()
 
 
 def test_an_unknown_user_is_cold_start_not_an_error(client: TestClient) -> None:

@@ -24,8 +24,9 @@ from typing import Any, ClassVar
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from heliograph.features import OnlineStore
+from heliograph.features import OnlineStore, compute_offline
 from heliograph.gateway import Service, ServiceContext
+from heliograph.lake import Lake
 
 from ._catalogue import Catalogue, UserHistory
 from ._features import ONLINE_ITEM_FEATURES, ONLINE_USER_FEATURES
@@ -80,6 +81,7 @@ class Recommendations(Service):
         self.rules = rules
         self._store = store
         self._lock = threading.Lock()
+        self._building = threading.Lock()
         self._catalogue: tuple[Any, Catalogue] | None = None
         self._users: tuple[Any, frozenset[str]] | None = None
 
@@ -97,20 +99,31 @@ class Recommendations(Service):
 
     def catalogue(self, store: OnlineStore, as_of: datetime) -> Catalogue:
         """Every item's features as of ``as_of``'s day, read again when a new
-        materialisation (or a new day) changes them."""
-        head = store.head(ONLINE_ITEM_FEATURES) or {}
-        key = (head.get("generation"), pd.Timestamp(as_of).floor("D"))
+        materialisation (or a new day) changes them: from the online store item by item, or,
+        when the store is behind the lake (or empty), computed from the lake in one pass."""
+        status = store.status(ONLINE_ITEM_FEATURES, check_lake=False)
+        key = (status.generation, pd.Timestamp(as_of).floor("D"))
         found = self._catalogue
         if found is not None and found[0] == key:
             return found[1]
-        rows = [
-            store.features(ONLINE_ITEM_FEATURES, item, as_of, horizon=_DAY).rows
-            for item in head.get("entities", [])
-        ]
-        frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-        catalogue = Catalogue.from_features(frame, as_of)
-        self._catalogue = (key, catalogue)
-        return catalogue
+        with self._building:  # one reader builds it; the others wait for it, not read again
+            found = self._catalogue
+            if found is not None and found[0] == key:
+                return found[1]
+            ready = store.status(ONLINE_ITEM_FEATURES).ready
+            head = store.head(ONLINE_ITEM_FEATURES) or {}
+            items = head.get("entities") or []
+            if ready and items:
+                rows = [
+                    store.features(ONLINE_ITEM_FEATURES, item, as_of, horizon=_DAY).rows
+                    for item in items
+                ]
+                frame = pd.concat(rows, ignore_index=True)
+            else:
+                frame = _items_from_lake(store.lake, as_of)
+            catalogue = Catalogue.from_features(frame, as_of)
+            self._catalogue = (key, catalogue)
+            return catalogue
 
     def known_users(self, store: OnlineStore) -> frozenset[str]:
         """The users the store holds features of (read again for each materialisation)."""
@@ -125,7 +138,10 @@ class Recommendations(Service):
         store = self.store(context)
         catalogue = self.catalogue(store, as_of)
         reviewed: list[str] = []
-        if request.user in self.known_users(store):
+        materialised = store.status(ONLINE_USER_FEATURES, check_lake=False).state == "ok"
+        # Never materialised: the store answers from the lake. Materialised: a user it does not
+        # hold has no reviews (the store itself answers from the lake when it is behind).
+        if not materialised or request.user in self.known_users(store):
             got = store.features(ONLINE_USER_FEATURES, request.user, as_of, horizon=_DAY).rows
             if len(got):
                 reviewed = json.loads(got["reviewed"].iloc[0])
@@ -178,3 +194,20 @@ class Recommendations(Service):
                 RecommendationItem(item=r.item, score=r.score, rules=list(r.rules)) for r in chosen
             ],
         )
+
+
+def _items_from_lake(lake: Lake, as_of: datetime) -> pd.DataFrame:
+    """Every item's features as of ``as_of``, computed from the lake in one pass."""
+    items: set[str] = set()
+    for name in ONLINE_ITEM_FEATURES.view.datasets:
+        if lake.files(name):
+            found = lake.query(f'SELECT DISTINCT CAST("item" AS VARCHAR) AS item FROM "{name}"')
+            items |= set(found["item"].astype(str))
+    if not items:
+        return pd.DataFrame()
+    target = pd.Timestamp(as_of).floor("D") + _DAY
+    moment = pd.Timestamp(as_of)
+    requests = pd.DataFrame({"item": sorted(items), "timestamp": target, "as_of": moment})
+    for column in ("timestamp", "as_of"):
+        requests[column] = requests[column].astype("datetime64[us, UTC]")
+    return compute_offline(lake, ONLINE_ITEM_FEATURES.view, requests)
