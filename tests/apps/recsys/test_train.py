@@ -83,3 +83,15 @@ def test_a_second_training_rescores_the_champion_on_its_window(shop: Shop) -> No
     assert decision.baseline_run == rescored[0].info.run_id  # like compared with like
     assert registry.aliases(MODEL_NAME)[CHAMPION] == first.version
     assert registry.aliases(MODEL_NAME)[CHALLENGER] == again.version
+
+
+def test_helio_train_recsys_prints_the_metrics_and_lineage(shop: Shop, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from heliograph.cli import main
+
+    monkeypatch.chdir(shop.project.root)
+    with pytest.raises(SystemExit) as done:
+        main(["train", "recsys", "--models", "popularity", "--test-days", "7", "--no-register"])
+    assert done.value.code in (0, None)
+    printed = capsys.readouterr().out
+    assert "test window 2024-01-26..2024-02-01" in printed
+    assert "popularity (best): HR@10 " in printed and "lineage: recsys_" in printed
