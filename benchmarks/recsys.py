@@ -11,6 +11,12 @@ user already reviewed. Prints one JSON line: per model (``popularity``, ``ease``
 HNSW → rules with at most 3 per category) as ``rules.*``; ``ann.recall@10`` and
 ``ann.query_us`` (one query, one thread) for the HNSW index over the ALS item vectors.
 Malformed lines of a real file are counted in ``rejected_lines`` (they would be quarantined).
+
+Then (unless ``--no-service``) the served system, in a project of its own: ALS trained through
+the platform's pipeline (``pipeline.train_s``), the features materialised
+(``materialize_s``), ``helio serve`` started and ``--requests`` recommendations asked at 8
+connections, every request a different user (a tenth of them unknown: cold start), so none
+is answered from memory: ``service.p50_ms``, ``service.p99_ms`` (goal: p99 ≤ 10 ms).
 """
 
 from __future__ import annotations
@@ -45,6 +51,9 @@ from heliograph.apps.recsys import (
 from heliograph.core import HelioError
 from heliograph.lake import rejected_key
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _recsys_service import serve_and_measure
+
 READERS = {
     "movielens": read_movielens,
     "amazon-csv": read_amazon_csv,
@@ -57,7 +66,8 @@ def load(args: argparse.Namespace) -> tuple[pd.DataFrame, pd.DataFrame | None, i
     if args.format == "simulated":
         if args.data and Path(args.data).is_file():
             return pd.read_parquet(args.data), None, 0
-        data = simulate(args.start, args.end, seed=args.seed)
+        knobs = {k: v for k, v in (("users", args.users), ("items", args.items)) if v}
+        data = simulate(args.start, args.end, seed=args.seed, **knobs)
         return data["recsys_reviews"], data["recsys_items"], 0
     if not args.data:
         sys.exit(f"--data PATH is needed for --format {args.format}")
@@ -74,6 +84,10 @@ def main() -> None:
     parser.add_argument("--end", default="2024-12-31", help="simulated: last day")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--queries", type=int, default=1000, help="ANN queries to time")
+    parser.add_argument("--users", type=int, help="simulated: users at the start")
+    parser.add_argument("--items", type=int, help="simulated: items at the start")
+    parser.add_argument("--requests", type=int, default=2000, help="service requests to time")
+    parser.add_argument("--no-service", action="store_true", help="skip the served system")
     args = parser.parse_args()
     try:
         reviews, items, rejected = load(args)
@@ -147,6 +161,8 @@ def main() -> None:
             out[f"{name}.hr@{K}"] >= 2 * pop_hr and out[f"{name}.ndcg@{K}"] >= 2 * pop_ndcg  # type: ignore[operator]
         )
     out[f"ann.goal_recall@{K}"] = bool(out[f"ann.recall@{K}"] >= 0.95)  # type: ignore[operator]
+    if not args.no_service:
+        out.update(serve_and_measure(reviews, items, requests=args.requests, seed=args.seed))
     print(json.dumps(out))
 
 

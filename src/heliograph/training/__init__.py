@@ -1,8 +1,9 @@
 """Training: the pipeline any app plugs into, and walk-forward backtests.
 
-An app declares a ``TrainingPipeline`` (feature view, requests, candidates, metrics); ``train``
-runs it: snapshots → checks → backtest → MLflow runs with lineage → registration → the
-champion re-scored on the same window. Metrics live in ``heliograph.metrics``.
+An app declares a ``TrainingPipeline`` (feature view, requests, candidates, metrics, or its
+own ``Evaluation``); ``train`` runs it: snapshots → checks → backtest (or the evaluation) →
+MLflow runs with lineage → registration → the champion re-scored on the same window. Metrics
+live in ``heliograph.metrics``.
 
 >>> from heliograph.training import Candidate, TrainingPipeline, backtest, train
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._backtest import CADENCES, BacktestResult, Forecaster, backtest, cadence_days
+from ._evaluation import Evaluation, Judged
 from ._inputs import check_snapshots, resolve_snapshots
 from ._pipeline import Candidate, TrainingPipeline, TrainingProgress, TrainOutcome
 from ._train import train
@@ -20,7 +22,9 @@ __all__ = [
     "CADENCES",
     "BacktestResult",
     "Candidate",
+    "Evaluation",
     "Forecaster",
+    "Judged",
     "TrainOutcome",
     "TrainedModel",
     "TrainingPipeline",

@@ -29,10 +29,11 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from heliograph.core import UsageError
 from heliograph.features import FeatureView
 from heliograph.lake import Lake
 
-from ._backtest import Forecaster
+from ._evaluation import Evaluation
 
 __all__ = ["Candidate", "TrainOutcome", "TrainingPipeline", "TrainingProgress"]
 
@@ -56,7 +57,7 @@ class Candidate:
     """
 
     name: str
-    make: Callable[[], Forecaster]
+    make: Callable[[], Any]  # a Forecaster for a backtest; what the evaluation fits otherwise
     members: tuple[str, ...] = ()
     combine: Callable[[Sequence[pd.DataFrame]], pd.DataFrame] | None = None
     assemble: Callable[[Sequence[Any]], Any] | None = None
@@ -83,14 +84,19 @@ class TrainingPipeline:
       ``helio.predictions`` tags, and ``backtest/predictions.parquet``) for the CI report;
     - ``subject``: what one trained model is for (``"meter"``: one model per meter), logged
       as a parameter and the ``helio.<subject>`` tag; the registered model is
-      ``<name>-<subject value>``, or ``name`` when trained for no subject.
+      ``<name>-<subject value>``, or ``name`` when trained for no subject;
+    - ``evaluation``: instead of ``feature_view``, ``requests`` and ``metrics``, an
+      :class:`~heliograph.training.Evaluation` that prepares the data and judges each
+      candidate itself (a recommender's time-based split, say);
+    - ``policy``: ``(metric, "minimize" | "maximize")`` that chooses the best candidate
+      (default: the project's ``[policy]``).
     """
 
     name: str
-    feature_view: FeatureView
-    requests: Requests
-    candidates: Sequence[Candidate]
-    metrics: Scorer
+    feature_view: FeatureView | None = None
+    requests: Requests | None = None
+    candidates: Sequence[Candidate] = ()
+    metrics: Scorer | None = None
     keys: tuple[str, ...] = ()
     outputs: tuple[str, ...] = ()
     plots: Plotter | None = None
@@ -99,14 +105,38 @@ class TrainingPipeline:
     description: str = ""
     metric_descriptions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     predictions_plot: Mapping[str, str] | None = None
+    evaluation: Evaluation | None = None
+    policy: tuple[str, Literal["minimize", "maximize"]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.evaluation is None and (self.requests is None or self.metrics is None):
+            raise UsageError(
+                f"training pipeline {self.name}: nothing to judge the candidates with",
+                field="evaluation",
+                rule="an evaluation, or requests and metrics (over a feature_view)",
+            )
+
+    @property
+    def datasets(self) -> tuple[str, ...]:
+        """The datasets a run reads: the evaluation's, or the feature view's."""
+        if self.evaluation is not None:
+            return tuple(self.evaluation.datasets)
+        assert self.feature_view is not None
+        return tuple(self.feature_view.datasets)
+
+    @property
+    def ref(self) -> str:
+        """What a run's inputs were computed by (the lineage's ``helio.feature_view``)."""
+        if self.evaluation is not None:
+            return self.evaluation.ref
+        assert self.feature_view is not None
+        return self.feature_view.ref
 
     def model_name(self, subject: str | None = None) -> str:
         """The registered model trained for ``subject``."""
         return f"{self.name}-{subject}" if subject else self.name
 
     def candidate(self, name: str) -> Candidate:
-        from heliograph.core import UsageError
-
         for candidate in self.candidates:
             if candidate.name == name:
                 return candidate

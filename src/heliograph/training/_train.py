@@ -13,10 +13,7 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,12 +26,14 @@ from heliograph import __version__
 from heliograph.core import DataError, Project, get_logger
 from heliograph.features import compute_offline
 from heliograph.lake import open_lake
-from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry, metric_key
+from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry
 from heliograph.tracking import lineage_tags, tracked_run
 
 from ._backtest import BacktestResult, backtest
 from ._inputs import check_snapshots, resolve_snapshots
+from ._judged import _train_judged
 from ._pipeline import Candidate, TrainingPipeline, TrainingProgress, TrainOutcome
+from ._run import _log_metrics, _register, _Run
 
 __all__ = ["train"]
 
@@ -59,13 +58,8 @@ def _members_first(pipeline: TrainingPipeline, names: Sequence[str]) -> list[str
 
 
 def _score(pipeline: TrainingPipeline, predictions: pd.DataFrame, features: pd.DataFrame) -> dict:
+    assert pipeline.metrics is not None
     return {k: float(v) for k, v in pipeline.metrics(predictions, features).items()}
-
-
-def _log_metrics(metrics: dict[str, float]) -> None:
-    import mlflow
-
-    mlflow.log_metrics({metric_key(k): v for k, v in metrics.items() if not math.isnan(v)})
 
 
 def _rescore_champion(
@@ -126,16 +120,6 @@ def _log_predictions(pipeline: TrainingPipeline, predictions: pd.DataFrame) -> N
         path = Path(tmp) / Path(PREDICTIONS_ARTIFACT).name
         predictions[columns].to_parquet(path, index=False)
         mlflow.log_artifact(str(path), str(Path(PREDICTIONS_ARTIFACT).parent))
-
-
-def _register(registry: Registry, name: str, uri: str, reason: str) -> str:
-    """Register quietly: MLflow prints "Successfully registered model" to standard error."""
-    quiet = io.StringIO()
-    with contextlib.redirect_stderr(quiet):
-        version = registry.register(name, uri, reason=reason)
-    if quiet.getvalue().strip():
-        log.debug("mlflow: %s", quiet.getvalue().strip())
-    return version
 
 
 def _log_candidate(
@@ -211,7 +195,7 @@ def train(
     name = pipeline.model_name(subject)
     label = subject or name
     lake = open_lake(project)
-    chosen = resolve_snapshots(lake, pipeline.feature_view.datasets, snapshots)
+    chosen = resolve_snapshots(lake, pipeline.datasets, snapshots)
     checks_passed, checks = check_snapshots(lake, chosen)
     if not checks_passed and not allow_failed_checks:
         failed = {k: v["failed"] for k, v in checks.items() if v["failed"]}
@@ -222,20 +206,24 @@ def train(
             hint="fix the data, or pass --allow-failed-checks (the policy will "
             "then refuse to promote the model)",
         )
-    requests = pipeline.requests(lake, chosen, subject)
-    features = compute_offline(lake, pipeline.feature_view, requests, snapshots=chosen)
-    start, end = _window(features, label, backtest_days)
-    outcome = TrainOutcome(name, subject, list(chosen.values()), "")
-    columns = pipeline.inputs(features)
     tags = lineage_tags(
         project.root,
         snapshots=list(chosen.values()),
         checks=checks,
         checks_passed=checks_passed,
-        feature_view=pipeline.feature_view.ref,
+        feature_view=pipeline.ref,
     )
     if subject:
         tags[f"helio.{pipeline.subject}"] = subject
+    run = _Run(project, pipeline, subject, name, label, chosen, checks_passed, tags, progress)
+    if pipeline.evaluation is not None:
+        return _train_judged(run, names, lake, register=register, reason=reason)
+    assert pipeline.requests is not None and pipeline.feature_view is not None
+    requests = pipeline.requests(lake, chosen, subject)
+    features = compute_offline(lake, pipeline.feature_view, requests, snapshots=chosen)
+    start, end = _window(features, label, backtest_days)
+    outcome = TrainOutcome(name, subject, list(chosen.values()), "")
+    columns = pipeline.inputs(features)
     experiment = f"{project.settings.project.name}/{name}"
     subject_params = {pipeline.subject: subject} if subject else {}
     results: dict[str, BacktestResult] = {}
@@ -272,7 +260,7 @@ def train(
                 TAG_WINDOW: result.window,
                 "helio.model": candidate_name,
             },
-        ) as run:
+        ) as active:
             params = final.params() if hasattr(final, "params") else {}
             mlflow.log_params(
                 {
@@ -289,7 +277,7 @@ def train(
             outcome.model_uris[candidate_name] = _log_candidate(
                 pipeline, final, result, features, columns, candidate_name
             )
-            outcome.runs[candidate_name] = run.info.run_id
+            outcome.runs[candidate_name] = active.info.run_id
         log.info("%s %s: %s", label, candidate_name, metrics)
         if progress:
             progress(
@@ -303,15 +291,9 @@ def train(
                     metrics,
                 )
             )
-    policy = project.settings.policy
-    sign = 1 if policy.direction == "minimize" else -1
-
-    def score(candidate_name: str) -> float:
-        value = outcome.metrics[candidate_name].get(policy.metric, math.nan)
-        return math.inf if math.isnan(value) else sign * value
-
+    metric, _ = run.policy
     outcome.metrics = {n: outcome.metrics[n] for n in names}  # the order asked for
-    outcome.best = min(names, key=score)
+    outcome.best = run.best(outcome, names)
     outcome.checks_passed = checks_passed
     if register:
         registry = Registry(project)
@@ -323,8 +305,7 @@ def train(
             prefix,
         )  # fmt: skip
         why = reason or (
-            f"trained on {', '.join(chosen.values())}; "
-            f"best of {', '.join(names)} by {policy.metric}"
+            f"trained on {', '.join(chosen.values())}; best of {', '.join(names)} by {metric}"
         )
         outcome.version = _register(registry, name, outcome.model_uris[outcome.best], why)
         if progress:

@@ -17,7 +17,7 @@ KEYS = ("hr@10", "ndcg@10", "coverage", "diversity", "train_s")
 def _run(*args: str) -> dict:
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=300
+        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=600
     )
     assert done.returncode == 0, done.stderr
     (line,) = done.stdout.strip().splitlines()
@@ -34,7 +34,7 @@ def test_on_a_movielens_file_with_a_bad_line(small_year: dict[str, pd.DataFrame]
         )
     ]
     path.write_text("\n".join([*lines[:10], "not a review", *lines[10:]]) + "\n")
-    out = _run("--data", str(path), "--format", "movielens", "--queries", "100")
+    out = _run("--data", str(path), "--format", "movielens", "--queries", "100", "--no-service")
     assert out["rejected_lines"] == 1 and out["reviews"] == len(reviews)
     for model in ("popularity", "ease", "als"):
         assert all(f"{model}.{key}" in out for key in KEYS)
@@ -43,8 +43,17 @@ def test_on_a_movielens_file_with_a_bad_line(small_year: dict[str, pd.DataFrame]
     assert out["ease.hr@10"] > out["popularity.hr@10"]
 
 
-def test_on_simulated_reviews() -> None:
-    out = _run("--format", "simulated", "--end", "2024-01-31", "--queries", "100")
+def test_on_simulated_reviews_served() -> None:
+    out = _run(
+        "--format", "simulated", "--end", "2024-01-31", "--users", "80", "--items", "100",
+        "--queries", "100", "--requests", "40",
+    )  # fmt: skip
     assert out["format"] == "simulated" and out["diversity_basis"] == "category"
     assert 0 <= out["rules.diversity"] <= 1 and out["rules.diversity"] > out["als.diversity"]
     assert isinstance(out["ease.goal_2x_popularity"], bool)
+    # the served system: trained through the pipeline, every request a different user
+    assert out["service.requests"] == out["service.distinct_users"] == 40
+    assert out["service.errors"] == 0
+    assert 0 < out["service.p50_ms"] <= out["service.p99_ms"]
+    assert out["pipeline.train_s"] > 0 and out["materialize_s"] > 0
+    assert isinstance(out["service.goal_p99_10ms"], bool)

@@ -58,3 +58,20 @@ def test_the_cli_reports_the_quarantined_line(tmp_path: Path, capsys, monkeypatc
     assert done.value.code == 1
     printed = capsys.readouterr()
     assert "quarantined recsys_reviews/unparsed/" in printed.out + printed.err
+
+
+def test_it_runs_alone_or_beside_energy_by_configuration(tmp_path: Path) -> None:
+    from heliograph.jobs import online_views
+
+    energy, recsys = load_app("energy"), load_app("recsys")
+    alone = init_project(tmp_path / "alone", extra=recsys.config)
+    assert {v.ref for v in online_views(alone)} == {
+        "recsys_user_features@1",
+        "recsys_item_features@1",
+    }
+    both = init_project(tmp_path / "both", extra=energy.config + recsys.config)
+    refs = {v.ref for v in online_views(both)}
+    assert {"recsys_user_features@1", "recsys_item_features@1"} < refs  # and energy's
+    assert {s.type for s in both.settings.sources} == {"energy-simulator", "recsys-simulator"}
+    assert set(recsys.datasets) | set(energy.datasets) <= set(both.settings.datasets)
+    assert [s.name for s in recsys.services()] == ["recommendations"]

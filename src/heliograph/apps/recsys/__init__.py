@@ -24,18 +24,39 @@ from heliograph.lake import ReplaySource
 
 from ._ann import ItemIndex, exact_top_k, recall_at_k
 from ._catalogue import Catalogue, UserHistory
+from ._cli import train_recsys
 from ._evaluate import category_vectors, evaluate, recommend_lists
+from ._features import (
+    ONLINE_ITEM_FEATURES,
+    ONLINE_USER_FEATURES,
+    POPULARITY_DAYS,
+    RecsysItemFeatures,
+    RecsysUserFeatures,
+)
 from ._formats import REVIEWS, read_amazon_csv, read_amazon_json, read_movielens
-from ._interactions import Interactions, TimeSplit, split_by_time
+from ._interactions import Interactions, TimeSplit, split_by_time, user_key
 from ._recommenders import ALS, EASE, Popularity, Recommender, top_k
-from ._retrieval import Retriever
+from ._retrieval import Retriever, cold_start
 from ._rules import MMR, ColdStart, MaxPerCategory, NewItems, Recommendation, Rules, apply_rules
 from ._simulator import SimulatorSpec, simulate
+from ._train import (
+    MODEL_NAME,
+    RECOMMENDERS,
+    ReviewSplit,
+    SplitData,
+    recommender_pipeline,
+    train_recommender,
+)
 
 __all__ = [
     "ALS",
     "EASE",
     "MMR",
+    "MODEL_NAME",
+    "ONLINE_ITEM_FEATURES",
+    "ONLINE_USER_FEATURES",
+    "POPULARITY_DAYS",
+    "RECOMMENDERS",
     "REVIEWS",
     "Catalogue",
     "ColdStart",
@@ -46,14 +67,19 @@ __all__ = [
     "Popularity",
     "Recommendation",
     "Recommender",
+    "RecsysItemFeatures",
+    "RecsysUserFeatures",
     "Retriever",
+    "ReviewSplit",
     "Rules",
     "SimulatorSpec",
+    "SplitData",
     "TimeSplit",
     "UserHistory",
     "app",
     "apply_rules",
     "category_vectors",
+    "cold_start",
     "evaluate",
     "exact_top_k",
     "make_simulator_source",
@@ -62,10 +88,17 @@ __all__ = [
     "read_movielens",
     "recall_at_k",
     "recommend_lists",
+    "recommender_pipeline",
     "simulate",
     "split_by_time",
     "top_k",
+    "train_recommender",
+    "train_recsys",
+    "user_key",
 ]
+
+# Imported only when needed: they pull in MLflow (_pyfunc) or the gateway's FastAPI (_service).
+LAZY = ("_pyfunc", "_service")
 
 _OPTIONS = frozenset({"start", "end", "seed"} | set(SimulatorSpec.__dataclass_fields__))
 
@@ -173,11 +206,25 @@ seed = 7
 # format = "movielens"
 """
 
+
+def _services() -> list[Any]:
+    from ._service import Recommendations  # imports the gateway (FastAPI): only when serving
+
+    return [Recommendations()]
+
+
+def _online_views() -> list[Any]:
+    return [ONLINE_USER_FEATURES, ONLINE_ITEM_FEATURES]
+
+
 # The simulated year is replayed from 2024-10-01, a day of reviews per real minute.
 app = App(
     name="recsys",
     description="review-based recommendations",
     config=_CONFIG,
     clock={"mode": "replay", "start": "2024-10-01T00:00:00Z", "speed": 1440.0},
+    commands={"train": train_recsys},
+    services=_services,
+    online_views=_online_views,
     datasets=("recsys_reviews", "recsys_items"),
 )

@@ -82,6 +82,28 @@ class Catalogue:
                 by_category.setdefault(category[item], []).append(item)
         return cls(now, category, available, released, popularity, by_category, ranked)
 
+    @classmethod
+    def from_features(cls, frame: pd.DataFrame, when: str | pd.Timestamp) -> Catalogue:
+        """The catalogue from item feature rows (``recsys_item_features``, one per item)."""
+        now = _ts(when)
+        if frame.empty:
+            return cls(now, {}, {}, {}, {}, {}, [])
+        items = frame["item"].astype(str).tolist()
+        category = {
+            i: str(c) for i, c in zip(items, frame["category"], strict=True) if isinstance(c, str)
+        }
+        available = {i: bool(a) for i, a in zip(items, frame["available"], strict=True)}
+        released = {
+            i: pd.Timestamp(r) for i, r in zip(items, frame["released"], strict=True) if pd.notna(r)
+        }
+        popularity = {i: float(p) for i, p in zip(items, frame["popularity"], strict=True)}
+        ranked = sorted(items, key=lambda i: (-popularity[i], i))
+        by_category: dict[str, list[str]] = {}
+        for item in ranked:
+            if item in category:
+                by_category.setdefault(category[item], []).append(item)
+        return cls(now, category, available, released, popularity, by_category, ranked)
+
     def is_available(self, item: str) -> bool:
         return self.available.get(item, True)
 

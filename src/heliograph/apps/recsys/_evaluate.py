@@ -50,7 +50,7 @@ def recommend_lists(model: Recommender, split: TimeSplit, k: int = 10) -> dict[i
 
 
 def evaluate(
-    model: Recommender,
+    model: Recommender | None,
     split: TimeSplit,
     item_vectors: np.ndarray | None = None,
     *,
@@ -60,7 +60,10 @@ def evaluate(
     """HR@k, NDCG@k, coverage and diversity of ``model`` (or of ``lists``) on ``split``."""
     if not split.test:
         raise ValueError("no user reviewed a known item after the cutoff: nothing to judge")
-    lists = lists if lists is not None else recommend_lists(model, split, k)
+    if lists is None:
+        if model is None:
+            raise ValueError("evaluate needs a model or the lists it recommended")
+        lists = recommend_lists(model, split, k)
     users = sorted(split.test)
     ranked = [lists[u] for u in users]
     relevant = [split.test[u] for u in users]

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -24,7 +25,7 @@ import pandas as pd
 if TYPE_CHECKING:  # scipy is imported where it is used: it is slow to import
     from scipy import sparse
 
-__all__ = ["Interactions", "TimeSplit", "split_by_time"]
+__all__ = ["Interactions", "TimeSplit", "split_by_time", "user_key"]
 
 
 @dataclass(frozen=True)
@@ -99,3 +100,10 @@ def split_by_time(reviews: pd.DataFrame, cutoff: str | pd.Timestamp) -> TimeSpli
         new_users=int(after.loc[u.isna(), "user"].nunique()),
         unknown_items=int((u.notna() & i.isna()).sum()),
     )
+
+
+def user_key(user: str) -> float:
+    """A user id as a number a model signature carries (serving signatures are numeric): 52
+    bits of its BLAKE2b hash, exact in a double."""
+    digest = hashlib.blake2b(str(user).encode(), digest_size=8).digest()
+    return float(int.from_bytes(digest, "big") >> 12)

@@ -22,7 +22,7 @@ from ._catalogue import Catalogue, UserHistory
 from ._recommenders import ALS
 from ._rules import COLD_START, RETRIEVAL, Recommendation, Rules, apply_rules
 
-__all__ = ["Retriever"]
+__all__ = ["Retriever", "cold_start"]
 
 
 @dataclass
@@ -51,15 +51,7 @@ class Retriever:
             labels, scores = self.index.query(self.model.user_factors[row], k=wanted)
             items = self.index.items[labels]
             return [(str(i), float(s)) for i, s in zip(items, scores, strict=True)], RETRIEVAL
-        categories = history.recent_categories[: self.rules.cold_start.recent_categories]
-        if categories:
-            pool = [i for c in categories for i in self.catalogue.by_category.get(c, [])[:wanted]]
-            pool.sort(key=lambda i: -self.catalogue.popularity[i])
-            how = f"{COLD_START}:popular_in_recent_categories"
-        else:
-            pool = self.catalogue.ranked[:wanted]
-            how = f"{COLD_START}:popular"
-        return [(i, self.catalogue.popularity[i]) for i in pool[:wanted]], how
+        return cold_start(self.catalogue, history, self.rules)
 
     def recommend(self, history: UserHistory, k: int = 10) -> list[Recommendation]:
         pool, how = self.candidates(history)
@@ -72,3 +64,19 @@ class Retriever:
             origin=how,
             vectors=self._vectors,
         )
+
+
+def cold_start(
+    catalogue: Catalogue, history: UserHistory, rules: Rules
+) -> tuple[list[tuple[str, float]], str]:
+    """The most popular items of the user's recent categories, else of the catalogue."""
+    wanted = rules.candidates + len(history.reviewed)
+    categories = history.recent_categories[: rules.cold_start.recent_categories]
+    if categories:
+        pool = [i for c in categories for i in catalogue.by_category.get(c, [])[:wanted]]
+        pool.sort(key=lambda i: -catalogue.popularity[i])
+        how = f"{COLD_START}:popular_in_recent_categories"
+    else:
+        pool = catalogue.ranked[:wanted]
+        how = f"{COLD_START}:popular"
+    return [(i, catalogue.popularity[i]) for i in pool[:wanted]], how

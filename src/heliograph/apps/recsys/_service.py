@@ -1,0 +1,213 @@
+"""The recommendations service: "ten items for user u00012, as of now".
+
+``POST /v1/services/recommendations/predict`` with ``{"user": "u00012", "k": 10}`` answers the
+user's recommendations, each with its score and the rules that shaped it. The champion of
+``recsys-recommender`` proposes candidates (its input is the user's ``user_key`` and how many
+to propose); the user's and the items' features come from the online store (as of the
+request), and the declared :class:`Rules` shape the list. A user the model does not know, or
+nobody knows, is cold start (``cold_start:…`` rules), never an error; a malformed request is
+a 422 naming the field. The domain only: the gateway validates, records the ledger and runs
+the challenger's shadow.
+
+Example::
+
+    create_app(project, [Recommendations()])
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+import pandas as pd
+from pydantic import BaseModel, Field
+
+from heliograph.features import OnlineStore, compute_offline
+from heliograph.gateway import Service, ServiceContext
+from heliograph.lake import Lake
+
+from ._catalogue import Catalogue, UserHistory
+from ._features import ONLINE_ITEM_FEATURES, ONLINE_USER_FEATURES
+from ._interactions import user_key
+from ._retrieval import cold_start
+from ._rules import RETRIEVAL, MaxPerCategory, NewItems, Rules, apply_rules
+from ._train import MODEL_NAME
+
+__all__ = [
+    "SERVED_RULES",
+    "RecommendationItem",
+    "Recommendations",
+    "RecommendationsRequest",
+    "RecommendationsResponse",
+]
+
+_DAY = timedelta(days=1)
+SERVED_RULES = Rules(diversity=MaxPerCategory(n=3), new_items=NewItems(slots=1))
+
+
+class RecommendationsRequest(BaseModel):
+    user: str = Field(
+        min_length=1, max_length=128, description="The user's id.", examples=["u00012"]
+    )
+    k: int = Field(default=10, ge=1, le=100, description="How many items to answer.")
+
+
+class RecommendationItem(BaseModel):
+    item: str
+    score: float
+    rules: list[str] = Field(description="Where the item came from, and what moved it in.")
+
+
+class RecommendationsResponse(BaseModel):
+    user: str
+    as_of: datetime
+    model: str
+    version: str
+    cold_start: bool
+    items: list[RecommendationItem]
+
+
+class Recommendations(Service):
+    """The champion's candidates for the user, shaped by the declared rules."""
+
+    name = "recommendations"
+    description = "Recommendations for a user: items with scores and the rules that shaped them"
+    Request: ClassVar[type[BaseModel]] = RecommendationsRequest
+    Response: ClassVar[type[BaseModel]] = RecommendationsResponse
+
+    def __init__(self, rules: Rules = SERVED_RULES, store: OnlineStore | None = None) -> None:
+        self.rules = rules
+        self._store = store
+        self._lock = threading.Lock()
+        self._building = threading.Lock()
+        self._catalogue: tuple[Any, Catalogue] | None = None
+        self._users: tuple[Any, frozenset[str]] | None = None
+
+    def models(self, context: ServiceContext) -> list[str]:
+        return [MODEL_NAME]
+
+    def model_for(self, request: Any) -> str:
+        return MODEL_NAME
+
+    def store(self, context: ServiceContext) -> OnlineStore:
+        with self._lock:
+            if self._store is None:
+                self._store = OnlineStore.open(context.project)
+            return self._store
+
+    def catalogue(self, store: OnlineStore, as_of: datetime) -> Catalogue:
+        """Every item's features as of ``as_of``'s day, read again when a new
+        materialisation (or a new day) changes them: from the online store item by item, or,
+        when the store is behind the lake (or empty), computed from the lake in one pass."""
+        status = store.status(ONLINE_ITEM_FEATURES, check_lake=False)
+        key = (status.generation, pd.Timestamp(as_of).floor("D"))
+        found = self._catalogue
+        if found is not None and found[0] == key:
+            return found[1]
+        with self._building:  # one reader builds it; the others wait for it, not read again
+            found = self._catalogue
+            if found is not None and found[0] == key:
+                return found[1]
+            ready = store.status(ONLINE_ITEM_FEATURES).ready
+            head = store.head(ONLINE_ITEM_FEATURES) or {}
+            items = head.get("entities") or []
+            if ready and items:
+                rows = [
+                    store.features(ONLINE_ITEM_FEATURES, item, as_of, horizon=_DAY).rows
+                    for item in items
+                ]
+                frame = pd.concat(rows, ignore_index=True)
+            else:
+                frame = _items_from_lake(store.lake, as_of)
+            catalogue = Catalogue.from_features(frame, as_of)
+            self._catalogue = (key, catalogue)
+            return catalogue
+
+    def known_users(self, store: OnlineStore) -> frozenset[str]:
+        """The users the store holds features of (read again for each materialisation)."""
+        head = store.head(ONLINE_USER_FEATURES) or {}
+        found = self._users
+        if found is None or found[0] != head.get("generation"):
+            found = self._users = (head.get("generation"), frozenset(head.get("entities", ())))
+        return found[1]
+
+    def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
+        as_of = self.as_of(context, request)
+        store = self.store(context)
+        catalogue = self.catalogue(store, as_of)
+        reviewed: list[str] = []
+        materialised = store.status(ONLINE_USER_FEATURES, check_lake=False).state == "ok"
+        # Never materialised: the store answers from the lake. Materialised: a user it does not
+        # hold has no reviews (the store itself answers from the lake when it is behind).
+        if not materialised or request.user in self.known_users(store):
+            got = store.features(ONLINE_USER_FEATURES, request.user, as_of, horizon=_DAY).rows
+            if len(got):
+                reviewed = json.loads(got["reviewed"].iloc[0])
+        recent: list[str] = []
+        for item in reviewed:
+            category = catalogue.category.get(item)
+            if category is not None and category not in recent:
+                recent.append(category)
+            if len(recent) == self.rules.cold_start.recent_categories:
+                break
+        rows = pd.DataFrame(
+            {
+                "user": [request.user],
+                "user_key": [user_key(request.user)],
+                "n": [float(self.rules.candidates + len(reviewed))],
+                "as_of": [pd.Timestamp(as_of)],
+                "reviewed": [json.dumps(reviewed)],
+                "recent_categories": [json.dumps(recent)],
+            }
+        )
+        return rows, as_of
+
+    def respond(
+        self, request: Any, rows: pd.DataFrame, outputs: pd.DataFrame, version: str
+    ) -> BaseModel:
+        history = UserHistory(
+            request.user,
+            frozenset(json.loads(rows["reviewed"].iloc[0])),
+            tuple(json.loads(rows["recent_categories"].iloc[0])),
+        )
+        assert self._catalogue is not None, "features first"
+        catalogue = self._catalogue[1]  # the one features() read
+        known = bool(outputs["known"].iloc[0])
+        if known:
+            items = json.loads(outputs["items"].iloc[0])
+            scores = json.loads(outputs["scores"].iloc[0])
+            pool, how = list(zip(items, scores, strict=True)), RETRIEVAL
+        else:
+            pool, how = cold_start(catalogue, history, self.rules)
+        chosen = apply_rules(
+            pool, k=request.k, rules=self.rules, user=history, catalogue=catalogue, origin=how
+        )
+        return RecommendationsResponse(
+            user=request.user,
+            as_of=rows["as_of"].iloc[0].to_pydatetime(),
+            model=MODEL_NAME,
+            version=version,
+            cold_start=not known,
+            items=[
+                RecommendationItem(item=r.item, score=r.score, rules=list(r.rules)) for r in chosen
+            ],
+        )
+
+
+def _items_from_lake(lake: Lake, as_of: datetime) -> pd.DataFrame:
+    """Every item's features as of ``as_of``, computed from the lake in one pass."""
+    items: set[str] = set()
+    for name in ONLINE_ITEM_FEATURES.view.datasets:
+        if lake.files(name):
+            found = lake.query(f'SELECT DISTINCT CAST("item" AS VARCHAR) AS item FROM "{name}"')
+            items |= set(found["item"].astype(str))
+    if not items:
+        return pd.DataFrame()
+    target = pd.Timestamp(as_of).floor("D") + _DAY
+    moment = pd.Timestamp(as_of)
+    requests = pd.DataFrame({"item": sorted(items), "timestamp": target, "as_of": moment})
+    for column in ("timestamp", "as_of"):
+        requests[column] = requests[column].astype("datetime64[us, UTC]")
+    return compute_offline(lake, ONLINE_ITEM_FEATURES.view, requests)
