@@ -62,6 +62,10 @@ artifacts = ""
 # SQLAlchemy URL of the ledger (predictions, actuals, events). Empty: SQLite (WAL) at
 # <state_dir>/ledger.db. Production: postgresql+psycopg://USER@HOST/DB.
 url = ""
+# What a prediction's 200 promises if the gateway is killed (SIGKILL, power loss): "journal":
+# its record was fsynced to a local journal first (group commit), nothing answered is lost;
+# "background": written from memory within ~0.2 s, what is in memory is lost with the process.
+durability = "journal"
 
 [online_store]
 # Materialised feature states for serving (`helio job run materialize`). "sqlite": a file
@@ -104,6 +108,9 @@ webhook_secret = ""
 # A service refuses (503) an answer whose newest input of some dataset was older than this
 # many hours at its as_of (run `helio job run ingest`); 0: answer, flagged in `freshness`.
 max_input_age_hours = 36.0
+# POST /invocations: rows of concurrent requests for one model version predicted in one call
+# (requests received in the same turn of the event loop; nothing waits for more). 1: off.
+max_batch_rows = 64
 
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
