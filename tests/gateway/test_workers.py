@@ -23,14 +23,18 @@ from heliograph.registry import Registry
 from heliograph.tracking import tracked_run
 
 pytestmark = pytest.mark.filterwarnings(
-    "ignore::UserWarning:mlflow.*", "ignore:.*type hint:UserWarning", "ignore::FutureWarning"
+    "ignore::UserWarning:mlflow.*",
+    "ignore:.*type hint:UserWarning",
+    "ignore::FutureWarning",
+    "ignore:X does not have valid feature names:UserWarning",  # the native path reads arrays
 )
 MODEL = "tiny-linear"
 COLUMNS = ["a", "b", "c"]
 
 
 def tiny_project(root: Path) -> Project:
-    """A bare project with one registered scikit-learn model as champion (a few seconds)."""
+    """A bare project with one registered scikit-learn model as champion, the model of
+    ``/invocations`` (a few seconds)."""
     import mlflow.sklearn
     import numpy as np
     import pandas as pd
@@ -43,12 +47,21 @@ def tiny_project(root: Path) -> Project:
     model = LinearRegression().fit(x, x @ np.array([1.0, 2.0, 3.0]))
     with tracked_run(project, "tiny", "linear"):
         info = mlflow.sklearn.log_model(
-            model, name="model", signature=infer_signature(x, model.predict(x)), input_example=x.head(3)
+            model,
+            name="model",
+            signature=infer_signature(x, model.predict(x)),
+            input_example=x.head(3),
+            pip_requirements=["scikit-learn"],  # not inferred (a subprocess: seconds)
         )
     registry = Registry(project)
     version = registry.register(MODEL, info.model_uri, reason="test")
     registry.client.set_registered_model_alias(MODEL, "champion", version)
-    return project
+    config = project.config_path
+    assert config is not None
+    config.write_text(
+        config.read_text().replace('invocations_model = ""', f'invocations_model = "{MODEL}"')
+    )
+    return Project.load(project.root)
 
 
 def free_port() -> int:
@@ -57,12 +70,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve(project: Project, port: int, *args: str) -> subprocess.Popen[str]:
+def serve(project: Project, port: int, *args: str, ledger: str) -> subprocess.Popen[str]:
     env = {
+        "HELIO_LEDGER__URL": ledger,
         **os.environ,
         "HELIO_PROGRESS": "0",
         "HELIO_CLOCK__MODE": "real",
-        "HELIO_GATEWAY__INVOCATIONS_MODEL": MODEL,
         "PYTHONWARNINGS": "ignore",
     }
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -142,11 +155,12 @@ def alive(pid: int) -> bool:
 
 
 @pytest.mark.slow
-def test_two_workers_share_the_port_the_metrics_and_lose_nothing(tmp_path: Path) -> None:
-    project = tiny_project(tmp_path / "tiny")
+def test_two_workers_share_the_port_the_metrics_and_lose_nothing(tiny: Project) -> None:
+    project = tiny
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = serve(project, port, "--workers", "2")
+    ledger = f"sqlite:///{project.state_dir / 'workers-ledger.db'}"  # this test's alone
+    server = serve(project, port, "--workers", "2", ledger=ledger)
     try:
         wait_ready(server, base)
         deadline = time.monotonic() + 60
@@ -181,5 +195,5 @@ def test_two_workers_share_the_port_the_metrics_and_lose_nothing(tmp_path: Path)
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGKILL)
         server.communicate()
-    assert count_predictions(project.ledger_url, service="invocations") == len(set(ids)) == 30
+    assert count_predictions(ledger, service="invocations") == len(set(ids)) == 30
     assert not list((project.state_dir).glob("metrics-*")), "the metrics folder is removed"

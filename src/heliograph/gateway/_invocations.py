@@ -34,7 +34,7 @@ def _first_line(exc: BaseException) -> str:
 
 def add_invocation_routes(app: FastAPI, gateway: Gateway) -> None:
     """Add the two scoring routes to ``app``."""
-    batcher = Batcher(gateway.project.settings.gateway.max_batch_rows)
+    batcher = app.state.batcher = Batcher(gateway.project.settings.gateway.max_batch_rows)
 
     async def invoke(request: Request, payload: Any, name: str | None) -> Response:
         model = gateway.invocations_model(name)
