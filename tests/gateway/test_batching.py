@@ -106,13 +106,21 @@ def test_a_bad_row_in_a_batch_fails_alone(app: Any) -> None:
     assert refused["field"] == "body" and "accepts" in refused["rule"]
 
 
-def test_an_answer_goes_out_after_its_record_is_in_the_journal(app: Any) -> None:
+def test_an_answer_goes_out_after_its_record_is_in_the_journal(
+    tiny: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HELIO_LEDGER__DURABILITY", "journal")
+    app = create_app(Project.load(tiny.root), [], poll_interval=3600)
     gateway = app.state.gateway
-    assert gateway.writer.durability == "journal"  # the default promise
+    gateway.start()
+    try:
+        assert gateway.writer.durability == "journal"
+        payload = split([1, 2, 3])
+        status, headers, _ = asyncio.run(post(app, f"/v1/models/{MODEL}/invocations", payload))
 
-    status, headers, _ = asyncio.run(post(app, f"/v1/models/{MODEL}/invocations", split([1, 2, 3])))
-
-    assert status == 200
-    folder = Path(gateway.spool.folder)
-    journal = b"".join(p.read_bytes() for p in folder.glob("journal-*.jsonl"))
-    assert f'"request_id": "{headers["x-request-id"]}"'.encode() in journal
+        assert status == 200
+        folder = Path(gateway.spool.folder)
+        journal = b"".join(p.read_bytes() for p in folder.glob("journal-*.jsonl"))
+        assert f'"request_id": "{headers["x-request-id"]}"'.encode() in journal
+    finally:
+        gateway.stop()

@@ -18,11 +18,12 @@ from heliograph.ledger import LedgerError, PredictionRecord, PredictionWriter, c
 # and is SIGKILLed before its database writer has written any of them.
 _ACKNOWLEDGE_THEN_DIE = textwrap.dedent(
     """
-    import asyncio, os, signal, sys
+    import asyncio, os, signal, sys, time
     from pathlib import Path
     from heliograph.ledger import PredictionRecord, PredictionWriter
 
-    url, spool, durability, count = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+    url, spool, durability = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    count, pause = int(sys.argv[4]), float(sys.argv[5])
     writer = PredictionWriter(url, spool, durability=durability, flush_interval=3600,
                               batch_size=1_000_000).start()
 
@@ -37,14 +38,18 @@ _ACKNOWLEDGE_THEN_DIE = textwrap.dedent(
         await asyncio.gather(*(answer(n) for n in range(count)))
 
     asyncio.run(main())
+    time.sleep(pause)
     os.kill(os.getpid(), signal.SIGKILL)
     """
 )
 
 
-def acknowledge_then_die(url: str, spool: Path, durability: str, count: int) -> list[str]:
+def acknowledge_then_die(
+    url: str, spool: Path, durability: str, count: int, pause: float
+) -> list[str]:
+    args = [url, str(spool), durability, str(count), str(pause)]
     done = subprocess.run(
-        [sys.executable, "-c", _ACKNOWLEDGE_THEN_DIE, url, str(spool), durability, str(count)],
+        [sys.executable, "-c", _ACKNOWLEDGE_THEN_DIE, *args],
         capture_output=True,
         text=True,
         timeout=120,
@@ -53,13 +58,20 @@ def acknowledge_then_die(url: str, spool: Path, durability: str, count: int) -> 
     return done.stdout.split()
 
 
-@pytest.mark.parametrize(("durability", "kept"), [("journal", 200), ("background", 0)])
+@pytest.mark.parametrize(
+    ("durability", "pause", "kept"),
+    [
+        ("journal", 0.0, 200),  # killed at once: every acknowledged record was on disk
+        ("window", 0.5, 200),  # killed after the window: all on disk, the database unaware
+        ("background", 0.5, 0),  # only in memory: the writer had not written yet
+    ],
+)
 def test_what_an_acknowledgement_survives_a_sigkill(
-    tmp_path: Path, durability: str, kept: int
+    tmp_path: Path, durability: str, pause: float, kept: int
 ) -> None:
     url, spool = f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path / "spool"
 
-    acknowledged = acknowledge_then_die(url, spool, durability, 200)
+    acknowledged = acknowledge_then_die(url, spool, durability, 200, pause)
 
     assert len(acknowledged) == 200
     with PredictionWriter(url, spool) as writer:  # the next process on that spool folder
@@ -95,4 +107,4 @@ def test_an_unknown_durability_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(LedgerError) as raised:
         PredictionWriter(f"sqlite:///{tmp_path / 'l.db'}", tmp_path, durability="fsync")  # type: ignore[arg-type]
     assert raised.value.field == "ledger.durability"
-    assert "journal or background" in str(raised.value.rule)
+    assert "journal, window or background" in str(raised.value.rule)

@@ -81,7 +81,7 @@ class TrackingSettings(_Section):
 
 class LedgerSettings(_Section):
     url: str = ""
-    durability: Literal["journal", "background"] = "journal"
+    durability: Literal["journal", "window", "background"] = "window"
 
 
 class OnlineStoreSettings(_Section):

@@ -62,10 +62,13 @@ artifacts = ""
 # SQLAlchemy URL of the ledger (predictions, actuals, events). Empty: SQLite (WAL) at
 # <state_dir>/ledger.db. Production: postgresql+psycopg://USER@HOST/DB.
 url = ""
-# What a prediction's 200 promises if the gateway is killed (SIGKILL, power loss): "journal":
-# its record was fsynced to a local journal first (group commit), nothing answered is lost;
-# "background": written from memory within ~0.2 s, what is in memory is lost with the process.
-durability = "journal"
+# What a prediction's 200 promises if the gateway is killed (SIGKILL, power loss). "journal":
+# its record was fsynced to a local journal before the answer (group commit): nothing
+# answered is lost, at the cost of one fsync in each answer's latency. "window": the same
+# journal, not waited for: a kill loses the answers of the commit in progress (milliseconds),
+# whatever the database does. "background": only the ledger writer (memory, then every
+# 0.2 s the database or the spool): a kill loses what it holds, more while the database hangs.
+durability = "window"
 
 [online_store]
 # Materialised feature states for serving (`helio job run materialize`). "sqlite": a file

@@ -68,12 +68,20 @@ class GatewayMetrics:
         def gauge(name: str, text: str, mode: str, labels: tuple[str, ...] = ()) -> Gauge:
             return Gauge(name, text, labels, registry=registry, multiprocess_mode=mode)  # type: ignore[arg-type]
 
-        self.requests = Counter("helio_requests", "HTTP requests", ["route", "status"], registry=registry)
+        self.requests = Counter(
+            "helio_requests", "HTTP requests", ["route", "status"], registry=registry
+        )
         self.latency = Histogram(
-            "helio_request_seconds", "HTTP request latency", ["route"], buckets=_BUCKETS, registry=registry
+            "helio_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            buckets=_BUCKETS,
+            registry=registry,
         )
         self.shadow_skipped = Counter(
-            "helio_shadow_skipped", "challenger predictions skipped: shadow queue full", registry=registry
+            "helio_shadow_skipped",
+            "challenger predictions skipped: shadow queue full",
+            registry=registry,
         )
         self.shadow_failed = Counter(
             "helio_shadow_failed", "challenger predictions that failed", registry=registry
@@ -85,7 +93,9 @@ class GatewayMetrics:
             ("model", "role", "version"),
         )
         self.ledger = {key: gauge(f"helio_ledger_{key}", text, "livesum") for key, text in _LEDGER}
-        self.ledger_up = gauge("helio_ledger_up", "1 when the ledger database is reachable", "livemin")
+        self.ledger_up = gauge(
+            "helio_ledger_up", "1 when the ledger database is reachable", "livemin"
+        )
         self.swaps = gauge("helio_model_swaps", "model versions swapped in since start", "livesum")
         self.workers = gauge("helio_workers", "live gateway worker processes", "livesum")
         self.answering = gauge(

@@ -134,7 +134,9 @@ class Journal:
         except OSError as exc:  # the answer still goes out: the record is queued for the database
             self.errors += 1
             self._segment = None
-            logger.error("cannot write the prediction journal in %s: %s", self.folder, _first_line(exc))
+            logger.error(
+                "cannot write the prediction journal in %s: %s", self.folder, _first_line(exc)
+            )
         with self._cond:
             self._synced = batch[-1][0]
             ready = [w for w in self._waiters if w[0] <= self._synced]

@@ -3,11 +3,12 @@
 ``submit`` takes microseconds and never raises; a thread writes batches. While the database is
 down, batches go to fsynced spool segments (``_spool``), replayed oldest first when it is
 back, or by the next writer started on that folder; replay is idempotent (unique
-``record_id``, ON CONFLICT DO NOTHING). With ``durability="journal"`` every record is also
-appended to a group-committed local journal (``_journal``) and ``durable(ticket)`` is what a
-request awaits before answering, so a SIGKILL loses no answered prediction; with
-``"background"`` (the default here) what is not yet written or spooled is lost with the
-process: about ``flush_interval`` of predictions while the database answers.
+``record_id``, ON CONFLICT DO NOTHING). ``durability`` says what a SIGKILL may lose:
+``"journal"``: every record is also appended to a group-committed local journal
+(``_journal``) and ``durable(ticket)`` is what a request awaits before answering: nothing
+answered; ``"window"``: the same journal, not awaited: the records of the commit in progress
+(one ``fdatasync``), whatever the database does; ``"background"`` (the default here): what is
+not yet written or spooled, about ``flush_interval`` of records while the database answers.
 
 Example::
 
@@ -26,14 +27,15 @@ import logging
 import threading
 import time
 from collections import deque
-from pathlib import Path
 from collections.abc import Awaitable
+from pathlib import Path
 from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ._journal import Journal, adopt_journals
 from ._ledger import LedgerError, _metadata
 from ._predictions import (
     _DOWN,
@@ -43,15 +45,14 @@ from ._predictions import (
     _first_line,
     predictions_table,
 )
-from ._journal import Journal, adopt_journals
 from ._spool import _SEGMENT_LINES, _SEGMENTS, _append, _spool_line
 
 __all__ = ["PredictionWriter"]
 
 logger = logging.getLogger("heliograph.ledger")
 
-Durability = Literal["journal", "background"]
-_DURABILITY = ("journal", "background")
+Durability = Literal["journal", "window", "background"]
+_DURABILITY = ("journal", "window", "background")
 _STATS = ("submitted", "written", "spooled", "errors", "last_error", "rejected", "replayed")
 
 
@@ -126,7 +127,7 @@ class PredictionWriter:
             raise LedgerError(
                 f"unknown durability {durability!r}",
                 field="ledger.durability",
-                rule=" or ".join(_DURABILITY),
+                rule="journal, window or background",
             )
         self._engine, self._spool_dir = _engine(url), Path(spool_dir)
         self._url = self._engine.url.render_as_string(hide_password=True)
@@ -160,7 +161,7 @@ class PredictionWriter:
         self.durability = durability
         self._journal = (
             Journal(self._spool_dir, finished=lambda: self._finished)
-            if durability == "journal"
+            if durability in ("journal", "window")
             else None
         )
 
@@ -200,9 +201,9 @@ class PredictionWriter:
             return 0
 
     def durable(self, ticket: int) -> Awaitable[None] | None:
-        """With the journal: an awaitable done once ``ticket``'s record is fsynced on local
-        disk (None if it already is); without: None (the record is in memory only)."""
-        if not ticket or self._journal is None:
+        """With ``durability="journal"``: an awaitable done once ``ticket``'s record is
+        fsynced on local disk (None if it already is); otherwise None (nothing to wait for)."""
+        if not ticket or self._journal is None or self.durability != "journal":
             return None
         return self._journal.wait(ticket)
 
