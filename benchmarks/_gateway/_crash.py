@@ -21,7 +21,7 @@ from ._wrk import wrk_script
 
 PROMISE = {
     "journal": "no acknowledged prediction lost",
-    "window": "those of the journal commit in progress (<= 100 ms of load here)",
+    "window": "those of the last 20 ms and the commit in progress (<= 100 ms of load here)",
     "background": "at most flush_interval (0.2 s) plus one write of them (<= 0.5 s here)",
 }
 

@@ -126,6 +126,7 @@ def ledger_outage(
         "lost": len(ok) - rows,
         "left_in_spool": left_lines,
         "spooled_max": int(spooled_max) if spooled_max is not None else None,
+        "queue_max": int(max((s.get("queue_depth", 0.0) for s in samples), default=0)),
         "db_seen_down_s": round(max(down_samples) - min(down_samples), 1) if down_samples else 0,
         "spool_empty_after_s": round(min(emptied) - came_back, 1) if emptied else None,
         "load_1m_before": load,

@@ -122,8 +122,8 @@ def hot_swap(setup: dict[str, Any], workdir: Path, moves_wanted: int = 20) -> di
     env = helio_env(project, HELIO_GATEWAY__POLL_INTERVAL=str(SWAP_POLL))
     body = json.dumps(setup["body"]).encode()
     rows_before = count_predictions(project.ledger_url, service="invocations")
-    first_event = last_event_id(project)
     with serving("helio-swap", helio_command(project), env, workdir, "/readyz") as server:
+        first_event = last_event_id(project)  # after the start's own load of version 1
         warm = LoadGenerator(server.port, "/invocations", body).start()
         time.sleep(2)
         warm_results = warm.stop()

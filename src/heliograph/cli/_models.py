@@ -243,7 +243,11 @@ def _serve_workers(
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # read by each worker at import
     try:
         app_ = functools.partial(_serve_app, root)
-        config = uvicorn.Config(app_, factory=True, workers=workers, **options)
+        # a worker loading a version may hold the GIL for seconds: uvicorn's 5-s health
+        # check would kill it mid-load (and SIGKILL is what the journal is for, not routine)
+        config = uvicorn.Config(
+            app_, factory=True, workers=workers, timeout_worker_healthcheck=30, **options
+        )
         Multiprocess(config, sockets=[listening]).run()
     finally:
         os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)

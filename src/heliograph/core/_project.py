@@ -65,9 +65,10 @@ url = ""
 # What a prediction's 200 promises if the gateway is killed (SIGKILL, power loss). "journal":
 # its record was fsynced to a local journal before the answer (group commit): nothing
 # answered is lost, at the cost of one fsync in each answer's latency. "window": the same
-# journal, not waited for: a kill loses the answers of the commit in progress (milliseconds),
-# whatever the database does. "background": only the ledger writer (memory, then every
-# 0.2 s the database or the spool): a kill loses what it holds, more while the database hangs.
+# journal, not waited for, committed every 20 ms: a kill loses the answers of the last
+# 20 ms and of the commit in progress, whatever the database does. "background": only the
+# ledger writer (memory, then every 0.2 s the database or the spool): a kill loses what it
+# holds, more while the database hangs.
 durability = "window"
 
 [online_store]

@@ -3,12 +3,13 @@
 ``submit`` takes microseconds and never raises; a thread writes batches. While the database is
 down, batches go to fsynced spool segments (``_spool``), replayed oldest first when it is
 back, or by the next writer started on that folder; replay is idempotent (unique
-``record_id``, ON CONFLICT DO NOTHING). ``durability`` says what a SIGKILL may lose:
+``record_id``, ON CONFLICT DO NOTHING). ``durability`` says what a SIGKILL may lose.
 ``"journal"``: every record is also appended to a group-committed local journal
 (``_journal``) and ``durable(ticket)`` is what a request awaits before answering: nothing
-answered; ``"window"``: the same journal, not awaited: the records of the commit in progress
-(one ``fdatasync``), whatever the database does; ``"background"`` (the default here): what is
-not yet written or spooled, about ``flush_interval`` of records while the database answers.
+answered. ``"window"``: the same journal, not awaited, committed every 20 ms: the records of
+the last 20 ms and of the commit in progress, whatever the database does. ``"background"``
+(the default here): what is not yet written or spooled, about ``flush_interval`` of records
+while the database answers.
 
 Example::
 
@@ -53,6 +54,7 @@ logger = logging.getLogger("heliograph.ledger")
 
 Durability = Literal["journal", "window", "background"]
 _DURABILITY = ("journal", "window", "background")
+_WINDOW_LINGER = 0.02  # s: "window" commits the journal at most every 20 ms (plus one sync)
 _STATS = ("submitted", "written", "spooled", "errors", "last_error", "rejected", "replayed")
 
 
@@ -160,7 +162,11 @@ class PredictionWriter:
         self._held: list[dict[str, Any]] = []  # rows the thread took, not yet stored
         self.durability = durability
         self._journal = (
-            Journal(self._spool_dir, finished=lambda: self._finished)
+            Journal(
+                self._spool_dir,
+                finished=lambda: self._finished,
+                linger=_WINDOW_LINGER if durability == "window" else 0.0,
+            )
             if durability in ("journal", "window")
             else None
         )
