@@ -96,13 +96,6 @@ class Journal:
             self._waiters.append((ticket, loop, future))
             return future
 
-    def synced(self, ticket: int, timeout: float = 10.0) -> bool:
-        """Block (a thread, not the event loop) until ``ticket``'s record is on disk."""
-        deadline = time.monotonic() + timeout
-        while self._synced < ticket and time.monotonic() < deadline:
-            time.sleep(0.001)
-        return self._synced >= ticket
-
     def _run(self) -> None:
         while True:
             with self._cond:
