@@ -144,6 +144,15 @@ def main(argv: list[str] | None = None) -> int:
         "ledger_rows_match_2xx": all(m is not None and -16 <= m <= 0 for m in ledger_ok)
         and swap["ledger_missing"] == 0,
         "swap_5_moves_load_new": swap["moves_loading_new"] >= 5,
+        "ledger_rows_match_2xx_workers_batching": all(
+            figures.get(key) is True
+            for figures, key in (
+                (workers, "w1.ledger_ok"),
+                (workers, "w2.ledger_ok"),
+                (batched, "off.ledger_ok"),
+                (batched, "on.ledger_ok"),
+            )
+        ),
         "crash_journal_zero_missing": crashed["journal.missing"] == 0,
         "crash_window_within_promise": crashed["window.kept_promise"],
         "batching_not_worse_p99_c1": (batched["c1.on.p99_ms"] or math.inf)
