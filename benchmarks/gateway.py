@@ -7,10 +7,19 @@ features registered twice, a short energy simulation with its price models), the
   same registered LightGBM model behind ``mlflow models serve`` and behind ``helio serve``
   ``/invocations``, and of the domain endpoint ``/v1/services/price-forecast/predict`` with
   the ledger on;
-- a hot swap under load: ``champion`` moved between versions 1 and 2 twenty times while 8
-  keep-alive clients call ``/invocations``, checking every response's ``X-Model-Version``;
+- a hot swap under load: ``champion`` moved among five versions twenty times (every 2 s; a
+  response's version must have held the alias within poll + 1.5 s of its sending) while 8
+  keep-alive clients call ``/invocations``, checking every response's ``X-Model-Version``,
+  counting the moves that loaded a version not in memory, and the ledger rows against the
+  2xx responses;
 - the ledger: predictions written per second, and predictions lost when the PostgreSQL
-  ledger is cut off for 10 s under load (through a TCP proxy run by this script).
+  ledger is cut off for 10 s under load (through a TCP proxy run by this script): refused,
+  and black-holed (connections left open, nothing answered);
+- ``workers``: /invocations with ``--workers 2`` against 1, beside the CPU wrk used;
+- ``batching``: /invocations with micro-batching on and off at 1, 8 and 64 connections;
+- ``crash``: SIGKILL under load, with each of the ledger's durabilities (``journal``,
+  ``window``, the default, and ``background``): acknowledged predictions missing after the
+  restart against the promise, and what each costs.
 
     python benchmarks/gateway.py
 
@@ -37,11 +46,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from _gateway._batching import batching
 from _gateway._common import ENERGY, PG_DEFAULT, load_1m, log, versions
+from _gateway._crash import crash
 from _gateway._outage import ledger_outage
 from _gateway._setup import setup_project
 from _gateway._swap import hot_swap
 from _gateway._throughput import throughput
+from _gateway._workers import workers_ratio
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,8 +83,12 @@ def main(argv: list[str] | None = None) -> int:
         setup_s = time.perf_counter() - started
         log(f"setup done in {setup_s:.1f} s")
         runs = throughput(setup, workdir, args.seconds, not args.no_diagnostics)
+        workers = workers_ratio(setup, workdir, args.seconds)
+        batched = batching(setup, workdir, args.seconds)
+        crashed = crash(setup, workdir, args.seconds)
         swap = hot_swap(setup, workdir)
         outage = ledger_outage(setup, workdir, args.postgres)
+        blackhole = ledger_outage(setup, workdir, args.postgres, mode="blackhole")
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -108,6 +124,14 @@ def main(argv: list[str] | None = None) -> int:
     out["ledger.written_per_s_domain"] = runs["domain"].get("written_per_s")
     for key, value in outage.items():
         out[f"ledger.{key}"] = value
+    for key, value in blackhole.items():
+        out[f"ledger.blackhole.{key}"] = value
+    for name, figures in (("workers", workers), ("batching", batched), ("crash", crashed)):
+        for key, value in figures.items():
+            out[f"{name}.{key}"] = value
+    ledger_ok = [runs[n].get("ledger_missing") for n in ("invocations", "domain") if n in runs] + [
+        swap["ledger_missing"]
+    ]
     out["goals"] = {
         "invocations_20x_mlflow": out["ratio_invocations"] >= 20,
         "invocations_p99_le_15ms": (runs["invocations"].get("p99_ms") or math.inf) <= 15,
@@ -115,6 +139,24 @@ def main(argv: list[str] | None = None) -> int:
         "swap_zero_non_2xx": swap["non_2xx"] == 0 and swap["client_errors"] == 0,
         "swap_zero_mismatched": swap["mismatched"] == 0,
         "ledger_zero_lost": outage.get("lost") == 0 if "lost" in outage else None,
+        "ledger_blackhole_zero_lost": blackhole.get("lost") == 0 if "lost" in blackhole else None,
+        # wrk leaves up to one request per connection per run uncounted: rows may exceed 2xx
+        "ledger_rows_match_2xx": all(m is not None and -16 <= m <= 0 for m in ledger_ok)
+        and swap["ledger_missing"] == 0,
+        "swap_5_moves_load_new": swap["moves_loading_new"] >= 5,
+        "ledger_rows_match_2xx_workers_batching": all(
+            figures.get(key) is True
+            for figures, key in (
+                (workers, "w1.ledger_ok"),
+                (workers, "w2.ledger_ok"),
+                (batched, "off.ledger_ok"),
+                (batched, "on.ledger_ok"),
+            )
+        ),
+        "crash_journal_zero_missing": crashed["journal.missing"] == 0,
+        "crash_window_within_promise": crashed["window.kept_promise"],
+        "batching_not_worse_p99_c1": (batched["c1.on.p99_ms"] or math.inf)
+        <= 1.2 * (batched["c1.off.p99_ms"] or 0) + 0.5,
     }
     out["total_s"] = round(time.monotonic() - began, 1)
     print(json.dumps(out, default=str), flush=True)

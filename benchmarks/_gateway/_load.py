@@ -17,6 +17,7 @@ class Result:
     received: float
     status: int
     version: str | None
+    request_id: str | None = None
 
 
 @dataclass
@@ -50,7 +51,13 @@ class LoadGenerator:
                 time.sleep(0.01)
                 continue
             out.append(
-                Result(sent, time.monotonic(), answer.status, answer.getheader("X-Model-Version"))
+                Result(
+                    sent,
+                    time.monotonic(),
+                    answer.status,
+                    answer.getheader("X-Model-Version"),
+                    answer.getheader("X-Request-ID"),
+                )
             )
         if conn is not None:
             conn.close()

@@ -36,7 +36,10 @@ def ledger_outage(
     *,
     load_s: float = 25.0,
     outage_s: float = 10.0,
+    mode: str = "refuse",
 ) -> dict[str, Any]:
+    """``mode``: "refuse" (the proxy closes everything and refuses connections) or
+    "blackhole" (connections stay open and nothing is forwarded, then forwarding resumes)."""
     import psycopg
     import sqlalchemy as sa
 
@@ -57,14 +60,16 @@ def ledger_outage(
     direct_url = direct.render_as_string(hide_password=False)
     via_proxy = direct.set(host=HOST, port=proxy.port).render_as_string(hide_password=False)
     spool = project.state_dir / "spool"
-    leftovers = sorted(spool.glob("segment-*.jsonl")) if spool.exists() else []
+    leftovers = sorted(spool.rglob("segment-*.jsonl")) if spool.exists() else []
     if leftovers:
         log(f"warning: {len(leftovers)} spool segments from earlier runs will be replayed too")
     env = helio_env(project, HELIO_LEDGER__URL=via_proxy)
     body = json.dumps(setup["body"]).encode()
     samples: list[dict[str, float]] = []
     try:
-        with serving("helio-outage", helio_command(project), env, workdir, "/readyz") as server:
+        with serving(
+            f"helio-outage-{mode}", helio_command(project), env, workdir, "/readyz"
+        ) as server:
             stop_scraping = threading.Event()
 
             def scraper() -> None:
@@ -80,9 +85,13 @@ def ledger_outage(
             generator = LoadGenerator(server.port, "/invocations", body).start()
             started = time.monotonic()
             time.sleep((load_s - outage_s) / 2)
-            proxy.down()
+            if mode == "blackhole":
+                proxy.blackhole()
+                log("outage: database stopped answering (black hole: nothing closed)")
+            else:
+                proxy.down()
+                log("outage: database stopped (proxy refuses connections)")
             went_down = time.monotonic()
-            log("outage: database stopped (proxy refuses connections)")
             time.sleep(outage_s)
             proxy.up()
             came_back = time.monotonic()
@@ -95,7 +104,7 @@ def ledger_outage(
             log(f"outage: load stopped; gateway says {final}; SIGTERM")
         # the gateway has exited: everything it had is in the database or its spool
         rows = count_predictions(direct_url)
-        left = sorted(spool.glob("segment-*.jsonl")) if spool.exists() else []
+        left = sorted(spool.rglob("segment-*.jsonl")) if spool.exists() else []
         left_lines = sum(p.read_bytes().count(b"\n") for p in left)
     finally:
         proxy.close()
@@ -108,6 +117,7 @@ def ledger_outage(
     down_samples = [s["t"] for s in samples if s.get("up") == 0.0]
     emptied = [s["t"] for s in samples if s["t"] > came_back and s.get("spooled") == 0.0]
     figures = {
+        "mode": mode,
         "outage_s": round(came_back - went_down, 2),
         "responses_2xx": len(ok),
         "non_2xx": len(results) - len(ok),
@@ -116,6 +126,7 @@ def ledger_outage(
         "lost": len(ok) - rows,
         "left_in_spool": left_lines,
         "spooled_max": int(spooled_max) if spooled_max is not None else None,
+        "queue_max": int(max((s.get("queue_depth", 0.0) for s in samples), default=0)),
         "db_seen_down_s": round(max(down_samples) - min(down_samples), 1) if down_samples else 0,
         "spool_empty_after_s": round(min(emptied) - came_back, 1) if emptied else None,
         "load_1m_before": load,

@@ -49,6 +49,23 @@ class Server:
         self.stop()
         raise SystemExit(f"{self.name} not ready after {timeout:.0f} s:\n{self.tail()}")
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) of every live process of the server's process group."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:  # its process group
+                    total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (every worker), as a crash would."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
     def stop(self, timeout: float = 90.0) -> tuple[int | None, float]:
         """SIGTERM and wait; (exit status, seconds it took)."""
         started = time.monotonic()
@@ -102,10 +119,10 @@ def helio_env(project: Any, **overrides: str) -> dict[str, str]:
     return env
 
 
-def helio_command(project: Any) -> list[str]:
+def helio_command(project: Any, *extra: str) -> list[str]:
     helio = BIN / "helio"
     base = [str(helio)] if helio.exists() else [PYTHON, "-m", "heliograph.cli"]
-    return [*base, "-p", str(project.root), "serve", "--host", HOST, "--port", "{port}"]
+    return [*base, "-p", str(project.root), "serve", "--host", HOST, "--port", "{port}", *extra]
 
 
 # ---------------------------------------------------------------------------------------------

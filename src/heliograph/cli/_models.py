@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -179,16 +179,34 @@ def _listen(host: str, port: int, setting: str) -> socket.socket:
         ) from None
 
 
+def _serve_app(root: str) -> Any:
+    """The gateway app of the project at ``root``: every installed app's services whose
+    datasets the project declares. A module-level function, so that ``--workers N`` can
+    start it in each worker process (uvicorn's factory)."""
+    from heliograph.core import Project, configure_logging
+    from heliograph.gateway import create_app
+
+    configure_logging("WARNING")
+    project = Project.load(Path(root))
+    declared = set(project.settings.datasets)
+    used = [a for a in load_apps() if a.services and set(a.datasets) <= declared]
+    return create_app(project, [s for a in used for s in a.services()], freeze_gc=True)
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str | None, typer.Option(help="Address (default: [gateway] host).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: [gateway] port).")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Processes sharing the port, each following the registry on its own."
+        ),
+    ] = 1,
 ) -> None:
     """Start the gateway: the project's services, following the registry (Ctrl-C drains)."""
     import uvicorn
-
-    from heliograph.gateway import create_app
 
     project = project_of(ctx)
     settings = project.settings.gateway
@@ -197,14 +215,43 @@ def serve(
     listening = _listen(host, port, setting)  # before loading anything: a busy port fails fast
     declared = set(project.settings.datasets)
     used = [a for a in load_apps() if a.services and set(a.datasets) <= declared]
-    services = [s for a in used for s in a.services()]
-    app_ = create_app(project, services, freeze_gc=True)
-    console.print(
-        f"gateway on http://{host}:{port} (docs at /docs), services: "
-        + (", ".join(s.name for s in services) or "none")
-    )
-    config = uvicorn.Config(app_, log_level="warning", timeout_graceful_shutdown=30)
-    uvicorn.Server(config).run(sockets=[listening])
+    names = ", ".join(s.name for a in used for s in a.services()) or "none"
+    each = f", {workers} workers" if workers > 1 else ""
+    console.print(f"gateway on http://{host}:{port} (docs at /docs){each}, services: {names}")
+    options: dict[str, Any] = {"log_level": "warning", "timeout_graceful_shutdown": 30}
+    if workers == 1:
+        config = uvicorn.Config(_serve_app(str(project.root)), **options)
+        uvicorn.Server(config).run(sockets=[listening])
+        return
+    _serve_workers(project.state_dir, str(project.root), workers, listening, options)
+
+
+def _serve_workers(
+    state_dir: Path, root: str, workers: int, listening: socket.socket, options: dict[str, Any]
+) -> None:
+    """``workers`` processes (uvicorn's supervisor: a worker that dies is replaced), each a
+    whole gateway with its own spool folder, sharing their metrics in a fresh folder."""
+    import functools
+    import shutil
+    import tempfile
+
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=state_dir))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # read by each worker at import
+    try:
+        app_ = functools.partial(_serve_app, root)
+        # a worker loading a version may hold the GIL for seconds: uvicorn's 5-s health
+        # check would kill it mid-load (and SIGKILL is what the journal is for, not routine)
+        config = uvicorn.Config(
+            app_, factory=True, workers=workers, timeout_worker_healthcheck=30, **options
+        )
+        Multiprocess(config, sockets=[listening]).run()
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(metrics, ignore_errors=True)
 
 
 def _group_alive(group: int) -> bool:

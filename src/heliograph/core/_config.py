@@ -83,6 +83,7 @@ class TrackingSettings(_Section):
 
 class LedgerSettings(_Section):
     url: str = ""
+    durability: Literal["journal", "window", "background"] = "window"
 
 
 class OnlineStoreSettings(_Section):
@@ -108,6 +109,7 @@ class GatewaySettings(_Section):
     shadow: bool = True
     webhook_secret: str = ""
     max_input_age_hours: float = Field(default=36.0, ge=0)
+    max_batch_rows: int = Field(default=64, ge=1)
 
 
 class MonitoringSettings(_Section):

@@ -62,6 +62,14 @@ artifacts = ""
 # SQLAlchemy URL of the ledger (predictions, actuals, events). Empty: SQLite (WAL) at
 # <state_dir>/ledger.db. Production: postgresql+psycopg://USER@HOST/DB.
 url = ""
+# What a prediction's 200 promises if the gateway is killed (SIGKILL, power loss). "journal":
+# its record was fsynced to a local journal before the answer (group commit): nothing
+# answered is lost, at the cost of one fsync in each answer's latency. "window": the same
+# journal, not waited for, committed every 20 ms: a kill loses the answers of the last
+# 20 ms and of the commit in progress, whatever the database does. "background": only the
+# ledger writer (memory, then every 0.2 s the database or the spool): a kill loses what it
+# holds, more while the database hangs.
+durability = "window"
 
 [online_store]
 # Materialised feature states for serving (`helio job run materialize`). "sqlite": a file
@@ -104,6 +112,9 @@ webhook_secret = ""
 # A service refuses (503) an answer whose newest input of some dataset was older than this
 # many hours at its as_of (run `helio job run ingest`); 0: answer, flagged in `freshness`.
 max_input_age_hours = 36.0
+# POST /invocations: rows of concurrent requests for one model version predicted in one call
+# (requests received in the same turn of the event loop; nothing waits for more). 1: off.
+max_batch_rows = 64
 
 [monitoring]
 # The `monitor` job: live metrics per service, model version and role, and drift, over

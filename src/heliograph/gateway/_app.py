@@ -24,6 +24,7 @@ from heliograph import __version__
 from heliograph.core import Project
 
 from ._docs import add_docs
+from ._durable import DurableAnswers
 from ._error_responses import add_error_responses
 from ._gateway import Gateway
 from ._invocations import add_invocation_routes
@@ -75,6 +76,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.gateway = gateway
+    app.add_middleware(DurableAnswers, gateway=gateway)  # inside Observe: latency includes it
     app.add_middleware(Observe, gateway=gateway)
     add_error_responses(app, gateway)
     add_docs(app)

@@ -23,6 +23,7 @@ from heliograph.registry import CHAMPION
 from heliograph.serving import LoadedModel, ModelStore, RegistryFollower
 
 from ._answer import Answer
+from ._durable import note_ticket
 from ._metrics import GatewayMetrics
 from ._service import Service, ServiceContext, ServiceError
 
@@ -63,8 +64,12 @@ class Gateway:
         )
         self.freeze_gc = freeze_gc
         self.spool = claim_spool(project.state_dir / "spool")
-        self.writer = PredictionWriter(project.ledger_url, self.spool.folder)
-        self.metrics = GatewayMetrics(self)
+        self.writer = PredictionWriter(
+            project.ledger_url,
+            self.spool.folder,
+            durability=project.settings.ledger.durability,
+        )
+        self.metrics = GatewayMetrics(self, worker=self.spool.folder.name)
         self.follow = follow
         self.shadow = settings.shadow if shadow is None else shadow
         self._shadow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="helio-shadow")
@@ -131,6 +136,7 @@ class Gateway:
             gc.freeze()
         if self.follow:
             self.follower.start()
+        self.metrics.start()
 
     def _settle_gc(self, dropped: int) -> None:
         """After a swap, move the new version's objects out of the garbage collector's way.
@@ -154,6 +160,7 @@ class Gateway:
         self._shadow_pool.shutdown(wait=True)  # shadows in flight reach the writer
         self.writer.close()
         self.spool.release()
+        self.metrics.stop()
 
     # -- predictions ---------------------------------------------------------------------
     def record(
@@ -165,8 +172,9 @@ class Gateway:
         answer: Answer,
         latency_ms: float,
     ) -> None:
-        """Queue the ledger record of ``answer`` (microseconds; never raises)."""
-        self.writer.submit(
+        """Queue the ledger record of ``answer`` (microseconds; never raises). With the
+        journal, the request's response waits until the record is on disk (``_durable``)."""
+        ticket = self.writer.submit(
             PredictionRecord(
                 service=service,
                 model_name=model.name,
@@ -182,6 +190,7 @@ class Gateway:
                 latency_ms=latency_ms,
             )
         )
+        note_ticket(ticket)
 
     def shadow_call(self, fn: Callable[[], None]) -> None:
         """Run ``fn`` off the hot path; skip (and count) it when the shadow queue is full."""

@@ -1,7 +1,8 @@
 """MLflow-compatible scoring: ``POST /invocations`` and ``POST /v1/models/<name>/invocations``.
 
 What ``mlflow models serve`` accepts, answered ``{"predictions": ...}``; bad input is a 400
-naming the field and the rule (``_scoring_input``), never a 500.
+naming the field and the rule (``_scoring_input``), never a 500. Concurrent requests for the
+same version are predicted together (``_batching``, ``[gateway] max_batch_rows``).
 
 Example::
 
@@ -19,6 +20,7 @@ from fastapi.responses import Response
 from heliograph.registry import CHAMPION
 
 from ._answer import Answer, dumps
+from ._batching import Batcher
 from ._gateway import Gateway
 from ._scoring_input import json_body, scoring_rows
 from ._service import ServiceError
@@ -32,13 +34,14 @@ def _first_line(exc: BaseException) -> str:
 
 def add_invocation_routes(app: FastAPI, gateway: Gateway) -> None:
     """Add the two scoring routes to ``app``."""
+    batcher = app.state.batcher = Batcher(gateway.project.settings.gateway.max_batch_rows)
 
-    def invoke(request: Request, payload: Any, name: str | None) -> Response:
+    async def invoke(request: Request, payload: Any, name: str | None) -> Response:
         model = gateway.invocations_model(name)
         started = time.perf_counter()
         rows, columns = scoring_rows(payload, model.columns)
         try:
-            predicted = model.predict_rows(rows, columns)
+            predicted = await batcher.predict(model, rows, columns)
         except (ValueError, TypeError, KeyError) as exc:  # input the model's own checks refuse
             raise ServiceError(
                 f"the model cannot score this input: {_first_line(exc)}",
@@ -59,8 +62,8 @@ def add_invocation_routes(app: FastAPI, gateway: Gateway) -> None:
     @app.post("/invocations", tags=["mlflow"])
     async def invocations(request: Request) -> Response:
         payload = json_body(await request.body())
-        return invoke(request, payload, request.query_params.get("model"))
+        return await invoke(request, payload, request.query_params.get("model"))
 
     @app.post("/v1/models/{name}/invocations", tags=["mlflow"])
     async def model_invocations(name: str, request: Request) -> Response:
-        return invoke(request, json_body(await request.body()), name)
+        return await invoke(request, json_body(await request.body()), name)

@@ -45,7 +45,8 @@ def add_operation_routes(app: FastAPI, gateway: Gateway) -> None:
     @app.get("/metrics", tags=["operations"])
     async def metrics() -> Response:
         body, content_type = gateway.metrics.render()
-        return Response(body, media_type=content_type)
+        headers = {"X-Helio-Worker": gateway.metrics.worker}
+        return Response(body, media_type=content_type, headers=headers)
 
     @app.post("/v1/registry/webhook", tags=["operations"])
     async def registry_webhook(request: Request) -> Response:

@@ -3,7 +3,13 @@
 ``submit`` takes microseconds and never raises; a thread writes batches. While the database is
 down, batches go to fsynced spool segments (``_spool``), replayed oldest first when it is
 back, or by the next writer started on that folder; replay is idempotent (unique
-``record_id``, ON CONFLICT DO NOTHING).
+``record_id``, ON CONFLICT DO NOTHING). ``durability`` says what a SIGKILL may lose.
+``"journal"``: every record is also appended to a group-committed local journal
+(``_journal``) and ``durable(ticket)`` is what a request awaits before answering: nothing
+answered. ``"window"``: the same journal, not awaited, committed every 20 ms: the records of
+the last 20 ms and of the commit in progress, whatever the database does. ``"background"``
+(the default here): what is not yet written or spooled, about ``flush_interval`` of records
+while the database answers.
 
 Example::
 
@@ -22,13 +28,15 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ._journal import Journal, adopt_journals
 from ._ledger import LedgerError, _metadata
 from ._predictions import (
     _DOWN,
@@ -44,6 +52,9 @@ __all__ = ["PredictionWriter"]
 
 logger = logging.getLogger("heliograph.ledger")
 
+Durability = Literal["journal", "window", "background"]
+_DURABILITY = ("journal", "window", "background")
+_WINDOW_LINGER = 0.02  # s: "window" commits the journal at most every 20 ms (plus one sync)
 _STATS = ("submitted", "written", "spooled", "errors", "last_error", "rejected", "replayed")
 
 
@@ -112,11 +123,19 @@ class PredictionWriter:
         flush_interval: float = 0.2,
         retry_interval: float = 2.0,
         max_queue: int = 100_000,
+        durability: Durability = "background",
     ) -> None:
+        if durability not in _DURABILITY:
+            raise LedgerError(
+                f"unknown durability {durability!r}",
+                field="ledger.durability",
+                rule="journal, window or background",
+            )
         self._engine, self._spool_dir = _engine(url), Path(spool_dir)
         self._url = self._engine.url.render_as_string(hide_password=True)
         try:
             self._spool_dir.mkdir(parents=True, exist_ok=True)
+            adopt_journals(self._spool_dir)  # a journal here is a dead process's: replay it
             lines = sum(p.read_bytes().count(b"\n") for p in self._spool_dir.glob(_SEGMENTS))
         except OSError as exc:
             message = f"cannot use the prediction spool folder {self._spool_dir}: {exc}"
@@ -140,6 +159,17 @@ class PredictionWriter:
         self._state, self._next_retry = "unknown", 0.0  # of the database: unknown, up or down
         self._segment: Path | None = None  # the spool segment being appended to
         self._segment_lines, self._spooled, self._dirty = 0, lines, lines > 0
+        self._held: list[dict[str, Any]] = []  # rows the thread took, not yet stored
+        self.durability = durability
+        self._journal = (
+            Journal(
+                self._spool_dir,
+                finished=lambda: self._finished,
+                linger=_WINDOW_LINGER if durability == "window" else 0.0,
+            )
+            if durability in ("journal", "window")
+            else None
+        )
 
     def start(self) -> PredictionWriter:
         """Start the writing thread; it first replays what an earlier process left spooled."""
@@ -149,12 +179,15 @@ class PredictionWriter:
             if self._thread is not None:
                 return self
             self._thread = threading.Thread(target=self._run, name="prediction-writer", daemon=True)
+        if self._journal is not None:
+            self._journal.start()
         self._thread.start()
         atexit.register(self.close)
         return self
 
-    def submit(self, record: PredictionRecord) -> None:
-        """Queue one record; spool it at once if the queue is full or the writer closed."""
+    def submit(self, record: PredictionRecord) -> int:
+        """Queue one record; spool it at once if the queue is full or the writer closed.
+        Returns the ticket to pass to ``durable`` (0: nothing to wait for)."""
         try:
             with self._lock:
                 self._submitted += 1
@@ -162,12 +195,23 @@ class PredictionWriter:
                 if not direct:
                     self._queue.append(record)
                     self._enqueued += 1
+                enqueued = self._enqueued
             if direct:
-                self._spool_direct(record)
-            elif len(self._queue) >= self._batch_size and not self._wake.is_set():
+                self._spool_direct(record)  # fsynced before it returns
+                return 0
+            if len(self._queue) >= self._batch_size and not self._wake.is_set():
                 self._wake.set()
+            return self._journal.add(record, enqueued) if self._journal is not None else 0
         except Exception as exc:  # the hot path never raises
             self._error("cannot take a prediction record", exc)
+            return 0
+
+    def durable(self, ticket: int) -> Awaitable[None] | None:
+        """With ``durability="journal"``: an awaitable done once ``ticket``'s record is
+        fsynced on local disk (None if it already is); otherwise None (nothing to wait for)."""
+        if not ticket or self._journal is None or self.durability != "journal":
+            return None
+        return self._journal.wait(ticket)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every record submitted so far is in the database or the spool."""
@@ -190,10 +234,18 @@ class PredictionWriter:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._thread is not None and self._thread.is_alive() and self._held:
+            # stuck on a database that stopped answering: spool what it holds (if the write
+            # ends after all, the replay skips the rows it stored)
+            held, self._held = self._held, []
+            if self._spool(held):
+                self._finish(len(held))
         for _ in range(len(self._queue)):  # never started, or stuck: spool what is left
             with contextlib.suppress(IndexError):
                 self._spool_direct(self._queue.popleft())
                 self._finish(1)
+        if self._journal is not None:
+            self._journal.close(timeout)
 
     def __enter__(self) -> PredictionWriter:
         return self.start()
@@ -206,10 +258,11 @@ class PredictionWriter:
         with self._lock:
             figures = {name: getattr(self, f"_{name}") for name in _STATS}
             db_up, outages = self._state == "up", self._outages
-        return {**figures, "queue_depth": len(self._queue), "db_up": db_up, "outages": outages}
+        journal = self._journal.commits if self._journal is not None else 0
+        figures |= {"queue_depth": len(self._queue), "db_up": db_up, "outages": outages}
+        return {**figures, "journal_commits": journal}
 
     def _run(self) -> None:
-        held: list[dict[str, Any]] = []  # rows taken from the queue, not yet stored
         while True:
             try:
                 stopping = self._stop.is_set()
@@ -217,13 +270,14 @@ class PredictionWriter:
                     self._probe()
                 if self._state == "up" and self._dirty:
                     self._replay()  # the spool first, oldest first
-                held = held or self._take(stopping)
+                held = self._held = self._held or self._take(stopping)
                 if held and ((self._state == "up" and self._insert(held)) or self._spool(held)):
-                    self._finish(len(held))
-                    held = []
+                    if self._held is held:  # else close() spooled them meanwhile
+                        self._held = []
+                        self._finish(len(held))
                 elif held:  # nowhere to put them: wait
                     time.sleep(min(self._retry_interval, 1.0))
-                if stopping and not held and not self._queue:
+                if stopping and not self._held and not self._queue:
                     break
             except Exception as exc:  # keep writing whatever happens
                 self._error("prediction writer", exc)
