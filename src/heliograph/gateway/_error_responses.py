@@ -10,6 +10,7 @@ Example::
 
 # No `from __future__ import annotations` here: Starlette reads the handlers' annotations.
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,7 +28,9 @@ __all__: list[str] = []  # the gateway's own parts: create_app assembles them
 log = get_logger(__name__)
 
 
-def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    data: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     """``data`` as a JSON response."""
     return Response(dumps(data), status_code=status, media_type="application/json", headers=headers)
 
