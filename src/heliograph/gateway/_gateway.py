@@ -117,7 +117,14 @@ class Gateway:
                 )
             name = served[0]
         model = self.store.get(name, CHAMPION)
-        if model is None:
+        if model is None and name not in self.followed_models():
+            raise ServiceError(
+                f"no model {name!r} is served",
+                status=404,
+                field="model",
+                rule="one of " + (", ".join(self.served()) or "(none served)"),
+            )
+        if model is None:  # followed, but its champion is not loaded (yet)
             raise ServiceError(
                 f"no champion of {name!r} is loaded",
                 status=503,
