@@ -201,7 +201,8 @@ def test_lear_fits_one_model_per_period_and_reads_the_features(fitted, frame) ->
     # 540 training days: the 56- and 84-day windows, then every row (1092 and 1456 are the same)
     assert len(lear.members_) == 3
     assert all(sorted(member) == list(range(PERIODS)) for member in lear.members_)
-    expected = [c for c in frame.columns if c not in IDS]
+    # No day vector in this frame: every feature but those constant within a period's model.
+    expected = [c for c in frame.columns if c not in (*IDS, "period", "hour")]
     assert lear.feature_columns_ == expected
     unseen = frame.tail(2).assign(period=[PERIODS, PERIODS + 5])  # the nearest period's model
     assert np.isfinite(lear.predict(unseen).to_numpy()).all()
@@ -313,18 +314,19 @@ def test_make_model() -> None:
 
 
 def test_the_lear_ensemble_is_the_mean_of_one_lear_per_window(train, holdout) -> None:
-    """The paper's ensemble: each member sees only the last N days of the training rows."""
+    """The paper's ensemble: a window of N days trains on its last N - 7 (its first week only
+    feeds the lags, as in the epftoolbox)."""
     ensemble = Lear(windows=(28, 200)).fit(train)
     assert ensemble.params()["windows"] == "28,200"
     stamps = train["timestamp"]
     singles = [
-        Lear(windows=None).fit(train.loc[stamps > stamps.max() - pd.Timedelta(days=days)])
+        Lear(windows=None).fit(train.loc[stamps > stamps.max() - pd.Timedelta(days=days - 7)])
         for days in (28, 200)
     ]
     expected = np.mean([m.predict(holdout)["p50"] for m in singles], axis=0)
     np.testing.assert_allclose(ensemble.predict(holdout)["p50"], expected, rtol=1e-10)
     assert Lear(windows=None).params()["windows"] == "all"
-    for wrong in ((), (0, 56), (-3,)):
+    for wrong in ((), (0, 56), (-3,), (7,)):
         with pytest.raises(ValueError, match="windows"):
             Lear(windows=wrong)
     with pytest.raises(ValueError, match="timestamp"):
