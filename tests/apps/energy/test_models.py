@@ -426,3 +426,39 @@ def test_lear_stays_within_reason_when_a_feature_leaves_its_range(
     span = target.max() - target.min()
     assert np.isfinite(out.to_numpy()).all()
     assert out["p50"].between(target.min() - 3 * span, target.max() + 3 * span).all()
+
+
+def test_lear_reads_the_day_vectors_and_the_weekday_when_the_frame_has_them(train) -> None:
+    """The paper's inputs: the day vectors (names ending in _hHH) and the day-of-week dummies;
+    the aligned lags and calendar columns are then left out."""
+    days = train.assign(
+        price_d1_h00=train["price_lag_1d"].groupby(train["timestamp"].dt.normalize()).transform(
+            "first"
+        ),
+        fc_demand_forecast_h08=train["fc_demand_forecast"],
+    )
+    lear = Lear(windows=(200,)).fit(days)
+    assert lear.feature_columns_ == ["price_d1_h00", "fc_demand_forecast_h08", "dow"]
+    assert np.isfinite(lear.predict(days.tail(48)).to_numpy()).all()
+
+
+def test_lear_keeps_its_penalties_for_penalty_days_when_refit(train) -> None:
+    """One instance refit daily: the AIC penalties are re-chosen only every penalty_days."""
+    stamps = train["timestamp"].dt.normalize()
+    last = stamps.max()
+
+    def until(days_before: int) -> pd.DataFrame:
+        return train.loc[stamps <= last - pd.Timedelta(days=days_before)]
+
+    kept = Lear(windows=(56,), penalty_days=3).fit(until(3))
+    chosen = dict(kept.penalties_ or {})
+    assert kept.penalty_day_ == last - pd.Timedelta(days=3)
+    kept.fit(until(1))  # two days later: kept
+    assert kept.penalties_ == chosen and kept.penalty_day_ == last - pd.Timedelta(days=3)
+    assert all(f.alpha == chosen[(56, p)] for p, f in kept.members_[0].items())
+    kept.fit(until(0))  # three days later: chosen again
+    assert kept.penalty_day_ == last and kept.penalties_ != chosen
+    fresh = Lear(windows=(56,)).fit(until(1))  # penalty_days=1: chosen at every fit
+    assert fresh.penalties_ != chosen
+    with pytest.raises(ValueError, match="penalty_days"):
+        Lear(penalty_days=0)
