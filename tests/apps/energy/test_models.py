@@ -432,9 +432,9 @@ def test_lear_reads_the_day_vectors_and_the_weekday_when_the_frame_has_them(trai
     """The paper's inputs: the day vectors (names ending in _hHH) and the day-of-week dummies;
     the aligned lags and calendar columns are then left out."""
     days = train.assign(
-        price_d1_h00=train["price_lag_1d"].groupby(train["timestamp"].dt.normalize()).transform(
-            "first"
-        ),
+        price_d1_h00=train["price_lag_1d"]
+        .groupby(train["timestamp"].dt.normalize())
+        .transform("first"),
         fc_demand_forecast_h08=train["fc_demand_forecast"],
     )
     lear = Lear(windows=(200,)).fit(days)
