@@ -39,7 +39,7 @@ from heliograph.core import Project
 from heliograph.lake import Lake, open_lake
 
 from ._asof import compute_offline
-from ._freshness import Freshness, freshness, input_times
+from ._freshness import InputFreshness, freshness, input_times
 from ._online_backends import OnlineBackend, open_backend
 from ._online_codec import Schema, decode_block
 from ._online_view import OnlineView
@@ -116,7 +116,7 @@ class OnlineFeatures:
 
     rows: pd.DataFrame
     source: Literal["online", "lake"]
-    freshness: Freshness
+    freshness: InputFreshness
     status: OnlineStatus
     reason: str = ""
     state: tuple[Any, ...] | None = None
@@ -217,6 +217,22 @@ class OnlineStore:
         )
 
     # -- reading ---------------------------------------------------------------------------
+    def first_known(self, online: OnlineView, entity: Any) -> dict[str, datetime | None] | None:
+        """When each input of ``entity`` first became known (all ``None``: the entity has no
+        data), from the last materialisation; ``None`` when the store cannot say (nothing
+        materialised, or partitions published since). Cheap: a caller refuses an unknown
+        entity or an ``as_of`` before its data without computing anything."""
+        head = self.head(online)
+        if head is None or head["status"] != "ok":
+            return None
+        reader = self._reader(online, head)
+        if reader.behind:
+            return None
+        index = self._index(online, reader, entity)
+        if index is None:
+            return dict.fromkeys(online.view.datasets)
+        return {name: from_us(index.first.get(name)) for name in online.view.datasets}
+
     def features(
         self, online: OnlineView, entity: Any, as_of: datetime, *, horizon: timedelta
     ) -> OnlineFeatures:
@@ -257,7 +273,7 @@ class OnlineStore:
         first, last = np.searchsorted(times, [at, to_us(until)], side="right")
         rows = block.iloc[first:last].reset_index(drop=True)
         rows["as_of"] = pd.Series(stamp, index=rows.index).astype(block["as_of"].dtype)
-        fresh = Freshness(
+        fresh = InputFreshness(
             as_of=stamp.to_pydatetime(),
             entity={online.entity: entity},
             newest={name: from_us(v) for name, v in state[2].items()},

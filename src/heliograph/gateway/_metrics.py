@@ -52,6 +52,13 @@ class _Live:
         swaps = GaugeMetricFamily("helio_model_swaps", "model versions swapped in since start")
         swaps.add_metric([], float(self.gateway.follower.swaps))
         yield swaps
+        memory = self.gateway.answers
+        answers = GaugeMetricFamily(
+            "helio_answers", "domain answers since start: computed, or remembered", labels=["how"]
+        )
+        answers.add_metric(["computed"], float(memory.computed))
+        answers.add_metric(["remembered"], float(memory.remembered))
+        yield answers
 
 
 class GatewayMetrics:

@@ -1,4 +1,4 @@
-"""A model version in memory, ready to predict: pyfunc, native fast path, memory of answers.
+"""A model version in memory, ready to predict: pyfunc, native fast path, memory of predictions.
 
 Example::
 
@@ -8,7 +8,6 @@ Example::
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,6 @@ import pandas as pd
 __all__ = ["LoadedModel"]
 
 _MEMO = 512
-_ANSWERS = 256
 
 
 @dataclass
@@ -37,21 +35,6 @@ class LoadedModel:
     load_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     _memo: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
-    _answers: dict[Any, Any] = field(default_factory=dict, repr=False)
-    _answers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def remembered(self, key: Any) -> Any:
-        """A whole answer this version gave to a request with the same service answer key."""
-        return self._answers.get(key)
-
-    def remember(self, key: Any, answer: Any) -> None:
-        """Keep ``answer`` for ``key`` (the last ``_ANSWERS`` keys, oldest dropped first).
-
-        It lives with the version, so a new champion starts with none of the old one's."""
-        with self._answers_lock:
-            if key not in self._answers and len(self._answers) >= _ANSWERS:
-                self._answers.pop(next(iter(self._answers)))
-            self._answers[key] = answer
 
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns of ``frame``, as the types its signature declares."""
