@@ -130,9 +130,13 @@ class InputFreshness:
 
     def with_missing(self, rows: pd.DataFrame, columns: Sequence[str]) -> InputFreshness:
         """This state with the features of ``columns`` that ``rows`` lack a value for."""
-        present = [c for c in columns if c in rows.columns]
-        empty = rows[present].isna().any(axis=0) if present else pd.Series(dtype=bool)
-        missing = sorted({*[c for c in columns if c not in rows.columns], *empty[empty].index})
+        wanted = rows.reindex(columns=list(columns))  # a column rows lack: all missing
+        lacking = (
+            wanted.isna().to_numpy().any(axis=0)
+            if len(wanted)
+            else ~wanted.columns.isin(rows.columns)
+        )
+        missing = sorted(str(c) for c in wanted.columns[lacking])
         return replace(self, missing=tuple(missing))
 
 

@@ -14,6 +14,7 @@ job calls :meth:`Service.answer` in process, with no HTTP.
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -303,7 +304,7 @@ class Service(ABC):
         as_of, entity = self.as_of(context, request), self.entity(request)
         self.check(context, request, as_of)
         got = context.store.features(online, entity, as_of, horizon=self.horizon(request))
-        columns = [c for c in got.rows.columns if c not in _IDENTIFIERS + _labels(online)]
+        columns = _feature_columns(online, tuple(got.rows.columns))
         report = self.vouch(context, got.freshness.with_missing(got.rows, columns))
         return ServiceFeatures(got.rows, as_of, report, got.source, got.reason, got.state)
 
@@ -414,9 +415,12 @@ class Service(ABC):
         return body, wanted
 
 
-_IDENTIFIERS = ["timestamp", "as_of"]
+_IDENTIFIERS = ("timestamp", "as_of")
 
 
-def _labels(online: OnlineView) -> list[str]:
-    """The columns of a view's rows that are neither features nor the entity."""
-    return [online.entity, *(c for pair in online.view.labels for c in pair)]
+@functools.lru_cache(maxsize=64)
+def _feature_columns(online: OnlineView, columns: tuple[str, ...]) -> list[str]:
+    """The columns of a view's rows that are features: not the entity, the target time,
+    ``as_of`` or a label (one list per schema)."""
+    other = {online.entity, *_IDENTIFIERS, *(c for pair in online.view.labels for c in pair)}
+    return [c for c in columns if c not in other]
