@@ -233,6 +233,38 @@ class OnlineStore:
             return dict.fromkeys(online.view.datasets)
         return {name: from_us(index.first.get(name)) for name in online.view.datasets}
 
+    def state_of(
+        self, online: OnlineView, entity: Any, as_of: datetime, *, horizon: timedelta
+    ) -> tuple[tuple[Any, ...], tuple[int, int]] | None:
+        """(``state``, (first, last target in microseconds)) of what :meth:`features` would
+        read from the store for these arguments, without reading any rows; ``None`` when it
+        would not answer from the store, or cannot tell without looking at the lake (a
+        caller then calls :meth:`features`). For a memory of answers keyed by state."""
+        head = self.head(online)
+        reader = None if head is None else self._readers.get(online.ref)
+        if (
+            head is None
+            or reader is None
+            or reader.generation != head["generation"]
+            or reader.behind
+            or time.monotonic() - reader.lake_checked >= self.lake_check_seconds
+        ):
+            return None
+        index = reader.indexes.get(str(entity))
+        if index is None:
+            return None
+        stamp = pd.Timestamp(as_of).tz_convert("UTC")
+        at, until = to_us(stamp), to_us(stamp + pd.Timedelta(horizon))
+        position = int(np.searchsorted(index.ats, at, side="right")) - 1
+        if position < 0 or until > index.states[position][4]:
+            return None
+        step = int(index.step / pd.Timedelta(microseconds=1))
+        first, last = (at // step + 1) * step, (until // step) * step
+        if first > last:
+            return None
+        state = index.states[position]
+        return (online.ref, entity, state[0], head["generation"]), (first, last)
+
     def features(
         self, online: OnlineView, entity: Any, as_of: datetime, *, horizon: timedelta
     ) -> OnlineFeatures:

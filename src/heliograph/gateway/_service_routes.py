@@ -13,6 +13,7 @@ import time
 from collections.abc import Hashable
 from typing import Any
 
+import pandas as pd
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -26,13 +27,20 @@ from ._gateway import Gateway
 __all__: list[str] = []  # the gateway's own parts: create_app assembles them
 
 
-def answer_key(service: Service, body: Any, model: LoadedModel, features: ServiceFeatures) -> Any:
-    """What an answer depends on (see ``AnswerMemory``); ``None`` for features from the lake."""
-    if features.state is None:
+def answer_key(
+    service: Service, body: Any, model: LoadedModel, state: Any, targets: tuple[Any, Any]
+) -> Any:
+    """What an answer depends on (see ``AnswerMemory``); ``None`` for features from the lake
+    (no ``state``). ``targets``: the first and last target, in microseconds."""
+    if state is None:
         return None
     question = dumps(body.model_dump(mode="json", exclude={"as_of"}))
-    key: Hashable = (service.name, model.version, features.state, features.targets, question)
+    key: Hashable = (service.name, model.version, state, targets, question)
     return key
+
+
+def _microseconds(targets: tuple[Any, Any]) -> tuple[Any, Any]:
+    return tuple(None if t is None else pd.Timestamp(t).value // 1000 for t in targets)  # type: ignore[return-value]
 
 
 def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
@@ -53,18 +61,38 @@ def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
                 body=done.response.model_dump_json().encode(),
             )
 
-        key = answer_key(service, body, model, features)
+        key = answer_key(service, body, model, features.state, _microseconds(features.targets))
         found, remembered = gateway.answers.once(key, compute)
         if remembered:  # its inputs are in the first answer's record (same hash)
-            found = found.repeated(*service.restamp(context, body, found.body, found.as_of))
+            restamped = service.restamp(context, body, found.body, found.as_of or features.as_of)
+            found = found.repeated(*restamped)
         return found, features, remembered
 
+    def remembered_at_once(body: Any, model: LoadedModel) -> Answer | None:
+        """A remembered answer found from what the store already holds in memory (its state
+        for the request, no rows, no lake), on the event loop; ``None``: look properly."""
+        online = service.online
+        if online is None:
+            return None
+        as_of = service.as_of(context, body)
+        looked = context.store.state_of(
+            online, service.entity(body), as_of, horizon=service.horizon(body)
+        )
+        if looked is None:
+            return None
+        found = gateway.answers.get(answer_key(service, body, model, *looked))
+        if found is None:
+            return None
+        return found.repeated(*service.restamp(context, body, found.body, found.as_of or as_of))
+
     def shadow(body: Any, challenger: LoadedModel, request_id: str, features: Any) -> None:
-        """The challenger's prediction for the same request, recorded with role challenger."""
+        """The challenger's prediction for the same request (on the same features when the
+        champion computed them), recorded with role challenger."""
         started = time.perf_counter()
         done = service.answer(context, body, challenger, features)
+        used = done.features
         answer = Answer.of(
-            done.inputs, done.outputs.to_dict("list"), as_of=features.as_of, rows=features.rows
+            done.inputs, done.outputs.to_dict("list"), as_of=used.as_of, rows=used.rows
         )
         latency = 1000 * (time.perf_counter() - started)
         gateway.record(service.name, challenger, CHALLENGER, request_id, answer, latency)
@@ -77,8 +105,12 @@ def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
         if model is None:  # an unknown entity is named as such, before the missing model
             await run_in_threadpool(service.check, context, body)
             model = gateway.champion(name)
-        # features may read the lake: off the event loop
-        answer, features, remembered = await run_in_threadpool(answer_for, body, model)
+        features: ServiceFeatures | None = None
+        at_once = remembered_at_once(body, model)
+        if at_once is not None:
+            answer, remembered = at_once, True
+        else:  # features may read the lake: off the event loop
+            answer, features, remembered = await run_in_threadpool(answer_for, body, model)
         latency = 1000 * (time.perf_counter() - started)
         gateway.record(service.name, model, CHAMPION, request_id, answer, latency)
         challenger = gateway.store.get(name, CHALLENGER) if gateway.shadow else None

@@ -14,7 +14,7 @@ from ._check import CheckOutcome, check
 from ._check_events import record_checks
 from ._ingest import IngestOutcome, ingest, ingest_file
 from ._job import JOBS, Job, job, run_job
-from ._materialize import materialize, online_views
+from ._materialize import materialize, materialize_published, online_views
 from ._pipeline import run_pipeline
 from ._report import report
 from ._snapshot import snapshot
@@ -29,6 +29,7 @@ __all__ = [
     "ingest_file",
     "job",
     "materialize",
+    "materialize_published",
     "online_views",
     "record_checks",
     "report",
