@@ -180,3 +180,28 @@ def test_equal_questions_asked_together_are_computed_once(project: Project) -> N
             thread.join(60)
         assert len(answers) == 8 and len({a.content for a in answers}) == 1
         assert sorted(how(a) for a in answers) == ["computed"] + ["remembered"] * 7
+
+
+def test_the_memory_forgets_older_generations_and_keeps_no_late_answer() -> None:
+    from heliograph.gateway._answer import Answer, AnswerMemory
+
+    def key(generation: int, entity: str = "GB") -> tuple[Any, ...]:
+        return ("price-forecast", "1", ("view@1", entity, 100, generation), (1, 2), b"{}")
+
+    def answer(text: str) -> Answer:
+        return Answer.of(None, {"p50": [1.0]}, body=text.encode())
+
+    memory = AnswerMemory(size=3)
+    memory.once(key(1), lambda: answer("a"))
+    memory.once(key(1, "DE"), lambda: answer("b"))
+    assert len(memory) == 2
+    memory.once(key(2), lambda: answer("c"))  # a materialisation: generation 2
+    assert len(memory) == 1 and memory.get(key(1)) is None
+    memory.once(key(1, "FR"), lambda: answer("late"))  # computed from the replaced state
+    assert memory.get(key(1, "FR")) is None and len(memory) == 1
+    found, remembered = memory.once(key(2), lambda: answer("never"))
+    assert remembered and found.body == b"c"
+    for n in range(5):  # bounded
+        memory.once(("s", "1", None, (n, n), b"{}"), lambda: answer("x"))
+    assert len(memory) == 3
+    assert (memory.computed, memory.remembered) == (9, 1)
