@@ -64,6 +64,7 @@ PRINTS = {
         "['hello for 13:30', 'hello for 14:00', 'hello for 14:30', 'hello for 15:00']",
         "succeeded",
     ],
+    "gateway_3.py": ["online 48 -", "lake as_of is before the store's retention"],
     "energy_1.py": ["['energy_actuals', 'energy_forecasts', 'energy_prices']"],
     "lake_3.py": [
         "prices from notebook: 48 rows in, 48 written to 2 partitions",

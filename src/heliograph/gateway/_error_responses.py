@@ -19,9 +19,9 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from heliograph.core import get_logger
+from heliograph.serving import ServiceError
 
 from ._answer import dumps
-from ._service import ServiceError
 
 __all__: list[str] = []  # the gateway's own parts: create_app assembles them
 

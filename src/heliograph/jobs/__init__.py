@@ -15,7 +15,7 @@ from ._check import CheckOutcome, check
 from ._check_events import record_checks
 from ._ingest import IngestOutcome, ingest, ingest_file
 from ._job import JOBS, CannotRun, Job, job, run_job
-from ._materialize import materialize, online_views
+from ._materialize import materialize, materialize_published, online_views
 from ._monitor import monitor
 from ._pipeline import run_pipeline
 from ._report import report
@@ -35,6 +35,7 @@ __all__ = [
     "ingest_file",
     "job",
     "materialize",
+    "materialize_published",
     "monitor",
     "online_views",
     "parse_catch_up",
