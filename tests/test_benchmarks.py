@@ -62,7 +62,7 @@ def run_benchmark(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
     data = tmp_path / "XX.csv"
-    write_epf(data)
+    frame = write_epf(data)
     assert data.read_text().splitlines()[1].startswith("2020-01-06 00:00:00,")
 
     done = run_benchmark(
@@ -88,9 +88,17 @@ def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
         assert metrics["fits"] == 2  # two weekly blocks
         assert metrics["rmse"] >= metrics["mae"]
         assert metrics["smape"] <= 200
-    # The weekly naive scored against its own scale: close to 1 (the denominators differ by
-    # the first test week, which the epftoolbox convention leaves out).
-    assert 0.7 < out["models"]["seasonal_naive"]["rmae"] < 1.3
+    # rMAE's scale, computed here from the file: the weekly naive (the price 168 h earlier,
+    # from the test period's own prices) over the test days after the first week.
+    prices = pd.Series(
+        frame[" Prices"].to_numpy(), index=pd.to_datetime(frame["Date"], format="%Y-%m-%d %H:%M:%S")
+    )
+    test = prices["2020-03-26":"2020-04-08 23:00"]
+    assert len(test) == 14 * 24
+    scale = float(np.mean(np.abs(test.to_numpy()[168:] - test.to_numpy()[:-168])))
+    assert out["naive_mae"] == pytest.approx(scale, abs=1e-4)
+    for name, metrics in out["models"].items():
+        assert metrics["rmae"] == pytest.approx(metrics["mae"] / scale, rel=1e-3), name
     assert out["models"]["lear"]["rmae"] < 0.8  # the features carry the signal
     assert out["best"] == "lear"
     assert "reference" not in out  # no reference-forecasts/ beside the file
