@@ -33,6 +33,7 @@ STANDALONE = [
     "features_1.py",
     "gateway_3.py",
     "lake_3.py",
+    "lineage_1.py",
     "monitoring_1.py",
     "scheduler_1.py",
 ]
@@ -49,6 +50,7 @@ NOT_RUN_YET = [
     "training_3.py",
 ]
 PRINTS = {
+    "lineage_1.py": ["True [] 0", "['date=2025-06-01', 'date=2025-06-03']"],
     "scheduler_1.py": [
         "['hello 2025-06-01 10:00 UTC succeeded: hello for 10:00']",
         "['hello for 13:30', 'hello for 14:00', 'hello for 14:30', 'hello for 15:00']",

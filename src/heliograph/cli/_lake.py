@@ -145,3 +145,49 @@ def lake_snapshots(
     for s in list_snapshots(lake, dataset):
         table.add_row(s.id, s.created_at[:19], f"{s.rows:,}", str(len(s.partitions)))
     console.print(table)
+
+
+@lake_app.command("retract")
+def lake_retract(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="SNAPSHOT",
+            help="A snapshot id DATASET@HASH, or a partition DATASET/date=YYYY-MM-DD.",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="What is wrong with the data (recorded).")] = "",
+    actor: Annotated[str | None, typer.Option(help="Who retracts (default: the OS user).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Mark data bad (snapshots stay immutable), record it, and list who used it.
+
+    The next snapshot leaves the retracted partitions out, and training refuses a retracted
+    snapshot: retraining after this trains without the data.
+    """
+    import json
+
+    from heliograph.core import UsageError
+    from heliograph.registry import retract_data
+
+    from ._lineage import say, show_usage
+
+    if not reason.strip():
+        raise UsageError("a retraction needs a reason", field="--reason", rule="say what is wrong")
+    project = project_of(ctx)
+    retraction, usage = retract_data(project, target, reason=reason, actor=actor)
+    models = sorted({v.model for v in usage.versions})
+    if as_json:
+        data = {"retracted": target, "partitions": list(retraction.partitions)}
+        typer.echo(json.dumps({**data, "usage": usage.to_dict()}, default=str))
+        return
+    say(f"retracted {target}: {retraction.reason}")
+    for p in retraction.partitions:
+        say(f"  excluded from the next snapshots: {p}")
+    show_usage(usage)
+    if models:
+        say(
+            "next: retrain without it (`helio train APP`; training snapshots the data "
+            f"without the retracted partitions), for {', '.join(models)}"
+        )
