@@ -187,7 +187,11 @@ def lake_retract(
         say(f"  excluded from the next snapshots: {p}")
     show_usage(usage)
     if models:
+        from heliograph.core import load_apps
+
+        apps = [a.name for a in load_apps() if retraction.dataset in a.datasets and a.commands]
+        command = " / ".join(f"helio train {a}" for a in apps) or "helio train APP"
         say(
-            "next: retrain without it (`helio train APP`; training snapshots the data "
-            f"without the retracted partitions), for {', '.join(models)}"
+            f"next: retrain {', '.join(models)} without it (`{command}`: training "
+            "snapshots the data without the retracted partitions)"
         )

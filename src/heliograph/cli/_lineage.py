@@ -51,7 +51,8 @@ def _version_lines(v: VersionLineage, indent: str = "  ") -> None:
 def _show_prediction(found: PredictionLineage) -> None:
     p = found.prediction
     say(f"prediction {p['record_id']} (request {p['request_id']})")
-    say(f"  service    {p['service']} as {p['role']}, at {p['at'][:19]} UTC")
+    at = str(p["at"])[:19].replace("T", " ")
+    say(f"  service    {p['service']} as {p['role']}, at {at} UTC")
     if found.version is None:
         say("  model version: its lineage is in neither the ledger nor the tracking store")
         return
