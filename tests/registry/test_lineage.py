@@ -117,6 +117,10 @@ def test_a_prediction_traces_to_its_data_and_a_retraction_reaches_its_users(
     assert "meter-load v2, holds champion: 3 predictions" in out
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "meter_readings/date=2025-02-10" in out and "meter_readings/date=2025-02-11" in out
+    code, out, _ = helio(capsys, "-p", p, "lake", "snapshots", "meter_readings")
+    assert code == 0 and "retracted" in out
+    rows = {line.split()[1]: line for line in out.splitlines() if "meter_readings@" in line}
+    assert "yes" in rows[second] and "yes" not in rows[first]
     event = Ledger(project.ledger_url).events(kind="snapshot_retracted")[0]
     assert event.subject == second and event.reason == "meter double-counted"
     assert event.details["predictions"] == 3 and event.actor

@@ -135,15 +135,16 @@ def lake_snapshot(ctx: typer.Context, dataset: str) -> None:
 def lake_snapshots(
     ctx: typer.Context, dataset: Annotated[str | None, typer.Argument()] = None
 ) -> None:
-    """The snapshots taken, oldest first."""
-    from heliograph.lake import list_snapshots, open_lake
+    """The snapshots taken, oldest first; "retracted" marks those training will not read."""
+    from heliograph.lake import is_tainted, list_snapshots, open_lake
 
     lake = open_lake(project_of(ctx))
     if dataset:
         lake.dataset(dataset)
-    table = Table("id", "created (UTC)", "rows", "partitions")
+    table = Table("id", "created (UTC)", "rows", "partitions", "retracted")
     for s in list_snapshots(lake, dataset):
-        table.add_row(s.id, s.created_at[:19], f"{s.rows:,}", str(len(s.partitions)))
+        retracted = "yes" if is_tainted(lake, s) else ""
+        table.add_row(s.id, s.created_at[:19], f"{s.rows:,}", str(len(s.partitions)), retracted)
     console.print(table)
 
 

@@ -216,10 +216,11 @@ def _snapshot(lake: Lake, snapshot_id: str, checks: dict[str, Any]) -> SnapshotL
 
 
 def _prediction(project: Project, ident: str, mlflow: bool) -> PredictionLineage | None:
-    records = find_predictions(project.ledger_url, ident, limit=1)
+    records = find_predictions(project.ledger_url, ident)
     if not records:
         return None
-    record = records[0]
+    # a request answered by the champion and shadowed by the challenger: the answer given
+    record = next((r for r in records if r.role == "champion"), records[0])
     ledger = Ledger(project.ledger_url)
     key = (record.model_name, record.model_version)
     version = version_lineages(ledger).get(key)
