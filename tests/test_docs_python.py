@@ -42,6 +42,7 @@ STANDALONE = [
     "features_1.py",
     "gateway_3.py",
     "lake_3.py",
+    "lineage_1.py",
     "monitoring_1.py",
     "scheduler_1.py",
     "training_3.py",
@@ -59,6 +60,7 @@ IN_DEMO = [
     "configuration_1.py",  # last: it ingests two more days, so the store is then behind
 ]
 PRINTS = {
+    "lineage_1.py": ["True [] 0", "['date=2025-06-01', 'date=2025-06-03']"],
     "scheduler_1.py": [
         "['hello 2025-06-01 10:00 UTC succeeded: hello for 10:00']",
         "['hello for 13:30', 'hello for 14:00', 'hello for 14:30', 'hello for 15:00']",

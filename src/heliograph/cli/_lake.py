@@ -135,13 +135,64 @@ def lake_snapshot(ctx: typer.Context, dataset: str) -> None:
 def lake_snapshots(
     ctx: typer.Context, dataset: Annotated[str | None, typer.Argument()] = None
 ) -> None:
-    """The snapshots taken, oldest first."""
-    from heliograph.lake import list_snapshots, open_lake
+    """The snapshots taken, oldest first; "retracted" marks those training will not read."""
+    from heliograph.lake import is_tainted, list_snapshots, open_lake
 
     lake = open_lake(project_of(ctx))
     if dataset:
         lake.dataset(dataset)
-    table = Table("id", "created (UTC)", "rows", "partitions")
+    table = Table("id", "created (UTC)", "rows", "partitions", "retracted")
     for s in list_snapshots(lake, dataset):
-        table.add_row(s.id, s.created_at[:19], f"{s.rows:,}", str(len(s.partitions)))
+        retracted = "yes" if is_tainted(lake, s) else ""
+        table.add_row(s.id, s.created_at[:19], f"{s.rows:,}", str(len(s.partitions)), retracted)
     console.print(table)
+
+
+@lake_app.command("retract")
+def lake_retract(
+    ctx: typer.Context,
+    target: Annotated[
+        str,
+        typer.Argument(
+            metavar="SNAPSHOT",
+            help="A snapshot id DATASET@HASH, or a partition DATASET/date=YYYY-MM-DD.",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="What is wrong with the data (recorded).")] = "",
+    actor: Annotated[str | None, typer.Option(help="Who retracts (default: the OS user).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Mark data bad (snapshots stay immutable), record it, and list who used it.
+
+    The next snapshot leaves the retracted partitions out, and training refuses a retracted
+    snapshot: retraining after this trains without the data.
+    """
+    import json
+
+    from heliograph.core import UsageError
+    from heliograph.registry import retract_data
+
+    from ._lineage import say, show_usage
+
+    if not reason.strip():
+        raise UsageError("a retraction needs a reason", field="--reason", rule="say what is wrong")
+    project = project_of(ctx)
+    retraction, usage = retract_data(project, target, reason=reason, actor=actor)
+    models = sorted({v.model for v in usage.versions})
+    if as_json:
+        data = {"retracted": target, "partitions": list(retraction.partitions)}
+        typer.echo(json.dumps({**data, "usage": usage.to_dict()}, default=str))
+        return
+    say(f"retracted {target}: {retraction.reason}")
+    for p in retraction.partitions:
+        say(f"  excluded from the next snapshots: {p}")
+    show_usage(usage)
+    if models:
+        from heliograph.core import load_apps
+
+        apps = [a.name for a in load_apps() if retraction.dataset in a.datasets and a.commands]
+        command = " / ".join(f"helio train {a}" for a in apps) or "helio train APP"
+        say(
+            f"next: retrain {', '.join(models)} without it (`{command}`: training "
+            "snapshots the data without the retracted partitions)"
+        )

@@ -116,11 +116,19 @@ def load_snapshot(lake: Lake, snapshot_id: str) -> Snapshot:
 
 
 def take_snapshot(lake: Lake, name: str) -> Snapshot:
-    """Record the dataset's visible files as a snapshot (the same data gives the same id)."""
+    """Record the dataset's visible files as a snapshot (the same data gives the same id).
+
+    Retracted partitions (``_retract``) are left out.
+    """
+    from ._retract import retracted_partitions  # it reads snapshots: imported when used
+
     dataset = lake.dataset(name)
     known_hashes = {f.path: f for s in list_snapshots(lake, name) for f in s.files}
+    retracted = retracted_partitions(lake, name)
     files = []
     for path in lake.files(name):
+        if path.parent.name in retracted:
+            continue
         rel = str(path.relative_to(lake.root))
         size = path.stat().st_size
         cached = known_hashes.get(rel)

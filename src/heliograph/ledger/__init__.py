@@ -20,6 +20,7 @@ from ._monitor_results import (
     read_monitor_results,
     store_monitor_results,
 )
+from ._prediction_lookup import find_predictions, predictions_per_version
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
 from ._predictions import JsonText, PredictionRecord
@@ -41,10 +42,12 @@ __all__ = [
     "SpoolClaim",
     "claim_spool",
     "count_predictions",
+    "find_predictions",
     "judged_predictions",
     "last_prediction_times",
     "ledger_counts",
     "prediction_inputs",
+    "predictions_per_version",
     "read_actuals",
     "read_monitor_results",
     "read_predictions",

@@ -8,6 +8,15 @@ Example::
 
 from __future__ import annotations
 
+from ._lineage import (
+    DataUsage,
+    PredictionLineage,
+    SnapshotLineage,
+    VersionLineage,
+    lineage,
+    usage_of,
+    version_lineages,
+)
 from ._registry import (
     CHALLENGER,
     CHAMPION,
@@ -24,6 +33,7 @@ from ._registry import (
     metric_key,
     relative_change,
 )
+from ._retraction import retract_data
 
 __all__ = [
     "CHALLENGER",
@@ -34,10 +44,18 @@ __all__ = [
     "TAG_PREDICTIONS",
     "TAG_RESCORES",
     "TAG_WINDOW",
+    "DataUsage",
     "Decision",
+    "PredictionLineage",
     "Registry",
     "RegistryError",
+    "SnapshotLineage",
+    "VersionLineage",
     "format_change",
+    "lineage",
     "metric_key",
     "relative_change",
+    "retract_data",
+    "usage_of",
+    "version_lineages",
 ]

@@ -196,11 +196,14 @@ class Registry:
         mlflow.set_tracking_uri(self.project.tracking_uri)
         created = mlflow.register_model(model_uri, name)
         version = str(created.version)
-        self.ledger.record(
+        run_id = str(created.run_id or "")
+        tags = self.client.get_run(run_id).data.tags if run_id else {}
+        lineage = {k: v for k, v in tags.items() if k.startswith("helio.")}
+        self.ledger.record(  # the run and its lineage tags: lineage from the ledger alone
             "model_registered",
             f"model/{name}",
             f"version {version}: {reason}",
-            details={"version": version, "uri": model_uri},
+            details={"version": version, "uri": model_uri, "run_id": run_id, "tags": lineage},
             actor=actor,
         )
         self._move(name, CHALLENGER, version, reason, actor)

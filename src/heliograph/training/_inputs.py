@@ -14,17 +14,31 @@ from typing import Any
 import pyarrow as pa
 
 from heliograph.checks import run_checks, unique
-from heliograph.core import UsageError
-from heliograph.lake import Lake, load_snapshot, newest_snapshot, take_snapshot
+from heliograph.core import DataError, UsageError, get_logger
+from heliograph.lake import Lake, is_tainted, load_snapshot, newest_snapshot, take_snapshot
 
 __all__ = ["check_snapshots", "resolve_snapshots"]
 
+log = get_logger(__name__)
+
 
 def resolve_snapshots(lake: Lake, datasets: Sequence[str], given: Sequence[str]) -> dict[str, str]:
-    """The snapshot to read of each dataset: the one given, else the newest (taken if none)."""
+    """The snapshot to read of each dataset: the one given, else the newest (taken if none).
+
+    A retracted snapshot, or one holding a retracted partition, is refused when given; when
+    it is the newest, a new snapshot is taken without the retracted partitions.
+    """
     chosen: dict[str, str] = {}
     for snapshot_id in given:
         snap = load_snapshot(lake, snapshot_id)
+        why = is_tainted(lake, snap)
+        if why:
+            raise DataError(
+                f"snapshot {snapshot_id} cannot be trained on: {'; '.join(why)}",
+                field="--snapshot",
+                rule="training reads no retracted data (`helio lake retract`)",
+                hint="omit --snapshot: training then snapshots the data without it",
+            )
         if snap.dataset not in datasets:
             raise UsageError(
                 f"snapshot {snapshot_id} is of {snap.dataset}, which these models do not read",
@@ -35,6 +49,10 @@ def resolve_snapshots(lake: Lake, datasets: Sequence[str], given: Sequence[str])
     for name in datasets:
         if name not in chosen:
             snap = newest_snapshot(lake, name) or take_snapshot(lake, name)
+            why = is_tainted(lake, snap)
+            if why:
+                skipped, snap = snap.id, take_snapshot(lake, name)
+                log.warning("skipped %s (%s): reading %s", skipped, "; ".join(why), snap.id)
             chosen[name] = snap.id
     return chosen
 
