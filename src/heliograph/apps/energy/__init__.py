@@ -21,6 +21,7 @@ from typing import Any
 from heliograph.core import App, ConfigError, track
 from heliograph.lake import ReplaySource
 
+from ._actuals import PRICE_SERVICE, read_price_actuals
 from ._battery import battery_value, schedule_day
 from ._blend import Blend, combine
 from ._business import battery_capture
@@ -50,6 +51,7 @@ __all__ = [
     "ONLINE_PRICE_FEATURES",
     "ORIGIN_HOUR",
     "PREDICTION_COLUMNS",
+    "PRICE_SERVICE",
     "QUANTILES",
     "Blend",
     "Lear",
@@ -71,6 +73,7 @@ __all__ = [
     "price_pipeline",
     "read_epf",
     "read_long",
+    "read_price_actuals",
     "results_table",
     "schedule_day",
     "simulate",
@@ -258,6 +261,19 @@ def _business_metrics() -> list[Any]:
     return [BusinessMetric("price-forecast", "battery_capture", battery_capture, "maximize")]
 
 
+def _actuals() -> list[Any]:
+    from heliograph.jobs import ActualsSource
+
+    return [ActualsSource(PRICE_SERVICE, read_price_actuals, source="energy_prices")]
+
+
+def _retrain(project: Any, reason: str) -> list[Any]:
+    """Every market with prices in the lake, trained on the newest snapshots."""
+    from heliograph.lake import open_lake
+
+    return [train_market(project, m, reason=reason) for m in markets(open_lake(project))]
+
+
 def _online_views() -> list[Any]:
     from ._features import ONLINE_PRICE_FEATURES
 
@@ -275,5 +291,7 @@ app = App(
     services=_services,
     online_views=_online_views,
     business_metrics=_business_metrics,
+    actuals=_actuals,
+    retrain=_retrain,
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )
