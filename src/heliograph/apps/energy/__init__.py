@@ -53,6 +53,7 @@ __all__ = [
     "PREDICTION_COLUMNS",
     "PRICE_SERVICE",
     "QUANTILES",
+    "RETRAIN_MODELS",
     "Blend",
     "Lear",
     "PriceFeatures",
@@ -267,11 +268,20 @@ def _actuals() -> list[Any]:
     return [ActualsSource(PRICE_SERVICE, read_price_actuals, source="energy_prices")]
 
 
+# What the `retrain` job trains: the candidates that train in seconds, so that `helio up`
+# (and the demo's five minutes) is not held up by LEAR's and the GBM's backtests; `helio train
+# energy` trains every candidate.
+RETRAIN_MODELS = ("seasonal_naive",)
+
+
 def _retrain(project: Any, reason: str) -> list[Any]:
     """Every market with prices in the lake, trained on the newest snapshots."""
     from heliograph.lake import open_lake
 
-    return [train_market(project, m, reason=reason) for m in markets(open_lake(project))]
+    return [
+        train_market(project, m, models=RETRAIN_MODELS, reason=reason)
+        for m in markets(open_lake(project))
+    ]
 
 
 def _online_views() -> list[Any]:
