@@ -54,6 +54,10 @@ PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 10
 FREQ = "60min"
 NAIVE = "seasonal_naive"
 BLEND = "blend"
+ADAPTIVE = "blend_adaptive"  # the LEAR/GBM weight chosen before each day on the days before
+CONFORMAL_DAYS, CONFORMAL_MIN_DAYS = 28, 7
+BLEND_DAYS, BLEND_MIN_DAYS = 28, 7
+DM_LEVEL = 0.05
 WEEK = pd.Timedelta(hours=168)
 RMAE_CONVENTION = (
     "epftoolbox: MAE over all test hours / MAE of the weekly naive (the real price 168 h "
@@ -132,6 +136,13 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentPars
         type=_positive,
         default=2,
         help="backtest up to this many models at once, one process each (default 2)",
+    )
+    parser.add_argument(
+        "--penalty-days",
+        type=_positive,
+        default=1,
+        help="LEAR re-chooses its AIC penalties every N days, refitting daily in between "
+        "(default 1: every fit, the paper's protocol)",
     )
     parser.add_argument(
         "--predictions",
@@ -260,6 +271,129 @@ def scores(actual: pd.Series, forecast: pd.Series, scale: float) -> dict[str, fl
     return {key: round(value, 4) for key, value in values.items()}
 
 
+def coverage(actual: pd.Series, low: pd.Series, high: pd.Series) -> float:
+    """The share of hours whose price lies in [low, high]."""
+    a = actual.to_numpy(dtype=float)
+    inside = (a >= low.to_numpy(dtype=float)) & (a <= high.to_numpy(dtype=float))
+    return round(float(np.mean(inside)), 4)
+
+
+def _daily(values: pd.Series) -> np.ndarray:
+    """Hourly values (one test period, whole days) as a days x hours array."""
+    days = values.index.normalize()
+    return np.vstack([group.to_numpy(dtype=float) for _, group in values.groupby(days)])
+
+
+def conformal(predictions: pd.DataFrame, days: int = CONFORMAL_DAYS) -> pd.DataFrame:
+    """P10/P90 corrected on recent out-of-sample errors (split-conformal, rolling).
+
+    For each test day D, the lower bound moves by the 90 % quantile of ``p10 - target`` over
+    the test days D-``days`` .. D-1 (all known at D-1 10:00), the upper by that of
+    ``target - p90``; so each side misses about 10 % of the recent outcomes, whatever the
+    model's own bands did. Before ``CONFORMAL_MIN_DAYS`` days of history the bands are kept.
+    """
+    table = predictions[["target", "p10", "p50", "p90"]]
+    day = table.index.normalize()
+    unique = day.unique().sort_values()
+    below = (table["p10"] - table["target"]).groupby(day).apply(lambda s: s.to_numpy())
+    above = (table["target"] - table["p90"]).groupby(day).apply(lambda s: s.to_numpy())
+    shift_low, shift_high = pd.Series(0.0, index=unique), pd.Series(0.0, index=unique)
+    for i, d in enumerate(unique):
+        past = unique[max(0, i - days) : i]
+        if len(past) < CONFORMAL_MIN_DAYS:
+            continue
+        lo, hi = (
+            np.concatenate(below.loc[past].to_list()),
+            np.concatenate(above.loc[past].to_list()),
+        )
+        level = min(1.0, 0.9 * (1 + 1 / lo.size))
+        shift_low[d], shift_high[d] = np.quantile(lo, level), np.quantile(hi, level)
+    out = table.copy()
+    out["p10"] = table["p10"] - shift_low.reindex(day).to_numpy()
+    out["p90"] = table["p90"] + shift_high.reindex(day).to_numpy()
+    out["p10"] = np.minimum(out["p10"], out["p50"])
+    out["p90"] = np.maximum(out["p90"], out["p50"])
+    return out
+
+
+def adaptive_blend(
+    first: pd.DataFrame, second: pd.DataFrame, days: int = BLEND_DAYS
+) -> tuple[pd.DataFrame, list[float]]:
+    """The blend whose weight on ``first`` is chosen before each test day on the days before.
+
+    A rule fixed in advance, the same on every market: for day D the weight (0, 0.1, .., 1)
+    whose blend had the lowest MAE over the test days D-``days`` .. D-1 (known at D-1 10:00);
+    0.5 until ``BLEND_MIN_DAYS`` days have been forecast. Returns the forecasts and the weights.
+    """
+    grid = np.round(np.linspace(0.0, 1.0, 11), 1)
+    day = first.index.normalize()
+    unique = day.unique().sort_values()
+    error = {
+        w: (w * first["p50"] + (1 - w) * second["p50"] - first["target"]).abs().groupby(day).sum()
+        for w in grid
+    }
+    table = pd.DataFrame(error).reindex(unique)
+    weights = []
+    for i in range(len(unique)):
+        past = table.iloc[max(0, i - days) : i]
+        weights.append(0.5 if len(past) < BLEND_MIN_DAYS else float(past.sum().idxmin()))
+    w = pd.Series(weights, index=unique).reindex(day).to_numpy()
+    out = first[["target"]].copy()
+    for column in ("p10", "p50", "p90"):
+        out[column] = w * first[column].to_numpy() + (1 - w) * second[column].to_numpy()
+    values = np.sort(out[["p10", "p50", "p90"]].to_numpy(), axis=1)
+    out[["p10", "p50", "p90"]] = values
+    return out, weights
+
+
+def diebold_mariano(actual: pd.Series, ours: pd.Series, theirs: pd.Series) -> dict[str, Any]:
+    """The epftoolbox's multivariate DM test (norm 1): the loss differential is the daily
+    mean absolute error of one forecast minus the other's, over whole test days.
+
+    ``p_ours_better``: the one-sided p-value of "ours is not more accurate"; ``p_theirs_better``
+    the reverse. ``verdict``: "better" or "worse" when one of them is below 0.05, else "tie".
+    """
+    from scipy import stats
+
+    a, f, g = _daily(actual), _daily(ours), _daily(theirs)
+    d = np.mean(np.abs(a - g), axis=1) - np.mean(np.abs(a - f), axis=1)  # > 0: ours better
+    if d.size < 2 or not np.var(d) > 0:
+        return {
+            "days": int(d.size),
+            "p_ours_better": None,
+            "p_theirs_better": None,
+            "verdict": "tie",
+        }
+    statistic = float(np.mean(d) / np.sqrt(np.var(d) / d.size))
+    p_ours, p_theirs = 1 - stats.norm.cdf(statistic), stats.norm.cdf(statistic)
+    verdict = "better" if p_ours < DM_LEVEL else "worse" if p_theirs < DM_LEVEL else "tie"
+    return {
+        "days": int(d.size),
+        "statistic": round(statistic, 4),
+        "p_ours_better": float(f"{p_ours:.4g}"),
+        "p_theirs_better": float(f"{p_theirs:.4g}"),
+        "verdict": verdict,
+    }
+
+
+def reference_forecasts(data: Path, market: str, actual: pd.Series) -> pd.DataFrame | None:
+    """The published forecasts over exactly the hours of ``actual`` (columns lower-cased)."""
+    path = data.parent / "reference-forecasts" / f"Forecasts_{market}_DNN_LEAR_ensembles.csv"
+    if not path.is_file():
+        return None
+    try:
+        table = pd.read_csv(path)
+    except (OSError, ValueError):
+        return None
+    stamps = pd.to_datetime(table[table.columns[0]], format="ISO8601", utc=True, errors="coerce")
+    table = table.set_index(stamps.astype(actual.index.dtype))
+    table = table.loc[table.index.notna() & ~table.index.duplicated()]
+    if len(table.index.intersection(actual.index)) < len(actual):
+        return None
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    return table.loc[actual.index]
+
+
 def reference_scores(
     data: Path, market: str, actual: pd.Series, scale: float
 ) -> dict[str, Any] | None:
@@ -345,6 +479,7 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
             recalibrate=args.recalibrate,
             train_days=args.train_days,
             description=f"{market} {name}",
+            penalty_days=args.penalty_days,
         )
         for name in fitted
     }
@@ -372,21 +507,44 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
             scale = naive_mae(actual)
             if math.isnan(scale):
                 log("rMAE is undefined: the weekly naive needs more than 7 test days")
-        metrics = scores(actual, predictions["p50"].reindex(actual.index), scale)
-        models[name] = {
-            **metrics,
-            "fits": fits,
-            "wall_s": round(wall, 1),
-            "params": make_model(name).params(),
-        }
-        log(f"{name}: MAE {metrics['mae']:.3f}, rMAE {metrics['rmae']:.3f} ({wall:.0f} s)")
+        params = make_model(name).params()
+        if name == "lear":
+            params["penalty_days"] = args.penalty_days
+        models[name] = _scored(actual, forecasts[name], scale, fits, wall, params)
+        log(
+            f"{name}: MAE {models[name]['mae']:.3f}, rMAE {models[name]['rmae']:.3f} ({wall:.0f} s)"
+        )
 
     assert actual is not None
+    if BLEND in names:
+        first, second = (forecasts[m] for m in blend.members)
+        adaptive, weights = adaptive_blend(first, second)
+        forecasts[ADAPTIVE] = adaptive
+        params = {
+            "model": ADAPTIVE,
+            "members": ",".join(blend.members),
+            "rule": f"weight of {blend.members[0]} in 0, 0.1 .. 1 with the least MAE over the "
+            f"{BLEND_DAYS} test days before each day; 0.5 for the first {BLEND_MIN_DAYS}",
+            "weight_mean": round(float(np.mean(weights)), 3),
+            "weight_last": weights[-1],
+        }
+        models[ADAPTIVE] = _scored(actual, adaptive, scale, models[BLEND]["fits"], 0.0, params)
+        log(f"{ADAPTIVE}: MAE {models[ADAPTIVE]['mae']:.3f}, mean weight {params['weight_mean']}")
     if args.predictions is not None:
         table = pd.concat([f.assign(model=n) for n, f in forecasts.items()]).reset_index()
         table.to_csv(args.predictions, index=False)
     best = min(models, key=lambda n: (math.isnan(models[n]["mae"]), models[n]["mae"]))
     reference = reference_scores(args.data, market, actual, scale)
+    published = reference_forecasts(args.data, market, actual) if reference else None
+    if published is not None:
+        for name, forecast in forecasts.items():
+            models[name]["dm"] = {
+                key: diebold_mariano(actual, forecast["p50"], published[column])
+                for key, column in (
+                    ("lear_ensemble", REFERENCE_COLUMNS["lear_ensemble"]),
+                    ("dnn_ensemble", REFERENCE_COLUMNS["dnn_ensemble"]),
+                )
+            }
     out: dict[str, Any] = {
         "market": market,
         "days": len(days),
@@ -410,6 +568,27 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     return out
 
 
+def _scored(
+    actual: pd.Series,
+    forecast: pd.DataFrame,
+    scale: float,
+    fits: int,
+    wall: float,
+    params: dict[str, Any],
+) -> dict[str, Any]:
+    """A model's JSON entry: point scores, then the P10-P90 coverage, raw and conformal."""
+    forecast = forecast.reindex(actual.index)
+    corrected = conformal(forecast)
+    return {
+        **scores(actual, forecast["p50"], scale),
+        "coverage_80": coverage(actual, forecast["p10"], forecast["p90"]),
+        "coverage_80_conformal": coverage(actual, corrected["p10"], corrected["p90"]),
+        "fits": fits,
+        "wall_s": round(wall, 1),
+        "params": params,
+    }
+
+
 def run_backtest(
     features: pd.DataFrame,
     name: str,
@@ -417,13 +596,19 @@ def run_backtest(
     recalibrate: str,
     train_days: int,
     description: str,
+    penalty_days: int = 1,
 ) -> tuple[pd.DataFrame, int, float]:
-    """One model's walk-forward predictions (indexed by timestamp), its fits and wall time."""
+    """One model's walk-forward predictions (indexed by timestamp), its fits and wall time.
+
+    With ``penalty_days`` > 1 LEAR is one instance refit at every block, so that it keeps its
+    AIC penalties for that many days (see ``Lear``); otherwise every block gets a new model.
+    """
     started = time.perf_counter()
+    kept = make_model(name, penalty_days=penalty_days) if name == "lear" else None
     try:
         result = backtest(
             features,
-            lambda: make_model(name),
+            (lambda: kept) if kept is not None else (lambda: make_model(name)),
             start=days[0],
             end=days[-1],
             recalibrate=recalibrate,

@@ -6,7 +6,12 @@ features registered twice, a short energy simulation with its price models), the
 - single-row throughput and p50/p99 latency at 8 connections (``wrk -t1 -c8 -d10s``) of the
   same registered LightGBM model behind ``mlflow models serve`` and behind ``helio serve``
   ``/invocations``, and of the domain endpoint ``/v1/services/price-forecast/predict`` with
-  the ledger on;
+  the ledger on: ``domain`` is one question repeated (``domain.answers = "remembered"``: after
+  the first, every answer comes from the gateway's memory);
+- ``domain_uncached``: every market x horizons 1-48 x ``as_of`` on 29 different days, each
+  question once (none from memory: ``computed`` and ``remembered`` are the gateway's counts);
+  ``domain_publication``: every market x horizon asked at once over 8 connections right after
+  a publication of new data (``ingest``, which materialises the online store);
 - a hot swap under load: ``champion`` moved among five versions twenty times (every 2 s; a
   response's version must have held the alias within poll + 1.5 s of its sending) while 8
   keep-alive clients call ``/invocations``, checking every response's ``X-Model-Version``,
@@ -49,6 +54,7 @@ from typing import Any
 from _gateway._batching import batching
 from _gateway._common import ENERGY, PG_DEFAULT, load_1m, log, versions
 from _gateway._crash import crash
+from _gateway._domain import domain
 from _gateway._outage import ledger_outage
 from _gateway._setup import setup_project
 from _gateway._swap import hot_swap
@@ -83,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         setup_s = time.perf_counter() - started
         log(f"setup done in {setup_s:.1f} s")
         runs = throughput(setup, workdir, args.seconds, not args.no_diagnostics)
+        runs.update(domain(setup, workdir, args.seconds))
         workers = workers_ratio(setup, workdir, args.seconds)
         batched = batching(setup, workdir, args.seconds)
         crashed = crash(setup, workdir, args.seconds)
@@ -106,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
             out[f"{name}.{key}"] = value
     out["ratio_invocations"] = round(runs["invocations"]["rps"] / mlflow_rps, 2)
     out["ratio_domain"] = round(runs["domain"]["rps"] / mlflow_rps, 2)
+    out["domain.answers"] = "remembered"  # one question repeated: from memory after the first
+    for name in ("domain_uncached", "domain_publication"):
+        for key, value in runs[name].items():
+            out[f"{name}.{key}"] = value
+    uncached = runs["domain_uncached"]
+    out["ratio_domain_uncached"] = round(uncached["rps"] / mlflow_rps, 2)
     for name in ("mlflow_omp1", "invocations_omp1"):
         for key in ("rps", "p50_ms", "p99_ms", "non_2xx", "load_1m_before"):
             if name in runs:
@@ -136,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         "invocations_20x_mlflow": out["ratio_invocations"] >= 20,
         "invocations_p99_le_15ms": (runs["invocations"].get("p99_ms") or math.inf) <= 15,
         "domain_10x_mlflow": out["ratio_domain"] >= 10,
+        "domain_uncached_p50_le_5ms": (uncached.get("p50_ms") or math.inf) <= 5,
+        "domain_uncached_p99_le_25ms": (uncached.get("p99_ms") or math.inf) <= 25,
+        "domain_uncached_5x_mlflow": out["ratio_domain_uncached"] >= 5,
+        "domain_uncached_none_remembered": uncached["remembered"] == 0,
+        "domain_publication_le_1s": runs["domain_publication"]["seconds"] <= 1
+        and runs["domain_publication"]["non_2xx"] == 0,
         "swap_zero_non_2xx": swap["non_2xx"] == 0 and swap["client_errors"] == 0,
         "swap_zero_mismatched": swap["mismatched"] == 0,
         "ledger_zero_lost": outage.get("lost") == 0 if "lost" in outage else None,

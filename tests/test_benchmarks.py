@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -61,7 +62,7 @@ def run_benchmark(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
     data = tmp_path / "XX.csv"
-    write_epf(data)
+    frame = write_epf(data)
     assert data.read_text().splitlines()[1].startswith("2020-01-06 00:00:00,")
 
     done = run_benchmark(
@@ -87,9 +88,17 @@ def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
         assert metrics["fits"] == 2  # two weekly blocks
         assert metrics["rmse"] >= metrics["mae"]
         assert metrics["smape"] <= 200
-    # The weekly naive scored against its own scale: close to 1 (the denominators differ by
-    # the first test week, which the epftoolbox convention leaves out).
-    assert 0.7 < out["models"]["seasonal_naive"]["rmae"] < 1.3
+    # rMAE's scale, computed here from the file: the weekly naive (the price 168 h earlier,
+    # from the test period's own prices) over the test days after the first week.
+    prices = pd.Series(
+        frame[" Prices"].to_numpy(), index=pd.to_datetime(frame["Date"], format="%Y-%m-%d %H:%M:%S")
+    )
+    test = prices["2020-03-26":"2020-04-08 23:00"]
+    assert len(test) == 14 * 24
+    scale = float(np.mean(np.abs(test.to_numpy()[168:] - test.to_numpy()[:-168])))
+    assert out["naive_mae"] == pytest.approx(scale, abs=1e-4)
+    for name, metrics in out["models"].items():
+        assert metrics["rmae"] == pytest.approx(metrics["mae"] / scale, rel=1e-3), name
     assert out["models"]["lear"]["rmae"] < 0.8  # the features carry the signal
     assert out["best"] == "lear"
     assert "reference" not in out  # no reference-forecasts/ beside the file
@@ -137,6 +146,10 @@ def test_scores_the_reference_ensembles_over_the_same_days(tmp_path: Path) -> No
     assert "differ from the data file's by up to 0.25" in done.stderr
     assert out["beats_lear_ensemble"] is (out["models"][out["best"]]["mae"] < 2.0)
     assert out["beats_dnn_ensemble"] is (out["models"][out["best"]]["mae"] < 0.5)
+    for name, entry in out["models"].items():  # DM against each ensemble, coverage, per model
+        assert set(entry["dm"]) == {"lear_ensemble", "dnn_ensemble"}, name
+        assert entry["dm"]["dnn_ensemble"]["days"] == 14
+        assert 0 <= entry["coverage_80"] <= 1 and 0 <= entry["coverage_80_conformal"] <= 1
 
 
 def test_a_missing_file_is_one_clear_line_and_exit_2(tmp_path: Path) -> None:
@@ -184,7 +197,11 @@ def test_the_blend_is_computed_as_the_blend_model_forecasts(tmp_path: Path) -> N
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
-    assert list(out["models"]) == ["seasonal_naive", "lear", "gbm_quantile", "blend"]
+    assert list(out["models"]) == [
+        "seasonal_naive", "lear", "gbm_quantile", "blend", "blend_adaptive"
+    ]  # fmt: skip
+    chosen = out["models"]["blend_adaptive"]["params"]
+    assert chosen["weight_last"] in [w / 10 for w in range(11)] and 0 <= chosen["weight_mean"] <= 1
     table = pd.read_csv(saved, parse_dates=["timestamp"])
     scored = table.loc[table["model"] == "blend"].set_index("timestamp")
 
@@ -222,3 +239,70 @@ def test_the_monitor_benchmark_runs_small_without_evidently() -> None:
     # the versions were generated with errors growing by version
     mae = [out["metrics"]["mae_7d"][v] for v in ("3", "4", "7", "8")]
     assert mae == sorted(mae)
+
+
+def _epf_module() -> Any:
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import epf
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    return epf
+
+
+def _hourly(values: np.ndarray, start: str = "2020-01-01") -> pd.Series:
+    index = pd.date_range(start, periods=len(values), freq="h", tz="UTC")
+    return pd.Series(values, index=index)
+
+
+def test_diebold_mariano_calls_a_tie_a_tie() -> None:
+    """The epftoolbox's multivariate DM test on daily mean absolute errors (norm 1)."""
+    epf = _epf_module()
+    rng = np.random.default_rng(0)
+    actual = _hourly(rng.normal(50, 10, 60 * 24))
+    close = actual + rng.normal(0, 1, actual.size)
+    far = actual + rng.normal(0, 3, actual.size)
+    other = actual + rng.normal(0, 1, actual.size)
+    assert epf.diebold_mariano(actual, close, far)["verdict"] == "better"
+    assert epf.diebold_mariano(actual, far, close)["verdict"] == "worse"
+    tie = epf.diebold_mariano(actual, close, other)
+    assert tie["verdict"] == "tie" and tie["days"] == 60
+    assert tie["p_ours_better"] + tie["p_theirs_better"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_conformal_bands_cover_80_percent_after_a_regime_shift() -> None:
+    """Bands far too narrow, and the noise doubles half-way (a point forecast that follows
+    the level): the rolling correction on the previous 28 days' errors gives about 80 %."""
+    epf = _epf_module()
+    rng = np.random.default_rng(1)
+    days = 120
+    spread = np.where(np.arange(days * 24) >= 60 * 24, 10.0, 5.0)
+    p50 = 50 + np.where(np.arange(days * 24) >= 60 * 24, 15.0, 0.0)
+    target = p50 + rng.normal(0, 1, days * 24) * spread
+    frame = pd.DataFrame(
+        {"target": target, "p10": p50 - 1, "p50": p50, "p90": p50 + 1},
+        index=_hourly(target).index,
+    )
+    raw = epf.coverage(frame["target"], frame["p10"], frame["p90"])
+    fixed = epf.conformal(frame)
+    late = fixed.index >= fixed.index[0] + pd.Timedelta(days=90)  # 30 days after the shift
+    after = epf.coverage(fixed["target"][late], fixed["p10"][late], fixed["p90"][late])
+    assert raw < 0.2
+    assert 0.72 < after < 0.88
+    assert (fixed["p10"] <= fixed["p50"]).all() and (fixed["p50"] <= fixed["p90"]).all()
+
+
+def test_the_adaptive_blend_weighs_members_by_their_recent_errors_only() -> None:
+    epf = _epf_module()
+    rng = np.random.default_rng(2)
+    target = _hourly(rng.normal(50, 10, 30 * 24))
+    good = pd.DataFrame({"target": target, "p10": target - 1, "p50": target, "p90": target + 1})
+    noisy = good + rng.normal(0, 5, len(good))[:, None] * [0, 1, 1, 1]  # all three quantiles
+    blended, weights = epf.adaptive_blend(good, noisy)
+    assert weights[:7] == [0.5] * 7  # nothing seen yet: equal weights
+    assert weights[7:] == [1.0] * 23  # then the member that was right before
+    day = blended.index.normalize()
+    first_week = day < day[0] + pd.Timedelta(days=7)
+    np.testing.assert_allclose(
+        blended["p50"][first_week], (good["p50"] + noisy["p50"])[first_week] / 2
+    )

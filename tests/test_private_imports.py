@@ -28,10 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 SRC = REPO / "src"
 
 # Each exception names the file, the private module it may import, and why.
-EXCEPTIONS = {
-    # patches the energy service's own ``time`` to age the memory of answers
-    ("tests/gateway/test_answers.py", "heliograph.apps.energy._service"),
-}
+EXCEPTIONS: set[tuple[str, str]] = set()
 
 
 def _is_private(part: str) -> bool:

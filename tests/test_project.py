@@ -18,9 +18,7 @@ PACKAGES = sorted(
     ".".join(init.parent.relative_to(SRC).parts) for init in SRC.glob("heliograph/**/__init__.py")
 )
 # Every module file; ``__main__`` runs the CLI when imported, so it is the one left out.
-MODULES = sorted(
-    path for path in SRC.glob("heliograph/**/*.py") if path.name != "__main__.py"
-)
+MODULES = sorted(path for path in SRC.glob("heliograph/**/*.py") if path.name != "__main__.py")
 HEAVY = ("mlflow", "great_expectations", "matplotlib", "lightgbm", "implicit")
 
 

@@ -3,11 +3,12 @@ import pandas as pd
 from heliograph.apps.energy import PriceFeatures, forecast_requests
 from heliograph.core import Project
 from heliograph.features import compute_offline, compute_online
-from heliograph.lake import open_lake
+from heliograph.lake import list_snapshots, open_lake
 
-lake = open_lake(Project.find())
+lake = open_lake(Project.load("demo"))
 requests = forecast_requests(["GB"], pd.date_range("2025-05-20", "2025-05-21"), "30min")
-snapshots = {"energy_prices": "energy_prices@76f1e880457b",
-             "energy_forecasts": "energy_forecasts@02cffb81a550"}
+snapshots = {name: list_snapshots(lake, name)[-1].id   # e.g. "energy_prices@76f1e880457b"
+             for name in ("energy_prices", "energy_forecasts")}
 train = compute_offline(lake, PriceFeatures(), requests, snapshots=snapshots)
 live = compute_online(lake, PriceFeatures(), forecast_requests(["GB"], ["2025-06-02"]))
+print(len(train), "training rows;", len(live), "rows as of", live["as_of"].iloc[0])

@@ -22,7 +22,7 @@ def helio(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str
 
 @pytest.fixture
 def energy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
-    code, out, _ = helio(capsys, "init", str(tmp_path / "demo"))
+    code, out, _ = helio(capsys, "init", str(tmp_path / "demo"), "--app", "energy")
     assert code == 0 and "created" in out
     config = tmp_path / "demo" / "helio.toml"
     text = config.read_text()

@@ -185,12 +185,13 @@ def test_a_failed_materialisation_is_visible(tmp_path: Path) -> None:
     assert got.source == "lake" and got.status.state == "failed"  # correct, and says so
 
 
-def test_the_materialize_job_uses_the_configured_store(tmp_path: Path) -> None:
+def test_ingest_materialises_into_the_configured_store(tmp_path: Path) -> None:
     project = energy_project(tmp_path, ("GB",), start="2025-02-13", now=NOW)
     assert project.settings.online_store.backend == "sqlite"  # the default
-    (outcome,) = run_job(project, "materialize")
-    assert outcome.view == ONLINE_PRICE_FEATURES.ref and outcome.computed > 0
-    assert (project.state_dir / "online.db").is_file()
+    assert (project.state_dir / "online.db").is_file()  # ingest materialised the view
+    (outcome,) = run_job(project, "materialize")  # nothing new published since
+    assert outcome.view == ONLINE_PRICE_FEATURES.ref and outcome.computed == 0
+    assert not outcome.full and outcome.kept > 0
     store = OnlineStore.open(project)
     try:
         assert store.status(ONLINE_PRICE_FEATURES).ready

@@ -1,20 +1,25 @@
 """Remembered domain answers: a repeat is answered from memory, and never a stale one.
 
-The gateway remembers a model version's whole answer per service answer key; these tests
-check that the memory follows the champion and the data, and that every answer, remembered or
-not, is a ledger record of its own.
+The gateway remembers an answer by what it was computed from: the model version, the online
+store's feature state, the targets and the request without its ``as_of``. These tests check
+that the memory follows the champion and the data (a materialisation forgets), that answers
+from the lake are not remembered, that concurrent equal questions are computed once, and that
+every answer, remembered or not, is a ledger record of its own and equals what a gateway
+without memory answers.
 """
 
 from __future__ import annotations
 
+import shutil
+import threading
+import time
 from datetime import UTC, datetime
-from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from heliograph.apps.energy import _service as energy_service
 from heliograph.apps.energy import app as energy_app
 from heliograph.apps.energy import model_name, train_market
 from heliograph.core import FixedClock, Project
@@ -41,57 +46,40 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
     return project
 
 
-class Ticks:
-    """A stand-in for the energy service's ``time`` module: monotonic time moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def monotonic(self) -> float:
-        return self.now
-
-
-@pytest.fixture(autouse=True)
-def frozen_lake_look(monkeypatch: pytest.MonkeyPatch) -> Ticks:
-    """The service looks at the lake again after 5 s of monotonic time, and a remembered answer
-    is keyed by what it saw: on a loaded machine 5 s can pass between two requests of one test,
-    so time stands still here unless a test moves it."""
-    ticks = Ticks()
-    monkeypatch.setattr(energy_service, "time", ticks)
-    return ticks
-
-
-def ask(client: TestClient, as_of: str) -> Any:
-    response = client.post(PATH, json={"market": "GB", "as_of": as_of, "horizon_hours": 24})
+def ask(client: TestClient, as_of: str, horizon: int = 24) -> Any:
+    response = client.post(PATH, json={"market": "GB", "as_of": as_of, "horizon_hours": horizon})
     assert response.status_code == 200, response.text
     return response
 
 
-def remembered(client: TestClient, version: str) -> int:
-    gateway = client.app.state.gateway  # type: ignore[attr-defined]
-    return len(gateway.store.cached(GB, version)._answers)
+def how(response: Any) -> str:
+    return str(response.headers["X-Answer"])
+
+
+def memory(client: TestClient) -> Any:
+    return client.app.state.gateway.answers  # type: ignore[attr-defined]
 
 
 def test_a_remembered_answer_follows_the_champion(project: Project) -> None:
     as_of = "2025-03-31T11:00:00Z"
     app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(app) as client:
-        ask(client, as_of)  # the lake is read: from now on the service gives a key
         first, again = ask(client, as_of), ask(client, as_of)
-        assert remembered(client, "1") == 1  # the repeat came from memory
+        assert (how(first), how(again)) == ("computed", "remembered")
         assert again.content == first.content and again.headers["X-Model-Version"] == "1"
 
         mlflow_client(project).set_registered_model_alias(GB, "champion", "2")
         client.app.state.gateway.follower.sync()  # type: ignore[attr-defined]
         moved = ask(client, as_of)
-        assert moved.headers["X-Model-Version"] == "2" and moved.json()["version"] == "2"
+        assert how(moved) == "computed" and moved.headers["X-Model-Version"] == "2"
+        assert moved.json()["version"] == "2"
         assert moved.json()["forecasts"] != first.json()["forecasts"]
-        assert remembered(client, "2") == 1
 
         mlflow_client(project).set_registered_model_alias(GB, "champion", "1")
         client.app.state.gateway.follower.sync()  # type: ignore[attr-defined]
-        back = ask(client, as_of)
-        assert back.headers["X-Model-Version"] == "1" and back.content == first.content
+        back = ask(client, as_of)  # the old version's answer is still remembered
+        assert how(back) == "remembered" and back.content == first.content
+        assert (memory(client).computed, memory(client).remembered) == (2, 2)
         responses = [first, again, moved, back]
     ids = {r.headers["X-Request-ID"]: r.headers["X-Model-Version"] for r in responses}
     records = read_predictions(project.ledger_url, service="price-forecast", limit=10_000)
@@ -107,70 +95,47 @@ def test_a_remembered_answer_follows_the_champion(project: Project) -> None:
     ]
 
 
-def test_a_remembered_answer_is_recomputed_when_new_data_lands(
-    project: Project, monkeypatch: pytest.MonkeyPatch
+def test_a_materialisation_forgets_the_answers_of_the_old_state(
+    project: Project, tmp_path: Path
 ) -> None:
-    ticks = Ticks()
-    monkeypatch.setattr(energy_service, "time", ticks)
-    # the next day's forecasts are published at 09:00: as of 12:00 on 1 April the features
-    # see them, once they are in the lake (it was last fed at 12:00 on 31 March)
+    """The next day's forecasts are published at 09:00: as of 12:00 on 1 April the features see
+    them once they are in the lake (it was last fed at 12:00 on 31 March); ingest publishes and
+    materialises them, and the next answer is computed from the new state."""
+    shutil.copytree(project.root, tmp_path / "copy")  # this test feeds the lake
+    now = datetime(2025, 4, 1, 12, tzinfo=UTC)
+    mine = Project.load(tmp_path / "copy").with_clock(FixedClock(now))
     as_of = "2025-04-01T12:00:00Z"
-    # the gateway's clock says as_of is now (a later as_of is refused)
-    monkeypatch.setattr(project, "_clock", FixedClock(datetime(2025, 4, 1, 12, tzinfo=UTC)))
-    app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
+    app = create_app(mine, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(app) as client:
         before = ask(client, as_of)
-        assert ask(client, as_of).content == before.content
-        assert remembered(client, "1") == 1
-
-        clock = project.clock()
-        ingest(project.with_clock(FixedClock(datetime(2025, 4, 1, 18, tzinfo=UTC))))
-        project.with_clock(clock)
-        assert ask(client, as_of).content == before.content  # not looked at the lake yet
-        ticks.now += 60  # the service looks again after a few seconds
+        assert how(ask(client, as_of)) == "remembered" and len(memory(client)) == 1
+        outcome = ingest(mine.with_clock(FixedClock(datetime(2025, 4, 1, 18, tzinfo=UTC))))
+        assert outcome.materialized
+        mine.with_clock(FixedClock(now))
+        time.sleep(1.05)  # a reader looks at the store's generation at once, at the lake each s
         after = ask(client, as_of)
-        assert after.content != before.content
-        assert ask(client, as_of).content == after.content
-
-    fresh = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
+        assert how(after) == "computed" and after.content != before.content
+        assert after.json()["source"] == "online"
+        assert len(memory(client)) == 1  # the old state's answer is forgotten
+        assert how(ask(client, as_of)) == "remembered"
+    fresh = create_app(mine, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(fresh) as client:
         assert ask(client, as_of).content == after.content  # what no memory at all gives
-
-
-def test_the_answer_key_names_what_the_answer_depends_on(project: Project) -> None:
-    (service,) = energy_app.services()
-    context = create_app(project, [service], follow=False).state.gateway.context
-
-    def key(as_of: str, market: str = "GB", horizon: int = 24) -> Any:
-        moment = datetime.fromisoformat(as_of)
-        return service.answer_key(
-            context, SimpleNamespace(market=market, as_of=moment, horizon_hours=horizon)
-        )
-
-    assert key("2025-03-30T10:00:00+00:00") is None  # nothing read yet: features() reads
-    service.features(
-        context,
-        SimpleNamespace(market="GB", as_of=datetime(2025, 3, 30, 10, tzinfo=UTC), horizon_hours=24),
-    )
-    base = key("2025-03-30T10:00:00+00:00")
-    assert base is not None and base == key("2025-03-30T10:00:00+00:00")
-    assert base == key("2025-03-30T10:00:01+00:00")  # the same answer, restamped
-    assert base != key("2025-03-30T10:00:00+00:00", horizon=12)
-    assert base != key("2025-03-30T10:00:00+00:00", market="DE")
-    assert base != key("2025-03-30T10:40:00+00:00")  # a new first period, new rows known
 
 
 def test_as_of_now_asked_again_is_answered_from_memory_with_its_own_as_of(
     project: Project,
 ) -> None:
-    """Moments that see the same data and targets share one answer; each response and ledger
-    record still carries its own as_of, and equals what a gateway without memory answers."""
+    """Moments that see the same feature state and targets share one answer; each response
+    and ledger record still carries its own as_of, and equals what a gateway without memory
+    answers."""
     app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
     with TestClient(app) as client:
-        ask(client, "2025-03-31T11:00:00Z")  # reads the lake
         first = ask(client, "2025-03-31T11:01:00Z")
         later = ask(client, "2025-03-31T11:17:30Z")
-        assert remembered(client, "1") == 1  # one answer, remembered once
+        assert (how(first), how(later)) == ("computed", "remembered")
+        assert how(ask(client, "2025-03-31T11:31:00Z")) == "computed"  # a new first target
+        assert how(ask(client, "2025-03-31T11:17:30Z", horizon=12)) == "computed"
         assert later.json()["as_of"] == "2025-03-31T11:17:30Z"
         assert later.json()["forecasts"] == first.json()["forecasts"]
         own = ("as_of", "freshness")  # its moment, and its inputs' ages seen from it
@@ -185,3 +150,58 @@ def test_as_of_now_asked_again_is_answered_from_memory_with_its_own_as_of(
     record = logged[later.headers["X-Request-ID"]]
     assert record.as_of == datetime(2025, 3, 31, 11, 17, 30, tzinfo=UTC)
     assert record.inputs_hash == logged[first.headers["X-Request-ID"]].inputs_hash
+
+
+def test_answers_from_the_lake_are_not_remembered(project: Project) -> None:
+    app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
+    with TestClient(app) as client:
+        old = "2025-03-20T11:00:00Z"  # before the store's one day of retention
+        first, again = ask(client, old), ask(client, old)
+        assert first.json()["source"] == again.json()["source"] == "lake"
+        assert (how(first), how(again)) == ("computed", "computed")
+        assert again.content == first.content and len(memory(client)) == 0
+
+
+def test_equal_questions_asked_together_are_computed_once(project: Project) -> None:
+    """Eight clients asking the same new question at once: one computation, seven waits."""
+    app = create_app(project, energy_app.services(), poll_interval=3600, shadow=False)
+    with TestClient(app) as client:
+        answers: list[Any] = []
+        start = threading.Barrier(8)
+
+        def one() -> None:
+            start.wait()
+            answers.append(ask(client, "2025-03-31T09:40:00Z", horizon=48))
+
+        threads = [threading.Thread(target=one) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert len(answers) == 8 and len({a.content for a in answers}) == 1
+        assert sorted(how(a) for a in answers) == ["computed"] + ["remembered"] * 7
+
+
+def test_the_memory_forgets_older_generations_and_keeps_no_late_answer() -> None:
+    from heliograph.gateway._answer import Answer, AnswerMemory
+
+    def key(generation: int, entity: str = "GB") -> tuple[Any, ...]:
+        return ("price-forecast", "1", ("view@1", entity, 100, generation), (1, 2), b"{}")
+
+    def answer(text: str) -> Answer:
+        return Answer.of(None, {"p50": [1.0]}, body=text.encode())
+
+    memory = AnswerMemory(size=3)
+    memory.once(key(1), lambda: answer("a"))
+    memory.once(key(1, "DE"), lambda: answer("b"))
+    assert len(memory) == 2
+    memory.once(key(2), lambda: answer("c"))  # a materialisation: generation 2
+    assert len(memory) == 1 and memory.get(key(1)) is None
+    memory.once(key(1, "FR"), lambda: answer("late"))  # computed from the replaced state
+    assert memory.get(key(1, "FR")) is None and len(memory) == 1
+    found, remembered = memory.once(key(2), lambda: answer("never"))
+    assert remembered and found.body == b"c"
+    for n in range(5):  # bounded
+        memory.once(("s", "1", None, (n, n), b"{}"), lambda: answer("x"))
+    assert len(memory) == 3
+    assert (memory.computed, memory.remembered) == (9, 1)

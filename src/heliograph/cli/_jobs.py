@@ -9,7 +9,7 @@ what lets cron, a Kubernetes CronJob or an orchestrator drive production instead
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -36,43 +36,6 @@ def parse_time(value: str | None, option: str) -> datetime | None:
             field=option.lstrip("-"),
             rule="ISO 8601, e.g. 2025-06-01T10:00 (UTC unless an offset is given)",
         ) from None
-
-
-def result_lines(result: Any) -> list[str]:
-    """What a job's result says, for people (ingest summaries, snapshot ids, report paths)."""
-    from heliograph.jobs import CheckOutcome, IngestOutcome
-
-    if isinstance(result, IngestOutcome):
-        return result.summary().splitlines()
-    lines = []
-    for item in result if isinstance(result, list) else [] if result is None else [result]:
-        if isinstance(item, CheckOutcome):
-            lines.append(
-                f"{item.dataset}: {item.partitions} partitions, {len(item.failed)} failing, "
-                f"{len(item.warnings)} with warnings"
-            )
-        elif hasattr(item, "partitions") and hasattr(item, "rows"):  # a snapshot
-            lines.append(
-                f"snapshot {item.id}: {item.rows:,} rows in {len(item.partitions)} partitions"
-            )
-        elif callable(getattr(item, "summary", None)):
-            lines.append(f"online store {item.summary()}")
-        elif hasattr(item, "suffix"):  # a path
-            lines.append(f"report {item}")
-        else:
-            lines.append(str(getattr(item, "id", item)))
-    return lines
-
-
-def needs_a_person(result: Any) -> bool:
-    """Data was quarantined or a check failed: done, but exit 1."""
-    from heliograph.jobs import CheckOutcome, IngestOutcome
-
-    if isinstance(result, IngestOutcome):
-        return not result.ok
-    return isinstance(result, list) and any(
-        isinstance(i, CheckOutcome) and not i.ok for i in result
-    )
 
 
 def _when(value: datetime | None) -> str:
@@ -121,14 +84,16 @@ def job_run(
     """Run one scheduled interval of a job, once (for cron, Kubernetes CronJobs or an
     orchestrator). Exit 1 if it failed, could not run, is running elsewhere, or its data
     needs a person."""
+    from heliograph.jobs import JOBS
     from heliograph.scheduler import Scheduler
 
     outcome = Scheduler(project_of(ctx)).run_interval(name, parse_time(at, "--at"), force=force)
-    for line in result_lines(outcome.result):
+    declared = JOBS[outcome.job]
+    for line in declared.lines(outcome.result):
         console.print(line)
     console.print(outcome.line())
     failed = outcome.status in ("retrying", "failed", "not_run", "held")
-    if failed or needs_a_person(outcome.result):
-        if needs_a_person(outcome.result):
+    if failed or declared.needs_a_person(outcome.result):
+        if declared.needs_a_person(outcome.result):
             console.print("some data failed its checks (helio check report)")
         raise typer.Exit(1)

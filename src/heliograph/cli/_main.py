@@ -22,7 +22,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from heliograph import __version__
-from heliograph.core import HelioError, Project, configure_logging, init_project, load_app
+from heliograph.core import (
+    App,
+    HelioError,
+    Project,
+    UsageError,
+    configure_logging,
+    init_project,
+    load_app,
+    load_apps,
+)
 
 __all__ = ["app", "main"]  # console, err, project_of: for the cli package's own modules
 
@@ -94,19 +103,21 @@ def _root(
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder of the new project.")],
     name: Annotated[str | None, typer.Option(help="Project name (default: folder name).")] = None,
-    bare: Annotated[bool, typer.Option(help="No reference system: core settings only.")] = False,
+    bare: Annotated[bool, typer.Option(help="No app: core settings only.")] = False,
     reference: Annotated[
-        str,
+        str | None,
         typer.Option(
-            "--app", help="Reference system whose datasets, checks and sources to include."
+            "--app",
+            help="The app whose datasets, checks and sources to include (required when "
+            "several are installed; asked for at a terminal).",
         ),
-    ] = "energy",
+    ] = None,
     force: Annotated[
         bool, typer.Option(help="Rewrite an existing helio.toml (data is kept).")
     ] = False,
 ) -> None:
     """Create a project: helio.toml (every key, documented) and the state folder."""
-    chosen = None if bare else load_app(reference)
+    chosen = _chosen_app(reference, bare)
     project = init_project(
         directory,
         name=name,
@@ -116,8 +127,40 @@ def init(
     )
     console.print(f"created {project.config_path}")
     console.print(f"state folder {project.state_dir}")
-    if not bare:
-        console.print(f"with the {reference} reference system; next: helio -p {directory} up")
+    if chosen:
+        console.print(f"with the {chosen.name} app; next: helio -p {directory} up")
+
+
+def _chosen_app(name: str | None, bare: bool) -> App | None:
+    """The app ``helio init`` includes: ``--app``, the only one installed, or the user's choice
+    at a terminal; with several installed and no terminal, an error that lists them."""
+    if bare:
+        if name is not None:
+            raise UsageError(
+                "--app and --bare exclude each other", field="--app", rule="--app NAME or --bare"
+            )
+        return None
+    if name is not None:
+        return load_app(name)
+    apps = load_apps()
+    if len(apps) == 1:
+        return apps[0]
+    names = [a.name for a in apps]
+    listed = "; ".join(f"{a.name} ({a.description})" for a in apps)
+    if not apps:
+        raise UsageError("no app is installed", field="--app", rule="install an app, or --bare")
+    if not sys.stdin.isatty():  # a script or a pipe: nobody to ask
+        raise UsageError(
+            f"several apps are installed, choose one: {listed}",
+            field="--app",
+            rule="--app " + " | ".join(names) + ", or --bare",
+        )
+    console.print(f"apps installed: {listed}")
+    while True:  # no default: the user chooses
+        answer = typer.prompt("app for this project (" + " | ".join(names) + ")").strip()
+        if answer in names:
+            return apps[names.index(answer)]
+        err.print(f"not an installed app: {answer!r}")
 
 
 config_app = typer.Typer(help="The effective configuration.", no_args_is_help=True)

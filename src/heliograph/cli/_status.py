@@ -53,16 +53,21 @@ def _services(project: Project) -> list[dict[str, Any]]:
 
 
 def _models_of(project: Project, service: Any, registry: Any) -> list[str]:
-    from heliograph.gateway import ServiceContext
+    from heliograph.features import OnlineStore
+    from heliograph.serving import ServiceContext
 
     known = registry.models() if registry else []
-    context = ServiceContext(
-        project=project,
-        clock=project.clock(),
-        registry_models=lambda prefix: [m for m in known if m.startswith(prefix)],
-        cache={},
-    )
-    return list(service.models(context))
+    store = OnlineStore.open(project)
+    try:
+        context = ServiceContext(
+            project=project,
+            clock=project.clock(),
+            store=store,
+            registry_models=lambda prefix: [m for m in known if m.startswith(prefix)],
+        )
+        return list(service.models(context))
+    finally:
+        store.close()
 
 
 def _lake(project: Project) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ import typer
 
 from heliograph.core import Project, UsageError
 
-from ._jobs import parse_time, result_lines
+from ._jobs import parse_time
 from ._main import app, console, err, project_of
 
 __all__: list[str] = []
@@ -141,8 +141,10 @@ def up(
         f"{scheduler.clock.describe()}, jobs {', '.join(j.name for j in scheduler.jobs)}"
     )
     if once:
+        from heliograph.jobs import JOBS
+
         for outcome in scheduler.tick():
-            for line in result_lines(outcome.result):
+            for line in JOBS[outcome.job].lines(outcome.result):
                 console.print(line)
             console.print(outcome.line())
         return

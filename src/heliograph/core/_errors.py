@@ -12,7 +12,7 @@ HelioError
     + SnapshotError        a snapshot is unknown, or its files no longer match the manifest
   x LedgerError            the ledger database cannot be reached or written (heliograph.ledger)
   x RegistryError          an unknown model, version or alias (heliograph.registry)
-  x ServiceError           a request a service cannot answer: a 4xx (heliograph.gateway)
+  x ServiceError           a request a service cannot answer: a 4xx (heliograph.serving)
   x TrackingError          the tracking server or store cannot do it (heliograph.tracking)
   x UsageError             a command asked for something that does not exist (a job, a source)
 ```

@@ -7,8 +7,15 @@ fresh their inputs were at that moment, and the online store that keeps them rea
 
 from __future__ import annotations
 
-from ._asof import FeatureView, compute_offline, compute_online, known_at, point_in_time
-from ._freshness import Freshness, InputTimes, freshness, input_times
+from ._asof import (
+    FeatureView,
+    compute_offline,
+    compute_online,
+    known_at,
+    labels_as_of,
+    point_in_time,
+)
+from ._freshness import InputFreshness, InputTimes, freshness, input_times
 from ._online_backends import OnlineBackend, RedisBackend, SQLiteBackend, open_backend
 from ._online_materialize import MaterializeOutcome, materialize_view
 from ._online_store import OnlineFeatures, OnlineStatus, OnlineStore, online_requests
@@ -16,7 +23,7 @@ from ._online_view import OnlineView
 
 __all__ = [
     "FeatureView",
-    "Freshness",
+    "InputFreshness",
     "InputTimes",
     "MaterializeOutcome",
     "OnlineBackend",
@@ -31,6 +38,7 @@ __all__ = [
     "freshness",
     "input_times",
     "known_at",
+    "labels_as_of",
     "materialize_view",
     "online_requests",
     "open_backend",

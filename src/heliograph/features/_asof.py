@@ -29,7 +29,14 @@ import pandas as pd
 from heliograph.core import DataError
 from heliograph.lake import Lake
 
-__all__ = ["FeatureView", "compute_offline", "compute_online", "known_at", "point_in_time"]
+__all__ = [
+    "FeatureView",
+    "compute_offline",
+    "compute_online",
+    "known_at",
+    "labels_as_of",
+    "point_in_time",
+]
 
 _NO_SHIFT = pd.Timedelta(0)
 
@@ -46,6 +53,14 @@ class FeatureView(ABC):
     version: str
     datasets: tuple[str, ...]
     available_column: str = "available_at"
+    #: The label columns ``compute`` adds (never features), each with the column saying when
+    #: its value became known: ``(("target", "target_available_at"),)``. Seen as of a request's
+    #: ``as_of``, a label not known yet is missing (see ``labels_as_of``).
+    labels: tuple[tuple[str, str], ...] = ()
+    #: ``compute`` is exact for requests with different ``as_of`` in one call, over the data
+    #: known by the latest of them (every lookup through ``point_in_time`` or as of each row),
+    #: but for the ``labels``: the online store then computes many states in one call.
+    one_pass: bool = False
 
     @abstractmethod
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
@@ -54,6 +69,20 @@ class FeatureView(ABC):
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
+
+
+def labels_as_of(view: FeatureView, rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with each of ``view.labels`` missing where it was not known at the row's
+    ``as_of``: what ``compute`` gives for that request alone."""
+    for label, available in view.labels:
+        if label not in rows.columns or available not in rows.columns:
+            continue
+        unknown = ~(rows[available] <= rows["as_of"]).to_numpy(dtype=bool)
+        if unknown.any():
+            rows = rows.copy()
+            rows.loc[unknown, label] = np.nan
+            rows.loc[unknown, available] = pd.NaT
+    return rows
 
 
 def known_at(

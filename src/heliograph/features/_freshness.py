@@ -31,7 +31,7 @@ from heliograph.lake import Lake
 
 from ._asof import FeatureView
 
-__all__ = ["Freshness", "InputTimes", "freshness", "input_times"]
+__all__ = ["InputFreshness", "InputTimes", "freshness", "input_times"]
 
 
 def _stamp(value: datetime) -> np.datetime64:
@@ -83,7 +83,7 @@ def input_times(lake: Lake, view: FeatureView, *, on: str) -> dict[str, InputTim
 
 
 @dataclass(frozen=True)
-class Freshness:
+class InputFreshness:
     """What the features as of ``as_of`` for ``entity`` saw of their inputs.
 
     ``newest``: for each input dataset, the newest moment at or before ``as_of`` at which one
@@ -124,24 +124,28 @@ class Freshness:
         ages = {name: self.age(name) for name in self.newest}
         return [name for name, age in ages.items() if age is not None and age > tolerance]
 
-    def at(self, as_of: datetime) -> Freshness:
+    def at(self, as_of: datetime) -> InputFreshness:
         """The same inputs seen from ``as_of`` (an answer that holds for several moments)."""
         return replace(self, as_of=as_of)
 
-    def with_missing(self, rows: pd.DataFrame, columns: Sequence[str]) -> Freshness:
+    def with_missing(self, rows: pd.DataFrame, columns: Sequence[str]) -> InputFreshness:
         """This state with the features of ``columns`` that ``rows`` lack a value for."""
-        present = [c for c in columns if c in rows.columns]
-        empty = rows[present].isna().any(axis=0) if present else pd.Series(dtype=bool)
-        missing = sorted({*[c for c in columns if c not in rows.columns], *empty[empty].index})
+        wanted = rows.reindex(columns=list(columns))  # a column rows lack: all missing
+        lacking = (
+            wanted.isna().to_numpy().any(axis=0)
+            if len(wanted)
+            else ~wanted.columns.isin(rows.columns)
+        )
+        missing = sorted(str(c) for c in wanted.columns[lacking])
         return replace(self, missing=tuple(missing))
 
 
 def freshness(
     times: Mapping[str, InputTimes], entity: Mapping[str, Any], as_of: datetime
-) -> Freshness:
+) -> InputFreshness:
     """The inputs as of ``as_of`` for ``entity`` (one key column and its value)."""
     (value,) = entity.values()
-    return Freshness(
+    return InputFreshness(
         as_of=as_of,
         entity=dict(entity),
         newest={name: t.newest(value, as_of) for name, t in times.items()},

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import json
 import struct
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class Schema:
         return cache[kind]
 
 
+@functools.lru_cache(maxsize=256)
 def _storage(dtype: str) -> str:
     """How a column of ``dtype`` is stored: a numpy dtype for a matrix, or ``json``."""
     kind = pd.api.types.pandas_dtype(dtype)

@@ -20,7 +20,7 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,6 +30,7 @@ import pandas as pd
 
 from heliograph.core import duck_frame, get_logger
 
+from ._asof import labels_as_of
 from ._freshness import InputTimes, input_times
 from ._online_codec import Schema, encode_block, frame_schema
 from ._online_store import (
@@ -176,29 +177,22 @@ def _materialize(
             data[name] = lake.read(name, where=f"\"{time_column}\" >= '{start.isoformat()}'")
 
     puts: dict[str, bytes] = {}
-    computed = kept = 0
     token = uuid.uuid4().hex[:8]
+    pending = [(e, state) for e, plan in plans.items() for state in plan if state[1] is None]
+    kept = sum(len(plan) for plan in plans.values()) - len(pending)
+    steps_of = {e: pd.Timedelta(online.step or steps.get(e, pd.Timedelta(hours=1))) for e in plans}
+    for (entity, state), rows in _compute_states(online, data, pending, steps_of):
+        # Each state its own schema: a view may add columns as inputs appear.
+        schema = frame_schema(rows)
+        schema_id = schema_hash(schema)
+        puts[store.key(online, "schema", schema_id)] = schema.to_json().encode()
+        state.append(schema_id)
+        key = store.key(online, "block", str(entity), str(state[0]), token)
+        puts[key] = encode_block(schema, rows)
+        state[1] = key
+    computed = len(pending)
     for entity, plan in plans.items():
-        mine = {name: frame.loc[frame[online.entity] == entity] for name, frame in data.items()}
-        step = pd.Timedelta(online.step or steps.get(entity, pd.Timedelta(hours=1)))
-        for state in plan:
-            if state[1] is not None:
-                kept += 1
-                continue
-            at = pd.Timestamp(state[0] * 1000, tz="UTC")
-            targets = online.targets(step, at, pd.Timestamp(state[4] * 1000, tz="UTC"))
-            visible = {n: f.loc[f[view.available_column] <= at] for n, f in mine.items()}
-            rows = view.compute(visible, online_requests(online, entity, targets, at))
-            rows = rows.reset_index(drop=True)
-            # Each state its own schema: a view may add columns as inputs appear.
-            schema = frame_schema(rows)
-            schema_id = schema_hash(schema)
-            puts[store.key(online, "schema", schema_id)] = schema.to_json().encode()
-            state.append(schema_id)
-            key = store.key(online, "block", str(entity), str(state[0]), token)
-            puts[key] = encode_block(schema, rows)
-            state[1] = key
-            computed += 1
+        step = steps_of[entity]
         index = {"step": int(step / pd.Timedelta(microseconds=1)), "first": {}, "states": plan}
         index["first"] = {
             name: None if t.first(entity) is None else to_us(t.first(entity))
@@ -229,6 +223,58 @@ def _materialize(
     )
     log.info(outcome.summary())
     return outcome
+
+
+_ROWS_PER_PASS = 20_000
+
+
+def _compute_states(
+    online: OnlineView,
+    data: Mapping[str, pd.DataFrame],
+    pending: list[tuple[Any, list[Any]]],
+    steps: Mapping[Any, pd.Timedelta],
+) -> Iterator[tuple[tuple[Any, list[Any]], pd.DataFrame]]:
+    """The rows of each pending state (entity, [at, None, newest, from, to]).
+
+    A ``one_pass`` view computes many states, of every entity, in one call of ``compute``
+    (each request with its state's moment as ``as_of``, over the data known by the latest,
+    labels then seen as of each row); another view, one call per state.
+    """
+    view = online.view
+    batch: list[tuple[tuple[Any, list[Any]], pd.DataFrame]] = []
+    size = 0
+
+    def run(items: list[tuple[tuple[Any, list[Any]], pd.DataFrame]]) -> Iterator[Any]:
+        if not items:
+            return
+        requests = pd.concat([r for _, r in items], ignore_index=True)
+        latest = requests["as_of"].max()
+        entities = {e for (e, _), _ in items}
+        visible = {
+            name: frame.loc[
+                frame[online.entity].isin(entities) & (frame[view.available_column] <= latest)
+            ]
+            for name, frame in data.items()
+        }
+        rows = labels_as_of(view, view.compute(visible, requests)).reset_index(drop=True)
+        start = 0
+        for item, part in items:
+            yield item, rows.iloc[start : start + len(part)].reset_index(drop=True)
+            start += len(part)
+
+    for entity, state in pending:
+        at = pd.Timestamp(state[0] * 1000, tz="UTC")
+        targets = online.targets(steps[entity], at, pd.Timestamp(state[4] * 1000, tz="UTC"))
+        requests = online_requests(online, entity, targets, at)
+        if not view.one_pass:
+            yield from run([((entity, state), requests)])
+            continue
+        if batch and size + len(requests) > _ROWS_PER_PASS:
+            yield from run(batch)
+            batch, size = [], 0
+        batch.append(((entity, state), requests))
+        size += len(requests)
+    yield from run(batch)
 
 
 def schema_hash(schema: Schema) -> str:

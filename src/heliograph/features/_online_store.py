@@ -39,7 +39,7 @@ from heliograph.core import Project
 from heliograph.lake import Lake, open_lake
 
 from ._asof import compute_offline
-from ._freshness import Freshness, freshness, input_times
+from ._freshness import InputFreshness, freshness, input_times
 from ._online_backends import OnlineBackend, open_backend
 from ._online_codec import Schema, decode_block
 from ._online_view import OnlineView
@@ -116,7 +116,7 @@ class OnlineFeatures:
 
     rows: pd.DataFrame
     source: Literal["online", "lake"]
-    freshness: Freshness
+    freshness: InputFreshness
     status: OnlineStatus
     reason: str = ""
     state: tuple[Any, ...] | None = None
@@ -217,6 +217,54 @@ class OnlineStore:
         )
 
     # -- reading ---------------------------------------------------------------------------
+    def first_known(self, online: OnlineView, entity: Any) -> dict[str, datetime | None] | None:
+        """When each input of ``entity`` first became known (all ``None``: the entity has no
+        data), from the last materialisation; ``None`` when the store cannot say (nothing
+        materialised, or partitions published since). Cheap: a caller refuses an unknown
+        entity or an ``as_of`` before its data without computing anything."""
+        head = self.head(online)
+        if head is None or head["status"] != "ok":
+            return None
+        reader = self._reader(online, head)
+        if reader.behind:
+            return None
+        index = self._index(online, reader, entity)
+        if index is None:
+            return dict.fromkeys(online.view.datasets)
+        return {name: from_us(index.first.get(name)) for name in online.view.datasets}
+
+    def state_of(
+        self, online: OnlineView, entity: Any, as_of: datetime, *, horizon: timedelta
+    ) -> tuple[tuple[Any, ...], tuple[int, int]] | None:
+        """(``state``, (first, last target in microseconds)) of what :meth:`features` would
+        read from the store for these arguments, without reading any rows; ``None`` when it
+        would not answer from the store, or cannot tell without looking at the lake (a
+        caller then calls :meth:`features`). For a memory of answers keyed by state."""
+        head = self.head(online)
+        reader = None if head is None else self._readers.get(online.ref)
+        if (
+            head is None
+            or reader is None
+            or reader.generation != head["generation"]
+            or reader.behind
+            or time.monotonic() - reader.lake_checked >= self.lake_check_seconds
+        ):
+            return None
+        index = reader.indexes.get(str(entity))
+        if index is None:
+            return None
+        stamp = pd.Timestamp(as_of).tz_convert("UTC")
+        at, until = to_us(stamp), to_us(stamp + pd.Timedelta(horizon))
+        position = int(np.searchsorted(index.ats, at, side="right")) - 1
+        if position < 0 or until > index.states[position][4]:
+            return None
+        step = int(index.step / pd.Timedelta(microseconds=1))
+        first, last = (at // step + 1) * step, (until // step) * step
+        if first > last:
+            return None
+        state = index.states[position]
+        return (online.ref, entity, state[0], head["generation"]), (first, last)
+
     def features(
         self, online: OnlineView, entity: Any, as_of: datetime, *, horizon: timedelta
     ) -> OnlineFeatures:
@@ -257,7 +305,7 @@ class OnlineStore:
         first, last = np.searchsorted(times, [at, to_us(until)], side="right")
         rows = block.iloc[first:last].reset_index(drop=True)
         rows["as_of"] = pd.Series(stamp, index=rows.index).astype(block["as_of"].dtype)
-        fresh = Freshness(
+        fresh = InputFreshness(
             as_of=stamp.to_pydatetime(),
             entity={online.entity: entity},
             newest={name: from_us(v) for name, v in state[2].items()},

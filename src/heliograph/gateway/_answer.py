@@ -1,15 +1,28 @@
-"""An answer from one model version, as the ledger records it and as a repeat gets it.
+"""An answer from one model version, as the ledger records it and as a repeat gets it; and
+the gateway's memory of answers.
+
+The memory keys an answer by what it was computed from: the service, the model version, the
+online store's feature state (view, entity, state, the store's generation), the targets and
+the request without its ``as_of`` (a remembered answer is restamped to each request's moment).
+Answers computed from the lake (no state) are not remembered. When the store's generation of
+a view moves (a materialisation), the answers of older generations are forgotten. One
+computation per key at a time: requests that arrive together for the same key wait for the
+first one's answer instead of computing it again.
 
 Example::
 
-    answer = Answer.of(inputs, outputs.to_dict("list"), as_of=as_of, targets=(first, last))
+    answer = Answer.of(inputs, outputs.to_dict("list"), as_of=as_of, rows=rows)
     gateway.record("price-forecast", model, "champion", request_id, answer, latency_ms)
+    answer, remembered = memory.once(key, compute)
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -76,3 +89,108 @@ class Answer:
         """This answer given again as ``body`` for ``as_of``: recorded with its inputs by hash
         only, since the record of its first computation (same hash) holds them."""
         return replace(self, body=body, as_of=as_of, inputs=None)
+
+
+@dataclass
+class _Flight:
+    """A computation in progress for one key, which later arrivals wait for."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: Answer | None = None
+
+
+class AnswerMemory:
+    """Answers by key (see the module), the last ``size`` kept, forgotten with their state's
+    generation; ``once`` computes each key once however many ask at the same time."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self.size = size
+        self.computed = 0
+        self.remembered = 0
+        self._answers: OrderedDict[Hashable, Answer] = OrderedDict()
+        self._flights: dict[Hashable, _Flight] = {}
+        self._generations: dict[Any, int] = {}
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def get(self, key: Hashable) -> Answer | None:
+        found = self._answers.get(key)
+        if found is not None:
+            self.remembered += 1
+        return found
+
+    def once(self, key: Hashable | None, compute: Callable[[], Answer]) -> tuple[Answer, bool]:
+        """(the answer for ``key``, whether it was remembered); ``compute`` runs at most once
+        at a time per key. ``key`` ``None``: computed, not remembered."""
+        if key is None:
+            self.computed += 1
+            return compute(), False
+        with self._lock:
+            found = self._answers.get(key)
+            if found is not None:
+                self._answers.move_to_end(key)
+                self.remembered += 1
+                return found, True
+            flight = self._flights.get(key)
+            leader = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leader:
+            flight.done.wait()
+            if flight.answer is not None:
+                with self._lock:
+                    self.remembered += 1
+                return flight.answer, True
+            return self.once(key, compute)  # the first one failed: try ourselves
+        try:
+            answer = compute()
+            flight.answer = answer
+            self._keep(key, answer)
+            with self._lock:
+                self.computed += 1
+            return answer, False
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+
+    def _keep(self, key: Hashable, answer: Answer) -> None:
+        view, generation = _generation(key)
+        with self._lock:
+            if view is not None and generation is not None:
+                known = self._generations.get(view)
+                if known is not None and generation < known:
+                    return  # computed from a state already replaced
+                if known is None or generation > known:
+                    self._generations[view] = generation
+                    self._forget(view, generation)
+            self._answers[key] = answer
+            while len(self._answers) > self.size:
+                self._answers.popitem(last=False)
+
+    def _forget(self, view: Any, generation: int) -> None:
+        """Drop the answers computed from ``view``'s older generations (under the lock)."""
+        for key in [k for k in self._answers if _older(k, view, generation)]:
+            del self._answers[key]
+
+    def forget(self) -> None:
+        """Forget every answer."""
+        with self._lock:
+            self._answers.clear()
+
+
+def _generation(key: Hashable) -> tuple[Any, int | None]:
+    """(view, store generation) of a memory key ``(service, version, state, ...)``, where the
+    state is ``(view, entity, moment, generation)``."""
+    state = key[2] if isinstance(key, tuple) and len(key) > 2 else None
+    if isinstance(state, tuple) and len(state) == 4:
+        return state[0], state[3]
+    return None, None
+
+
+def _older(key: Hashable, view: Any, generation: int) -> bool:
+    """The key's answer was computed from a generation of ``view`` before ``generation``."""
+    found_view, found = _generation(key)
+    return found_view == view and found is not None and found < generation

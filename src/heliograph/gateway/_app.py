@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from heliograph import __version__
 from heliograph.core import Project
+from heliograph.serving import Service
 
 from ._docs import add_docs
 from ._durable import DurableAnswers
@@ -30,7 +31,6 @@ from ._gateway import Gateway
 from ._invocations import add_invocation_routes
 from ._observe import Observe
 from ._operations import add_operation_routes
-from ._service import Service
 from ._service_routes import add_service_route
 
 __all__ = ["create_app"]

@@ -1,5 +1,6 @@
 """The gateway's state: services, loaded models, the registry follower, the ledger writer,
-the shadow pool and the metrics; and the one path by which a prediction reaches the ledger.
+the online store, the memory of answers, the shadow pool and the metrics; and the one path
+by which a prediction reaches the ledger.
 
 Example::
 
@@ -13,24 +14,33 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from heliograph.core import Project, get_logger
+from heliograph.features import OnlineStatus, OnlineStore
 from heliograph.ledger import Ledger, PredictionRecord, PredictionWriter, claim_spool
 from heliograph.registry import CHAMPION
-from heliograph.serving import LoadedModel, ModelStore, RegistryFollower
+from heliograph.serving import (
+    LoadedModel,
+    ModelStore,
+    RegistryFollower,
+    Service,
+    ServiceContext,
+    ServiceError,
+)
 
-from ._answer import Answer
+from ._answer import Answer, AnswerMemory
 from ._durable import note_ticket
 from ._metrics import GatewayMetrics
-from ._service import Service, ServiceContext, ServiceError
 
 __all__ = ["Gateway"]
 
 log = get_logger(__name__)
 _MAX_SHADOW_PENDING = 1000
+_REGISTRY_SECONDS = 5.0  # how long the registry's list of models is reused
 
 
 class Gateway:
@@ -51,8 +61,14 @@ class Gateway:
         self.services = {s.name: s for s in services}
         self.store = ModelStore()
         self.ledger = Ledger(project.ledger_url)
+        self.online = OnlineStore.open(project)
+        self.answers = AnswerMemory()
+        self._registry_names: tuple[float, list[str]] | None = None
         self.context = ServiceContext(
-            project=project, clock=project.clock(), registry_models=self._registry_models, cache={}
+            project=project,
+            clock=project.clock(),
+            store=self.online,
+            registry_models=self._registry_models,
         )
         self.follower = RegistryFollower(
             project,
@@ -78,7 +94,18 @@ class Gateway:
 
     # -- models --------------------------------------------------------------------------
     def _registry_models(self, prefix: str) -> list[str]:
-        return [m for m in self.follower.registry.models() if m.startswith(prefix)]
+        """The registered models whose name starts with ``prefix`` (the registry's list is
+        read again after a few seconds, not on every readiness probe)."""
+        cached = self._registry_names
+        if cached is None or cached[0] < time.monotonic() - _REGISTRY_SECONDS:
+            cached = (time.monotonic(), self.follower.registry.models())
+            self._registry_names = cached
+        return [m for m in cached[1] if m.startswith(prefix)]
+
+    def online_status(self) -> list[OnlineStatus]:
+        """The online store's last materialisation of each view a service reads."""
+        views = {s.online.ref: s.online for s in self.services.values() if s.online is not None}
+        return [self.online.status(view) for _, view in sorted(views.items())]
 
     def followed_models(self) -> list[str]:
         names: list[str] = []
@@ -117,7 +144,14 @@ class Gateway:
                 )
             name = served[0]
         model = self.store.get(name, CHAMPION)
-        if model is None:
+        if model is None and name not in self.followed_models():
+            raise ServiceError(
+                f"no model {name!r} is served",
+                status=404,
+                field="model",
+                rule="one of " + (", ".join(self.served()) or "(none served)"),
+            )
+        if model is None:  # followed, but its champion is not loaded (yet)
             raise ServiceError(
                 f"no champion of {name!r} is loaded",
                 status=503,
@@ -161,6 +195,7 @@ class Gateway:
         self.writer.close()
         self.spool.release()
         self.metrics.stop()
+        self.online.close()
 
     # -- predictions ---------------------------------------------------------------------
     def record(

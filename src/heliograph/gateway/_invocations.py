@@ -18,12 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from heliograph.registry import CHAMPION
+from heliograph.serving import ServiceError
 
 from ._answer import Answer, dumps
 from ._batching import Batcher
 from ._gateway import Gateway
 from ._scoring_input import json_body, scoring_rows
-from ._service import ServiceError
 
 __all__: list[str] = []  # the gateway's own parts: create_app assembles them
 

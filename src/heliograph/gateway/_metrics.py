@@ -98,6 +98,12 @@ class GatewayMetrics:
         )
         self.swaps = gauge("helio_model_swaps", "model versions swapped in since start", "livesum")
         self.workers = gauge("helio_workers", "live gateway worker processes", "livesum")
+        self.answers = gauge(
+            "helio_answers",
+            "domain answers since start (live workers): computed, or remembered",
+            "livesum",
+            ("how",),
+        )
         self.answering = gauge(
             "helio_worker_answering",
             "the worker that answered this scrape (its spool folder's number)",
@@ -129,6 +135,9 @@ class GatewayMetrics:
             self.ledger_up.set(1.0 if stats.get("db_up") else 0.0)
             self.swaps.set(float(self.gateway.follower.swaps))
             self.workers.set(1.0)
+            memory = self.gateway.answers
+            self.answers.labels("computed").set(float(memory.computed))
+            self.answers.labels("remembered").set(float(memory.remembered))
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text: this process's figures, or every worker's in multiprocess mode."""

@@ -13,11 +13,10 @@ from fastapi.responses import Response
 
 from heliograph import __version__
 from heliograph.registry import CHAMPION
-from heliograph.serving import webhook_signed
+from heliograph.serving import ServiceError, webhook_signed
 
 from ._error_responses import json_response
 from ._gateway import Gateway
-from ._service import ServiceError
 
 __all__: list[str] = []  # the gateway's own parts: create_app assembles them
 
@@ -37,8 +36,25 @@ def add_operation_routes(app: FastAPI, gateway: Gateway) -> None:
         ]
         empty = [s.name for s in gateway.services.values() if not s.models(gateway.context)]
         ready = not missing and not empty
+        # The online store: a failed or pending materialisation does not make the gateway
+        # un-ready (answers then come from the lake, and say so), but it is shown here.
+        online = [
+            {
+                "view": s.view,
+                "state": s.state,
+                "behind": s.behind,
+                "materialized_at": s.materialized_at.isoformat() if s.materialized_at else None,
+                "error": s.error,
+            }
+            for s in gateway.online_status()
+        ]
         return json_response(
-            {"ready": ready, "missing_champion": missing, "services_without_models": empty},
+            {
+                "ready": ready,
+                "missing_champion": missing,
+                "services_without_models": empty,
+                "online_store": online,
+            },
             200 if ready else 503,
         )
 

@@ -16,7 +16,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
-from ._service import ServiceError
+from heliograph.serving import ServiceError
 
 __all__: list[str] = []  # the gateway's own parts: create_app assembles them
 

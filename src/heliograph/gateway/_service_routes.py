@@ -1,5 +1,6 @@
 """A service's route, ``POST /v1/services/<name>/predict``: features, the champion's answer
-(from memory for a repeated question), the challenger's shadow, the ledger record.
+(from the gateway's memory when the same question was answered from the same feature state),
+the challenger's shadow, the ledger record.
 
 Example::
 
@@ -9,7 +10,7 @@ Example::
 # No `from __future__ import annotations` here: FastAPI reads the endpoint annotations.
 
 import time
-from datetime import datetime
+from collections.abc import Hashable
 from typing import Any
 
 import pandas as pd
@@ -18,48 +19,81 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from heliograph.registry import CHALLENGER, CHAMPION
-from heliograph.serving import LoadedModel
+from heliograph.serving import LoadedModel, Service, ServiceFeatures
 
-from ._answer import Answer
+from ._answer import Answer, dumps
 from ._gateway import Gateway
-from ._service import Service
 
 __all__: list[str] = []  # the gateway's own parts: create_app assembles them
+
+
+def answer_key(
+    service: Service, body: Any, model: LoadedModel, state: Any, targets: tuple[Any, Any]
+) -> Any:
+    """What an answer depends on (see ``AnswerMemory``); ``None`` for features from the lake
+    (no ``state``). ``targets``: the first and last target, in microseconds."""
+    if state is None:
+        return None
+    question = dumps(body.model_dump(mode="json", exclude={"as_of"}))
+    key: Hashable = (service.name, model.version, state, targets, question)
+    return key
+
+
+def _microseconds(targets: tuple[Any, Any]) -> tuple[Any, Any]:
+    return tuple(None if t is None else pd.Timestamp(t).value // 1000 for t in targets)  # type: ignore[return-value]
 
 
 def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
     """Add ``service``'s predict route to ``app``."""
     context = gateway.context
 
-    def compute(body: Any, model: LoadedModel, key: Any) -> tuple[Answer, pd.DataFrame]:
-        """The answer of ``model`` (features, prediction, response); remembered under ``key``
-        if the service still gives that key afterwards (the data did not change meanwhile)."""
-        rows, as_of = service.features(context, body)
-        inputs = model.inputs(rows)
-        outputs = model.predict_cached(inputs)
-        response = service.respond(body, rows, outputs, model.version)
-        answer = Answer.of(
-            inputs,
-            outputs.to_dict("list"),
-            as_of=as_of,
-            rows=rows,
-            body=response.model_dump_json().encode(),
-        )
-        if key is not None and service.answer_key(context, body) == key:
-            model.remember((service.name, key), answer)
-        return answer, rows
+    def answer_for(body: Any, model: LoadedModel) -> tuple[Answer, ServiceFeatures, bool]:
+        """``model``'s answer to ``body`` (features from the store, then the memory)."""
+        features = service.features(context, body)
 
-    def shadow(body: Any, challenger: LoadedModel, request_id: str, rows: Any) -> None:
-        """The challenger's prediction for the same request, recorded with role challenger."""
+        def compute() -> Answer:
+            done = service.answer(context, body, model, features)
+            return Answer.of(
+                done.inputs,
+                done.outputs.to_dict("list"),
+                as_of=features.as_of,
+                rows=features.rows,
+                body=done.response.model_dump_json().encode(),
+            )
+
+        key = answer_key(service, body, model, features.state, _microseconds(features.targets))
+        found, remembered = gateway.answers.once(key, compute)
+        if remembered:  # its inputs are in the first answer's record (same hash)
+            restamped = service.restamp(context, body, found.body, found.as_of or features.as_of)
+            found = found.repeated(*restamped)
+        return found, features, remembered
+
+    def remembered_at_once(body: Any, model: LoadedModel) -> Answer | None:
+        """A remembered answer found from what the store already holds in memory (its state
+        for the request, no rows, no lake), on the event loop; ``None``: look properly."""
+        online = service.online
+        if online is None:
+            return None
+        as_of = service.as_of(context, body)
+        looked = context.store.state_of(
+            online, service.entity(body), as_of, horizon=service.horizon(body)
+        )
+        if looked is None:
+            return None
+        found = gateway.answers.get(answer_key(service, body, model, *looked))
+        if found is None:
+            return None
+        return found.repeated(*service.restamp(context, body, found.body, found.as_of or as_of))
+
+    def shadow(body: Any, challenger: LoadedModel, request_id: str, features: Any) -> None:
+        """The challenger's prediction for the same request (on the same features when the
+        champion computed them), recorded with role challenger."""
         started = time.perf_counter()
-        as_of: datetime | None
-        if rows is None:  # the champion's answer came from memory
-            rows, as_of = service.features(context, body)
-        else:
-            as_of = rows["as_of"].iloc[0] if "as_of" in rows and len(rows) else None
-        inputs = challenger.inputs(rows)
-        outputs = challenger.predict_cached(inputs)
-        answer = Answer.of(inputs, outputs.to_dict("list"), as_of=as_of, rows=rows)
+        done = service.answer(context, body, challenger, features)
+        used = done.features
+        answer = Answer.of(
+            done.inputs, done.outputs.to_dict("list"), as_of=used.as_of, rows=used.rows
+        )
         latency = 1000 * (time.perf_counter() - started)
         gateway.record(service.name, challenger, CHALLENGER, request_id, answer, latency)
 
@@ -67,24 +101,29 @@ def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
         started = time.perf_counter()
         request_id = request.state.request_id
         name = service.model_for(body)
-        model = gateway.champion(name)  # this request's version, whatever swaps
-        key = service.answer_key(context, body)
-        remembered = model.remembered((service.name, key)) if key is not None else None
-        rows = None
-        if remembered is None:  # features may read the lake: off the event loop
-            answer, rows = await run_in_threadpool(compute, body, model, key)
-        else:  # a repeat: its inputs are in the first answer's record (same hash)
-            restamped = service.restamp(context, body, remembered.body, remembered.as_of)
-            answer = remembered.repeated(*restamped)
+        model = gateway.store.get(name, CHAMPION)  # this request's version, whatever swaps
+        if model is None:  # an unknown entity is named as such, before the missing model
+            await run_in_threadpool(service.check, context, body)
+            model = gateway.champion(name)
+        features: ServiceFeatures | None = None
+        at_once = remembered_at_once(body, model)
+        if at_once is not None:
+            answer, remembered = at_once, True
+        else:  # features may read the lake: off the event loop
+            answer, features, remembered = await run_in_threadpool(answer_for, body, model)
         latency = 1000 * (time.perf_counter() - started)
         gateway.record(service.name, model, CHAMPION, request_id, answer, latency)
         challenger = gateway.store.get(name, CHALLENGER) if gateway.shadow else None
         if challenger is not None and challenger.version != model.version:
-            gateway.shadow_call(lambda: shadow(body, challenger, request_id, rows))
+            gateway.shadow_call(lambda: shadow(body, challenger, request_id, features))
         return Response(
             answer.body,
             media_type="application/json",
-            headers={"X-Model-Version": model.version, "X-Model-Name": model.name},
+            headers={
+                "X-Model-Version": model.version,
+                "X-Model-Name": model.name,
+                "X-Answer": "remembered" if remembered else "computed",
+            },
         )
 
     predict.__annotations__ = {"body": service.Request, "request": Request, "return": Response}
@@ -97,6 +136,7 @@ def add_service_route(app: FastAPI, gateway: Gateway, service: Service) -> None:
         summary=service.description or service.name,
         responses={
             422: {"description": "invalid request: the field and rule"},
-            404: {"description": "no model serves this request"},
+            404: {"description": "no model serves this request, or an unknown entity"},
+            503: {"description": "the inputs are too old to answer"},
         },
     )

@@ -19,7 +19,7 @@ from ._check import CheckOutcome, check
 from ._check_events import record_checks
 from ._ingest import IngestOutcome, ingest, ingest_file
 from ._job import JOBS, CannotRun, Job, job, run_job
-from ._materialize import materialize, online_views
+from ._materialize import materialize, materialize_published, online_views
 from ._monitor import job_health, monitor
 from ._pipeline import run_pipeline
 from ._promote import PromoteOutcome, promote, promote_on_evidence
@@ -50,6 +50,7 @@ __all__ = [
     "job",
     "job_health",
     "materialize",
+    "materialize_published",
     "monitor",
     "online_views",
     "parse_catch_up",

@@ -38,6 +38,12 @@ class CheckOutcome:
     def ok(self) -> bool:
         return not self.failed and not any(c.blocking for c in self.dataset_checks)
 
+    def summary(self) -> str:
+        return (
+            f"{self.dataset}: {self.partitions} partitions, {len(self.failed)} failing, "
+            f"{len(self.warnings)} with warnings"
+        )
+
 
 @job("check", "run every declared check over the visible data again and record failures")
 def check(

@@ -2,7 +2,8 @@
 
 Each new partition is judged by the dataset's checks on the way in; what fails is quarantined,
 and every failed check (blocking or a warning) is an event in the ledger and a line of the
-outcome's summary.
+outcome's summary. Then the online views that read what was published are materialised (the
+``materialize`` job), so serving reads the new feature states at once.
 
 Example::
 
@@ -18,11 +19,13 @@ from pathlib import Path
 
 from heliograph.checks import CheckResult
 from heliograph.core import Project, UsageError, get_logger
+from heliograph.features import MaterializeOutcome
 from heliograph.lake import IngestResult, Lake, ingest_frames, make_source, open_lake
 from heliograph.ledger import Ledger
 
 from ._check_events import record_checks
 from ._job import job
+from ._materialize import materialize_published
 
 __all__ = ["IngestOutcome", "ingest", "ingest_file"]
 
@@ -33,6 +36,8 @@ log = get_logger(__name__)
 class IngestOutcome:
     results: list[IngestResult] = field(default_factory=list)
     dataset_checks: dict[str, list[CheckResult]] = field(default_factory=dict)
+    materialized: list[MaterializeOutcome] = field(default_factory=list)
+    materialize_errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -57,6 +62,8 @@ class IngestOutcome:
         lines += _warning_lines(self.results)
         for name, results in self.dataset_checks.items():
             lines += [f"  {name}: {c.summary()}" for c in results if not c.success]
+        lines += [f"online store: {m.summary()}" for m in self.materialized]
+        lines += [f"online store: materialising failed: {e}" for e in self.materialize_errors]
         return "\n".join(lines) or "no sources configured, nothing to ingest"
 
 
@@ -146,7 +153,16 @@ def ingest(
             touched.append(batch.dataset)
             log.info(result.summary())
     _dataset_checks(lake, ledger, list(dict.fromkeys(touched)), outcome.dataset_checks)
+    _materialize(project, outcome, ledger)
     return outcome
+
+
+def _materialize(project: Project, outcome: IngestOutcome, ledger: Ledger) -> None:
+    """The online views over the datasets that got new rows, brought up to the lake."""
+    published = {r.dataset for r in outcome.results if r.rows_written}
+    if published:
+        done, errors = materialize_published(project, published, ledger=ledger)
+        outcome.materialized, outcome.materialize_errors = done, errors
 
 
 def ingest_file(
@@ -175,4 +191,5 @@ def ingest_file(
         list(dict.fromkeys(r.dataset for r in outcome.results)),
         outcome.dataset_checks,
     )
+    _materialize(project, outcome, ledger)
     return outcome

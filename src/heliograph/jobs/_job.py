@@ -15,6 +15,10 @@ place the scheduler, ``helio job list`` and ``helio job run NAME`` look)::
         now = project.clock().now()   # the run's scheduled time, whenever it really runs
         ...
 
+What a run's result says is the job's too: by default a result (or each item of a list) that
+has ``summary()`` is read by it, and one whose ``ok`` is false needs a person (``helio job run``
+exits 1); a job whose result has neither declares ``lines=`` (and ``attention=``).
+
 Each run is one scheduled interval, keyed by (job, scheduled time) in the ledger
 (``heliograph.scheduler``): the function sees a project whose clock is fixed at that time, so
 a run caught up late, or run by hand with ``--at``, computes what it would have computed on
@@ -59,6 +63,20 @@ class Job:
     backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=1)
     after: tuple[str, ...] = ()
+    describe: Callable[[Any], list[str]] | None = None
+    attention: Callable[[Any], bool] | None = None
+
+    def lines(self, result: Any) -> list[str]:
+        """What ``result`` (a run's return value) says, for people, a line each."""
+        if self.describe is not None:
+            return self.describe(result)
+        return [line for item in _items(result) for line in _summary(item)]
+
+    def needs_a_person(self, result: Any) -> bool:
+        """Done, but something needs a person (quarantined data, a failed check): exit 1."""
+        if self.attention is not None:
+            return self.attention(result)
+        return any(getattr(item, "ok", True) is False for item in _items(result))
 
     def retry_delay(self, attempt: int) -> timedelta:
         """How long to wait after failed attempt ``attempt`` (1, 2, …): doubling, capped."""
@@ -69,6 +87,19 @@ class Job:
             hours = self.catch_up.total_seconds() / 3600
             return f"missed runs of the last {hours:g} h"
         return {"all": "every missed run", "latest": "the latest missed run"}[self.catch_up]
+
+
+def _items(result: Any) -> list[Any]:
+    if result is None:
+        return []
+    return list(result) if isinstance(result, list | tuple) else [result]
+
+
+def _summary(item: Any) -> list[str]:
+    summary = getattr(item, "summary", None)
+    if callable(summary):
+        return str(summary()).splitlines()
+    return [str(getattr(item, "id", item))]
 
 
 JOBS: dict[str, Job] = {}
@@ -84,12 +115,15 @@ def job(
     retries: int = 0,
     backoff: timedelta = timedelta(seconds=30),
     after: Sequence[str] = (),
+    lines: Callable[[Any], list[str]] | None = None,
+    attention: Callable[[Any], bool] | None = None,
 ) -> Callable[[F], F]:
     """Declare the decorated function (called with the project) as job ``name``.
 
     ``schedule`` is a cron expression in UTC (none: the job runs only by hand); ``catch_up``
     says what runs after downtime (``"all"``, ``"latest"`` or a window such as ``"6h"``);
-    ``retries`` failed attempts are tried again after ``backoff``, doubling each time.
+    ``retries`` failed attempts are tried again after ``backoff``, doubling each time;
+    ``lines`` and ``attention`` say how a result reads when it has no ``summary()`` / ``ok``.
     """
     if retries < 0:
         raise UsageError("retries must be >= 0", field="retries", rule=">= 0")
@@ -102,6 +136,8 @@ def job(
         retries,
         backoff,
         after=tuple(after),
+        describe=lines,
+        attention=attention,
     )
 
     def register(fn: F) -> F:

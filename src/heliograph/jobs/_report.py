@@ -43,6 +43,7 @@ def _group_column(
     schedule="0 0 * * *",
     retries=1,
     after=("snapshot",),
+    lines=lambda written: [f"report {path}" for path in written],
 )
 def report(
     project: Project,

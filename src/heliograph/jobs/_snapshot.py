@@ -25,6 +25,9 @@ __all__ = ["snapshot"]
     schedule="0 * * * *",  # after each ingest; a new id only when the data changed
     retries=2,
     after=("ingest", "materialize"),
+    lines=lambda taken: [
+        f"snapshot {s.id}: {s.rows:,} rows in {len(s.partitions)} partitions" for s in taken
+    ],
 )
 def snapshot(
     project: Project, datasets: Sequence[str] | None = None, *, ledger: Ledger | None = None

@@ -111,10 +111,12 @@ def _lock(lake: Lake, name: str) -> Iterator[None]:
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
+
 def _staging(lake: Lake) -> Path:
     folder = lake.root / "_staging"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
 
 def _publish(lake: Lake, table: pa.Table, target: Path) -> None:
     """Write ``table`` to a staging file, then rename it to ``target`` in one step."""
@@ -124,6 +126,7 @@ def _publish(lake: Lake, table: pa.Table, target: Path) -> None:
         atomic_move(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
 
 def ingest_batch(
     lake: Lake,
@@ -144,10 +147,7 @@ def ingest_batch(
         table, schema_result = conform(frame, dataset.columns)
         if table is None:
             raw = pa.table(
-                {
-                    str(c): to_arrow(frame[c].astype("string"), pa.string())
-                    for c in frame.columns
-                }
+                {str(c): to_arrow(frame[c].astype("string"), pa.string()) for c in frame.columns}
             )
             result.quarantined.append(
                 _quarantine(lake, dataset, raw, "unpartitioned", origin, [schema_result], now)
@@ -186,13 +186,20 @@ def ingest_batch(
                     note="the lake holds these keys with other values; it never rewrites a row",
                 )
                 result.quarantined.append(
-                    _quarantine(lake, 
-                        dataset, rows.drop_columns([_PART]), f"date={date}", origin, [note], now
+                    _quarantine(
+                        lake,
+                        dataset,
+                        rows.drop_columns([_PART]),
+                        f"date={date}",
+                        origin,
+                        [note],
+                        now,
                     )
                 )
         if table.num_rows:
             _judge_and_write(lake, dataset, table, origin, now, reference, result)
     return result
+
 
 def _judge_and_write(
     lake: Lake,
@@ -257,6 +264,7 @@ def _judge_and_write(
             future.result()
     append_check_log(lake.check_log_path(dataset.name), log)
 
+
 def _split_known(
     lake: Lake, dataset: Dataset, table: pa.Table
 ) -> tuple[pa.Table, int, pa.Table | None]:
@@ -292,6 +300,7 @@ def _split_known(
         conflict[row] = not identical
     fresh = table.filter(pa.array(~known))
     return fresh, int(known.sum() - conflict.sum()), table.filter(pa.array(conflict))
+
 
 def _quarantine(
     lake: Lake,

@@ -30,9 +30,7 @@ def _check(lists: _Lists, relevant: Sequence[Collection[int]], k: int) -> None:
         raise ValueError(f"{len(lists)} lists but {len(relevant)} sets of relevant items")
 
 
-def hit_rate_at_k(
-    lists: _Lists, relevant: Sequence[Collection[int]], k: int = 10
-) -> float:
+def hit_rate_at_k(lists: _Lists, relevant: Sequence[Collection[int]], k: int = 10) -> float:
     """The share of users with at least one relevant item in their top ``k`` (HR@k)."""
     _check(lists, relevant, k)
     if not lists:
@@ -44,9 +42,7 @@ def hit_rate_at_k(
     return float(np.mean(hits))
 
 
-def ndcg_at_k(
-    lists: _Lists, relevant: Sequence[Collection[int]], k: int = 10
-) -> float:
+def ndcg_at_k(lists: _Lists, relevant: Sequence[Collection[int]], k: int = 10) -> float:
     """Mean normalised discounted cumulative gain at ``k``, binary relevance.
 
     A user's ideal list puts ``min(len(relevant), k)`` relevant items first; a user with no
@@ -75,9 +71,7 @@ def catalogue_coverage(lists: _Lists, catalogue_size: int, k: int = 10) -> float
     return len(shown) / catalogue_size
 
 
-def intra_list_diversity(
-    lists: _Lists, item_vectors: np.ndarray, k: int = 10
-) -> float:
+def intra_list_diversity(lists: _Lists, item_vectors: np.ndarray, k: int = 10) -> float:
     """Mean pairwise dissimilarity (1 − cosine) of the items within each top-``k`` list.
 
     With one-hot category vectors this is the share of pairs from different categories; with

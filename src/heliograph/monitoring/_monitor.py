@@ -62,6 +62,20 @@ class MonitorOutcome:
     alerts: list[Alert] = field(default_factory=list)
     delivery: WebhookDelivery | None = None
 
+    def summary(self) -> str:
+        """One line for people: what was stored and raised at ``window_end``."""
+        delivery = self.delivery
+        posted = (
+            ""
+            if delivery is None
+            else "; webhook "
+            + ("delivered" if delivery.delivered else f"not delivered ({delivery.error})")
+        )
+        return (
+            f"monitor {self.window_end:%Y-%m-%d %H:%M} UTC: {len(self.results)} results, "
+            f"{len(self.alerts)} alerts{posted}"
+        )
+
 
 def _metric_results(
     table: pd.DataFrame, service: str, hours: float, end: datetime

@@ -1,8 +1,9 @@
 """Serving, in process and without HTTP: load a registered version, warm it up, smoke-test it,
-keep old versions for rollback, and follow the registry's aliases by polling and webhooks.
+keep old versions for rollback, follow the registry's aliases by polling and webhooks, and
+declare services (``Service``: a domain question answered by a model from features).
 
 The gateway serves what this package holds; a batch ``predict`` job or a monitor uses it the
-same way without a web server.
+same way without a web server (``Service.answer``).
 
 Example::
 
@@ -17,14 +18,30 @@ from __future__ import annotations
 from ._follower import ROLES, RegistryFollower
 from ._loaded import LoadedModel
 from ._loading import load_version
+from ._service import (
+    FreshnessReport,
+    InputAge,
+    Service,
+    ServiceAnswer,
+    ServiceContext,
+    ServiceError,
+    ServiceFeatures,
+)
 from ._store import ModelStore
 from ._webhooks import webhook_signed
 
 __all__ = [
     "ROLES",
+    "FreshnessReport",
+    "InputAge",
     "LoadedModel",
     "ModelStore",
     "RegistryFollower",
+    "Service",
+    "ServiceAnswer",
+    "ServiceContext",
+    "ServiceError",
+    "ServiceFeatures",
     "load_version",
     "webhook_signed",
 ]

@@ -1,4 +1,4 @@
-"""A model version in memory, ready to predict: pyfunc, native fast path, memory of answers.
+"""A model version in memory, ready to predict: pyfunc, native fast path, memory of predictions.
 
 Example::
 
@@ -8,7 +8,6 @@ Example::
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,6 @@ import pandas as pd
 __all__ = ["LoadedModel"]
 
 _MEMO = 512
-_ANSWERS = 256
 
 
 @dataclass
@@ -37,32 +35,29 @@ class LoadedModel:
     load_seconds: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     _memo: dict[Any, pd.DataFrame] = field(default_factory=dict, repr=False)
-    _answers: dict[Any, Any] = field(default_factory=dict, repr=False)
-    _answers_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def remembered(self, key: Any) -> Any:
-        """A whole answer this version gave to a request with the same service answer key."""
-        return self._answers.get(key)
-
-    def remember(self, key: Any, answer: Any) -> None:
-        """Keep ``answer`` for ``key`` (the last ``_ANSWERS`` keys, oldest dropped first).
-
-        It lives with the version, so a new champion starts with none of the old one's."""
-        with self._answers_lock:
-            if key not in self._answers and len(self._answers) >= _ANSWERS:
-                self._answers.pop(next(iter(self._answers)))
-            self._answers[key] = answer
 
     def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The model's input columns of ``frame``, as the types its signature declares."""
         if not self.columns:
             return frame
         selected = frame[self.columns]
-        doubles = [c for c, kind in self.meta.get("types", {}).items() if kind == "double"]
+        types = self.meta.get("types", {})
+        if types and all(types.get(c) == "double" for c in self.columns):
+            # One float matrix: a per-column astype of hundreds of columns costs milliseconds,
+            # most of a domain answer.
+            values = selected.to_numpy(dtype=np.float64, na_value=np.nan)
+            return pd.DataFrame(values, columns=self.columns, index=selected.index)
+        kinds = selected.dtypes
+        doubles = [c for c, kind in types.items() if kind == "double" and kinds[c] != np.float64]
         return selected.astype(dict.fromkeys(doubles, "float64")) if doubles else selected
 
     def predict_frame(self, frame: pd.DataFrame) -> Any:
-        """Predict through the model's pyfunc (any flavour)."""
+        """Predict through the model's pyfunc (any flavour), or straight through its Python
+        model when loading found that the two agree (MLflow's per-column schema checks cost
+        more than a forecast on hundreds of columns; ``inputs`` already types the columns)."""
+        direct = self.meta.get("direct")
+        if direct is not None:
+            return direct.predict(None, frame)
         return self.pyfunc.predict(frame)
 
     def predict_cached(self, frame: pd.DataFrame) -> pd.DataFrame:

@@ -26,11 +26,13 @@ def webhook_signed(
     delivery = headers.get("x-mlflow-delivery-id", "")
     stamp = headers.get("x-mlflow-timestamp", "")
     given = headers.get("x-mlflow-signature", "")
-    if not (delivery and stamp.isdigit() and given.startswith("v1,")):
+    # ASCII only: "²".isdigit() is true but int() refuses it, and compare_digest refuses
+    # non-ASCII text (headers arrive as latin-1): a forged header is False, never an error.
+    if not (delivery and stamp.isascii() and stamp.isdigit() and given.startswith("v1,")):
         return False
     if abs(time.time() - int(stamp)) > max_age:
         return False
     digest = hmac.new(
         secret.encode(), f"{delivery}.{stamp}.{body}".encode(), hashlib.sha256
     ).digest()
-    return hmac.compare_digest(given[3:], base64.b64encode(digest).decode())
+    return hmac.compare_digest(given[3:].encode("utf-8", "replace"), base64.b64encode(digest))

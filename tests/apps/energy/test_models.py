@@ -201,7 +201,8 @@ def test_lear_fits_one_model_per_period_and_reads_the_features(fitted, frame) ->
     # 540 training days: the 56- and 84-day windows, then every row (1092 and 1456 are the same)
     assert len(lear.members_) == 3
     assert all(sorted(member) == list(range(PERIODS)) for member in lear.members_)
-    expected = [c for c in frame.columns if c not in IDS]
+    # No day vector in this frame: every feature but those constant within a period's model.
+    expected = [c for c in frame.columns if c not in (*IDS, "period", "hour")]
     assert lear.feature_columns_ == expected
     unseen = frame.tail(2).assign(period=[PERIODS, PERIODS + 5])  # the nearest period's model
     assert np.isfinite(lear.predict(unseen).to_numpy()).all()
@@ -313,18 +314,19 @@ def test_make_model() -> None:
 
 
 def test_the_lear_ensemble_is_the_mean_of_one_lear_per_window(train, holdout) -> None:
-    """The paper's ensemble: each member sees only the last N days of the training rows."""
+    """The paper's ensemble: a window of N days trains on its last N - 7 (its first week only
+    feeds the lags, as in the epftoolbox)."""
     ensemble = Lear(windows=(28, 200)).fit(train)
     assert ensemble.params()["windows"] == "28,200"
     stamps = train["timestamp"]
     singles = [
-        Lear(windows=None).fit(train.loc[stamps > stamps.max() - pd.Timedelta(days=days)])
+        Lear(windows=None).fit(train.loc[stamps > stamps.max() - pd.Timedelta(days=days - 7)])
         for days in (28, 200)
     ]
     expected = np.mean([m.predict(holdout)["p50"] for m in singles], axis=0)
     np.testing.assert_allclose(ensemble.predict(holdout)["p50"], expected, rtol=1e-10)
     assert Lear(windows=None).params()["windows"] == "all"
-    for wrong in ((), (0, 56), (-3,)):
+    for wrong in ((), (0, 56), (-3,), (7,)):
         with pytest.raises(ValueError, match="windows"):
             Lear(windows=wrong)
     with pytest.raises(ValueError, match="timestamp"):
@@ -424,3 +426,39 @@ def test_lear_stays_within_reason_when_a_feature_leaves_its_range(
     span = target.max() - target.min()
     assert np.isfinite(out.to_numpy()).all()
     assert out["p50"].between(target.min() - 3 * span, target.max() + 3 * span).all()
+
+
+def test_lear_reads_the_day_vectors_and_the_weekday_when_the_frame_has_them(train) -> None:
+    """The paper's inputs: the day vectors (names ending in _hHH) and the day-of-week dummies;
+    the aligned lags and calendar columns are then left out."""
+    days = train.assign(
+        price_d1_h00=train["price_lag_1d"]
+        .groupby(train["timestamp"].dt.normalize())
+        .transform("first"),
+        fc_demand_forecast_h08=train["fc_demand_forecast"],
+    )
+    lear = Lear(windows=(200,)).fit(days)
+    assert lear.feature_columns_ == ["price_d1_h00", "fc_demand_forecast_h08", "dow"]
+    assert np.isfinite(lear.predict(days.tail(48)).to_numpy()).all()
+
+
+def test_lear_keeps_its_penalties_for_penalty_days_when_refit(train) -> None:
+    """One instance refit daily: the AIC penalties are re-chosen only every penalty_days."""
+    stamps = train["timestamp"].dt.normalize()
+    last = stamps.max()
+
+    def until(days_before: int) -> pd.DataFrame:
+        return train.loc[stamps <= last - pd.Timedelta(days=days_before)]
+
+    kept = Lear(windows=(56,), penalty_days=3).fit(until(3))
+    chosen = dict(kept.penalties_ or {})
+    assert kept.penalty_day_ == last - pd.Timedelta(days=3)
+    kept.fit(until(1))  # two days later: kept
+    assert kept.penalties_ == chosen and kept.penalty_day_ == last - pd.Timedelta(days=3)
+    assert all(f.alpha == chosen[(56, p)] for p, f in kept.members_[0].items())
+    kept.fit(until(0))  # three days later: chosen again
+    assert kept.penalty_day_ == last and kept.penalties_ != chosen
+    fresh = Lear(windows=(56,)).fit(until(1))  # penalty_days=1: chosen at every fit
+    assert fresh.penalties_ != chosen
+    with pytest.raises(ValueError, match="penalty_days"):
+        Lear(penalty_days=0)

@@ -1,4 +1,4 @@
-"""The recommender in a project: `helio init --reference recsys`, the data pipeline, and
+"""The recommender in a project: `helio init --app recsys`, the data pipeline, and
 `helio lake ingest FILE --format movielens` quarantining malformed lines."""
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ import pandas as pd
 from pydantic import BaseModel
 
 from heliograph.features import FeatureView, compute_online, point_in_time
-from heliograph.gateway import Service, ServiceContext
 from heliograph.lake import Lake, open_lake
 from heliograph.metrics import forecast_metrics
+from heliograph.serving import Service, ServiceContext, ServiceFeatures
 from heliograph.training import Candidate, TrainingPipeline
 
 CONFIG = """
@@ -153,13 +153,13 @@ class LoadForecast(Service):
     def model_for(self, request: Any) -> str:
         return PIPELINE.model_name()
 
-    def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
+    def features(self, context: ServiceContext, request: Any) -> ServiceFeatures:
         asked = requests_for("m1", [pd.Timestamp(request.timestamp)])
         rows = compute_online(open_lake(context.project), LoadFeatures(), asked)
-        return rows, asked["as_of"].iloc[0].to_pydatetime()
+        return ServiceFeatures(rows, asked["as_of"].iloc[0].to_pydatetime())
 
     def respond(
-        self, request: Any, rows: pd.DataFrame, outputs: pd.DataFrame, version: str
+        self, request: Any, features: ServiceFeatures, outputs: pd.DataFrame, version: str
     ) -> BaseModel:
         load = float(pd.DataFrame(outputs)["load"].iloc[0])
         return LoadResponse(timestamp=request.timestamp, load=load, version=version)

@@ -86,6 +86,8 @@ class PriceFeatures(FeatureView):
     name = "energy_price_features"
     version = "2"
     datasets = ("energy_prices", "energy_forecasts")
+    labels = (("target", "target_available_at"),)
+    one_pass = True  # every lookup is as of each request's own as_of
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
         out = requests[["market", "timestamp", "as_of"]].copy()
@@ -102,9 +104,7 @@ class PriceFeatures(FeatureView):
         else:
             out["target"] = np.nan
             out["target_available_at"] = pd.NaT
-        step = ts.groupby(out["market"]).diff().median()
-        step = step if pd.notna(step) else pd.Timedelta(minutes=30)
-        out["period"] = ((ts - ts.dt.normalize()) / step).astype(int)
+        out["period"] = ((ts - ts.dt.normalize()) / _steps(prices, out)).astype(int)
         out["hour"] = ts.dt.hour + ts.dt.minute / 60
         out["dow"] = ts.dt.day_of_week
         out["doy"] = ts.dt.day_of_year
@@ -130,25 +130,58 @@ class PriceFeatures(FeatureView):
 
     @staticmethod
     def _yesterday(prices: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
-        """Mean, min and max of D-1's prices, if the whole day was known at as_of."""
+        """Mean, min and max of D-1's prices known at each request's ``as_of``.
+
+        The day's rows are taken in the order they became known, with running statistics;
+        each request gets those of the last row known at its ``as_of`` (``merge_asof``), so
+        requests with different ``as_of`` in one call each see only what was known then.
+        """
         columns = ["price_d1_mean", "price_d1_min", "price_d1_max"]
-        if prices.empty:
+        known = prices.dropna(subset=["price"]) if not prices.empty else prices
+        if known.empty:
             return pd.DataFrame(np.nan, index=out.index, columns=columns)
-        day = prices["timestamp"].dt.normalize()
-        daily = prices.groupby([prices["market"], day]).agg(
-            price_d1_mean=("price", "mean"),
-            price_d1_min=("price", "min"),
-            price_d1_max=("price", "max"),
-            known=("available_at", "max"),
-        )
-        wanted = pd.MultiIndex.from_arrays(
-            [out["market"], out["timestamp"].dt.normalize() - pd.Timedelta(days=1)]
-        )
-        found = daily.reindex(wanted)
-        visible = (found["known"] <= out["as_of"].to_numpy()).to_numpy()
-        values = found[columns].to_numpy(dtype=float, copy=True)
-        values[~visible] = np.nan
+        rows = pd.DataFrame(
+            {
+                "market": known["market"].to_numpy(),
+                "day": known["timestamp"].dt.normalize().to_numpy(),
+                "available_at": known["available_at"].to_numpy(),
+                "price": known["price"].to_numpy(dtype=float),
+            }
+        ).sort_values("available_at", kind="stable")
+        by_day = rows.groupby(["market", "day"], sort=False)["price"]
+        rows["price_d1_mean"] = by_day.cumsum() / (by_day.cumcount() + 1)
+        rows["price_d1_min"] = by_day.cummin()
+        rows["price_d1_max"] = by_day.cummax()
+        left = pd.DataFrame(
+            {
+                "market": out["market"].to_numpy(),
+                "day": (out["timestamp"].dt.normalize() - pd.Timedelta(days=1)).to_numpy(),
+                "as_of": out["as_of"].to_numpy(),
+                "row": np.arange(len(out)),
+            }
+        ).sort_values("as_of", kind="stable")
+        right = rows.drop(columns="price")
+        right["available_at"] = right["available_at"].astype(left["as_of"].dtype)
+        right["day"] = right["day"].astype(left["day"].dtype)
+        found = pd.merge_asof(
+            left, right, left_on="as_of", right_on="available_at", by=["market", "day"]
+        ).sort_values("row")
+        values = found[columns].to_numpy(dtype=float)
         return pd.DataFrame(values, index=out.index, columns=columns)
+
+
+def _steps(prices: pd.DataFrame, out: pd.DataFrame) -> pd.Series:
+    """Each request's period length: its market's median spacing of price timestamps (from
+    the data, so that one request alone gets the same period as many), else of the requests'
+    own timestamps, else 30 minutes."""
+    fallback = out["timestamp"].groupby(out["market"]).diff().median()
+    fallback = fallback if pd.notna(fallback) else pd.Timedelta(minutes=30)
+    if prices.empty:
+        return pd.Series(fallback, index=out.index)
+    stamps = prices[["market", "timestamp"]].drop_duplicates().sort_values(["market", "timestamp"])
+    gaps = stamps["timestamp"].groupby(stamps["market"]).diff()
+    steps = gaps[gaps > pd.Timedelta(0)].groupby(stamps["market"]).median()
+    return out["market"].map(steps).fillna(fallback)
 
 
 ONLINE_PRICE_FEATURES = OnlineView(

@@ -1,7 +1,8 @@
-"""LEAR (Lago et al. 2021): one LASSO per period of the day on variance-stabilised prices."""
+"""LEAR (Lago et al. 2021; the epftoolbox): one LASSO per period of the day, asinh-scaled."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Self
@@ -25,9 +26,17 @@ from ._price_model import (
 __all__ = ["LEAR_WINDOWS", "Lear"]
 
 LEAR_WINDOWS: tuple[int, ...] = (56, 84, 1092, 1456)  # days: the EPF paper's LEAR ensemble
+_LAG_DAYS = 7  # the first week of a calibration window only feeds the lags (epftoolbox)
 _MAD_TO_SIGMA = 1.482602218505602  # 1 / Phi^-1(0.75): the MAD of a normal sample -> sigma
 _MIN_PERIOD_ROWS = 10  # fewer rows in a period: LEAR uses the nearest period's model
-_PLAIN, _PRICE, _DUMMY = 0, 1, 2  # LEAR column kinds: mean/std, median/MAD + asinh, 0/1
+_LARS_MAX_ITER = 2500  # the epftoolbox's max_iter (LARS steps, coordinate-descent sweeps)
+_LARS_FIRST_STEPS = 120  # LARS steps computed before checking whether the rest can matter
+_BAND_DAYS = 364  # the interval bands come from the last year of training rows
+_LARS_MARGIN = 10  # active inputs beyond the bound before the path is cut (drops are rare)
+# The paper's inputs: the day vectors, the whole hourly profile of D-1, D-2, D-3, D-7 prices
+# and of D, D-1, D-7 driver forecasts (names ending in _hHH), and the day-of-week dummies.
+_DAY_VECTOR = re.compile(r"^(price_d\d+|fc_.+)_h\d\d$")
+_NOT_INPUTS = frozenset({"period", "hour"})  # constant within a period's model
 
 
 def _robust_scale(values: np.ndarray, centre: np.ndarray) -> np.ndarray:
@@ -47,13 +56,14 @@ class _PeriodFit:
     fill: np.ndarray  # their training medians, for missing values
     centre: np.ndarray
     scale: np.ndarray
-    asinh: np.ndarray  # bool: a price-like column
+    asinh: np.ndarray  # bool: a transformed column (every input but the dummies)
     coef: np.ndarray
     intercept: float
     y_centre: float
     y_scale: float
     low: float = -np.inf  # the transformed target's training range, widened by one unit
     high: float = np.inf
+    alpha: float = np.nan  # the penalty chosen
 
     def predict(self, design: np.ndarray) -> np.ndarray:
         x = design[:, self.columns]
@@ -65,28 +75,135 @@ class _PeriodFit:
         return np.sinh(zy) * self.y_scale + self.y_centre
 
 
+@dataclass
+class _Inputs:
+    """One period's transformed inputs, and the sufficient statistics LARS needs. Periods
+    trained on the same matrix (the day vectors are the same for every period of a day)
+    share one: the transformation and the Gram matrices are computed once per window."""
+
+    keep: np.ndarray
+    fill: np.ndarray
+    centre: np.ndarray
+    scale: np.ndarray
+    asinh: np.ndarray
+    z_mean: np.ndarray  # the transformed inputs' column means (LARS centres them)
+    z_centred: np.ndarray
+    gram: np.ndarray  # of the centred transformed inputs
+    norms: np.ndarray  # their L2 norms: LARS's normalised inputs, for the AIC choice
+
+    @classmethod
+    def of(cls, design: np.ndarray, dummy: np.ndarray) -> _Inputs:
+        observed = ~np.isnan(design).all(axis=0)
+        fill = np.zeros(design.shape[1])
+        fill[observed] = np.nanmedian(design[:, observed], axis=0)
+        x = np.where(np.isnan(design), fill, design)
+        std = x.std(axis=0)
+        centre = np.where(dummy, 0.0, fill)
+        scale = np.where(dummy, 1.0, _robust_scale(x, fill))
+        keep = np.flatnonzero(observed & (std > _TINY) & (scale > _TINY))
+        # A column equal to an earlier one (an aligned lag and its hour in a day vector) adds
+        # nothing but a tie for LARS: keep the first.
+        _, first = np.unique(x[:, keep], axis=1, return_index=True)
+        keep = keep[np.sort(first)]
+        centre, scale, fill, asinh = centre[keep], scale[keep], fill[keep], ~dummy[keep]
+        z = (x[:, keep] - centre) / scale
+        z = np.where(asinh, np.arcsinh(z), z)
+        z_mean = z.mean(axis=0)
+        zc = z - z_mean
+        gram = zc.T @ zc
+        norms = np.sqrt(np.diag(gram))
+        norms = np.where(norms > _TINY, norms, 1.0)
+        return cls(keep, fill, centre, scale, asinh, z_mean, zc, gram, norms)
+
+
+def _aic_alpha(inputs: _Inputs, zy: np.ndarray) -> float:
+    """The penalty of the epftoolbox's ``LassoLarsIC(criterion="aic")`` as it ran under
+    scikit-learn < 1.1 (which made the published forecasts): the LASSO path by LARS on the
+    inputs centred and divided by their L2 norms, and the point minimising
+    ``n * MSE / var(y) + 2 * df``.
+
+    The path is first computed for ``_LARS_FIRST_STEPS`` steps only: a later point can beat
+    the best so far only with fewer than ``(best - RSS_min / var(y)) / 2`` active inputs
+    (``RSS_min``: the least-squares RSS, 0 when there are fewer rows than inputs), so once the
+    active set is ``_LARS_MARGIN`` beyond that the rest of the path is not needed; otherwise
+    it is computed whole. The chosen point is typically 5-70 steps into a path of ~330.
+    """
+    from sklearn.linear_model import lars_path_gram
+
+    yc = zy - zy.mean()
+    gram = inputs.gram / np.outer(inputs.norms, inputs.norms)
+    xy = (inputs.z_centred.T @ yc) / inputs.norms
+    variance = float(yc.var()) + np.finfo(np.float64).eps
+    n, p = inputs.z_centred.shape
+    rss_min = 0.0
+    if n > p:
+        beta = np.linalg.lstsq(gram, xy, rcond=None)[0]
+        rss_min = max(float(yc @ yc - xy @ beta), 0.0)
+    for steps in (_LARS_FIRST_STEPS, _LARS_MAX_ITER):
+        alphas, _, coefs = lars_path_gram(
+            xy, gram, n_samples=n, max_iter=steps, method="lasso", copy_Gram=True
+        )
+        rss = yc @ yc - 2 * xy @ coefs + np.einsum("ik,ik->k", coefs, gram @ coefs)
+        df = (np.abs(coefs) > np.finfo(np.float64).eps).sum(axis=0)
+        criterion = np.maximum(rss, 0.0) / variance + 2 * df
+        best = int(np.argmin(criterion))
+        finished = coefs.shape[1] < steps + 1  # the path ended before the step limit
+        if finished or df[-1] >= (criterion[best] - rss_min / variance) / 2 + _LARS_MARGIN:
+            break
+    return float(alphas[best])
+
+
+def _lasso(inputs: _Inputs, zy: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
+    """The toolbox's ``Lasso(alpha, max_iter=2500)`` on the transformed inputs, with an
+    intercept: coordinate descent from zero, on the Gram matrix when there are more rows than
+    inputs (the same iterates, cheaper). Like the toolbox, a fit that has not converged in
+    2500 sweeps is kept (its ConvergenceWarning silenced): the published forecasts are those."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import Lasso
+
+    yc = zy - zy.mean()
+    n, p = inputs.z_centred.shape
+    lasso = Lasso(
+        alpha=alpha,
+        max_iter=_LARS_MAX_ITER,
+        fit_intercept=False,
+        precompute=inputs.gram if n > p else False,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        lasso.fit(inputs.z_centred, yc)
+    coef = np.asarray(lasso.coef_, dtype=np.float64)
+    return coef, float(zy.mean() - inputs.z_mean @ coef)
+
+
 class Lear:
-    """LEAR: one LASSO per period of the day, on variance-stabilised prices.
+    """LEAR as the EPF paper (Lago et al. 2021) and its reference code, the epftoolbox, define it.
 
-    Inputs: every feature column but ``dow`` (replaced by six day-of-week dummies, Monday the
-    reference) and ``is_weekend`` (redundant with the dummies). Per period, price-like columns
-    (``target`` and names starting with ``price_``) are centred on their training median,
-    divided by their normal-consistent MAD and passed through ``asinh`` (the EPF toolbox's
-    "Invariant" transform); other features are standardised by mean and std; the dummies stay
-    0/1; columns constant in the period (``period``, ``hour``) are dropped. A missing value
-    takes the period's training median, with no indicator column. The penalty is chosen per
-    period by ``LassoLarsIC(criterion="aic")`` when ``alpha`` is None, else ``Lasso(alpha)``.
-    Predictions go back through ``sinh`` and the target's median and MAD. AIC's noise variance
-    comes from OLS if there are twice as many rows as inputs, else from the target (sparser).
-    A period with under 10 training rows (a DST day's 25th hour) uses the nearest period's
-    model. Intervals: training residual quantiles per period, as :class:`SeasonalNaive`'s.
-    BLAS runs on one thread while fitting: the matrices are small and threads only contend.
+    One LASSO per period of the day. Inputs: the day vectors of the feature view (the hourly
+    profile of D-1, D-2, D-3 and D-7 prices and of D, D-1 and D-7 driver forecasts: names
+    ending in ``_hHH``) and seven day-of-week dummies from ``dow``; a frame with no day vector
+    uses every feature column but ``period``, ``hour``, ``is_weekend`` and ``dow`` (the
+    dummies). Every input but the dummies, and the target, is centred on its training median,
+    divided by its normal-consistent MAD and passed through ``asinh`` (the toolbox's
+    "Invariant" scaling); columns constant in training are dropped. A missing value takes the
+    training median, with no indicator column.
 
-    ``windows`` makes it the paper's *LEAR ensemble*: one LEAR per calibration window (the
-    last 56, 84, 1092 and 1456 days of the training rows by default), and the point forecast
-    is their mean. Short windows follow a regime change within weeks, long ones keep the
-    seasons. A window longer than the training rows adds no member (members differ in what
-    they saw); ``windows=None`` fits a single LEAR on every training row.
+    The penalty (``alpha=None``) is the toolbox's: ``LassoLarsIC(criterion="aic")`` as it ran
+    under scikit-learn < 1.1 (inputs L2-normalised inside LARS, noise variance = the target's
+    variance), then ``Lasso(alpha)`` at that penalty on the transformed inputs, here solved
+    exactly by LARS; a given ``alpha`` skips the choice. The 24 periods of a day share one
+    input matrix, so the transformation and Gram matrix are computed once per window.
+    Predictions go back through ``sinh`` and the target's median and MAD. A period with under
+    10 training rows uses the nearest period's model. Intervals: training residual quantiles
+    per period, as :class:`SeasonalNaive`'s. BLAS runs on one thread while fitting.
+
+    ``windows`` makes it the paper's *LEAR ensemble*: one LEAR per calibration window (56, 84,
+    1092 and 1456 days by default), the point forecast their mean. As in the toolbox, a window
+    of W days ends with the day before the first forecast day and its first 7 days only feed
+    the lags: a member trains on the last W - 7 days. A window that reaches no further than a
+    shorter one adds no member; ``windows=None`` fits a single LEAR on every training row.
 
     Example::
 
@@ -103,77 +220,93 @@ class Lear:
         *,
         windows: Sequence[int] | None = LEAR_WINDOWS,
         features: Sequence[str] | None = None,
+        penalty_days: int = 1,
     ):
         if alpha is not None and not alpha > 0:
             raise ValueError(f"alpha must be positive, or None to choose it by AIC: {alpha!r}")
-        if windows is not None and (not windows or min(int(w) for w in windows) < 1):
-            raise ValueError(f"windows must be whole numbers of days >= 1, or None: {windows!r}")
+        if windows is not None and (not windows or min(int(w) for w in windows) <= _LAG_DAYS):
+            raise ValueError(
+                f"windows must be whole numbers of days > {_LAG_DAYS}, or None: {windows!r}"
+            )
+        if int(penalty_days) < 1:
+            raise ValueError(f"penalty_days must be a whole number >= 1: {penalty_days!r}")
         self.alpha = alpha
+        self.penalty_days = int(penalty_days)
+        self.penalties_: dict[tuple[int, int], float] | None = None
+        self.penalty_day_: pd.Timestamp | None = None
         self.windows = None if windows is None else tuple(sorted({int(w) for w in windows}))
         self.features = None if features is None else list(features)
         self.feature_columns_: list[str] | None = None
         self.members_: list[dict[int, _PeriodFit]] | None = None
         self.bands_: _Bands | None = None
 
+    def _inputs(self, frame: pd.DataFrame) -> list[str]:
+        if self.features is not None:
+            return _feature_columns(frame, self.features)
+        columns = _feature_columns(frame, None)
+        vectors = [c for c in columns if _DAY_VECTOR.match(c)]
+        if vectors:
+            return [*vectors, *(["dow"] if "dow" in columns else [])]
+        return [c for c in columns if c not in _NOT_INPUTS]
+
     def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        """The raw design matrix (features, then the dow dummies) and each column's kind."""
+        """The raw design matrix (inputs, then the dow dummies) and which columns are dummies."""
         features: list[str] = _fitted(self.feature_columns_, self)
         use_dow = "dow" in features
         columns = [c for c in features if not (use_dow and c in ("dow", "is_weekend"))]
         design = _matrix(frame, columns)
-        kinds = [_PRICE if c.startswith("price_") else _PLAIN for c in columns]
+        dummy = [False] * len(columns)
         if use_dow:
             dow = _column(frame, "dow")
-            design = np.hstack([design, (dow[:, None] == np.arange(1, 7)).astype(np.float64)])
-            kinds += [_DUMMY] * 6
-        return design, np.asarray(kinds)
+            design = np.hstack([design, (dow[:, None] == np.arange(7)).astype(np.float64)])
+            dummy += [True] * 7
+        return design, np.asarray(dummy, dtype=bool)
 
-    def _fit_period(self, design: np.ndarray, kinds: np.ndarray, y: np.ndarray) -> _PeriodFit:
-        from sklearn.linear_model import Lasso, LassoLarsIC
-
-        observed = ~np.isnan(design).all(axis=0)
-        fill = np.zeros(design.shape[1])
-        fill[observed] = np.nanmedian(design[:, observed], axis=0)
-        x = np.where(np.isnan(design), fill, design)
-        price, dummy, std = kinds == _PRICE, kinds == _DUMMY, x.std(axis=0)
-        centre = np.where(price, fill, np.where(dummy, 0.0, x.mean(axis=0)))
-        scale = np.where(price, _robust_scale(x, fill), np.where(dummy, 1.0, std))
-        keep = np.flatnonzero(observed & (std > _TINY) & (scale > _TINY))
-        # A column equal to an earlier one (an aligned lag and its hour in a day vector) adds
-        # nothing but a tie for LARS: keep the first.
-        _, first = np.unique(x[:, keep], axis=1, return_index=True)
-        keep = keep[np.sort(first)]
-        centre, scale, fill, asinh = centre[keep], scale[keep], fill[keep], price[keep]
-        z = (x[:, keep] - centre) / scale
-        z = np.where(asinh, np.arcsinh(z), z)
-
+    def _fit_period(self, inputs: _Inputs, y: np.ndarray, alpha: float | None) -> _PeriodFit:
         y_centre = float(np.median(y))
         y_scale = float(_robust_scale(y[:, None], np.array([y_centre]))[0])
         y_scale = y_scale if y_scale > _TINY else 1.0
         zy = np.arcsinh((y - y_centre) / y_scale)
-        coef, intercept = np.zeros(keep.size), float(zy.mean())
-        if keep.size:
-            if self.alpha is None:
-                few = len(zy) < 2 * (keep.size + 2)  # too few for the OLS noise estimate: var(y)
-                noise = max(float(zy.var()), _TINY) if few else None
-                lasso: Any = LassoLarsIC(criterion="aic", noise_variance=noise)
-            else:
-                lasso = Lasso(alpha=self.alpha, max_iter=10_000)
-            lasso.fit(z, zy)
-            coef, intercept = np.asarray(lasso.coef_, dtype=np.float64), float(lasso.intercept_)
+        coef, intercept, chosen = np.zeros(inputs.keep.size), float(zy.mean()), np.nan
+        if inputs.keep.size and zy.var() > _TINY:
+            chosen = self.alpha or alpha or _aic_alpha(inputs, zy)
+            coef, intercept = _lasso(inputs, zy, chosen)
         return _PeriodFit(
-            keep,
-            fill,
-            centre,
-            scale,
-            asinh,
+            inputs.keep,
+            inputs.fill,
+            inputs.centre,
+            inputs.scale,
+            inputs.asinh,
             coef,
             intercept,
             y_centre,
             y_scale,
             float(zy.min()) - 1.0,
             float(zy.max()) + 1.0,
+            float(chosen),
         )
+
+    def _fit_member(
+        self,
+        design: np.ndarray,
+        dummy: np.ndarray,
+        y: np.ndarray,
+        periods: np.ndarray,
+        penalties: dict[int, float],
+    ) -> dict[int, _PeriodFit]:
+        fits: dict[int, _PeriodFit] = {}
+        shared: tuple[np.ndarray, _Inputs] | None = None
+        for p in np.unique(periods):
+            use = periods == p
+            if np.count_nonzero(use) < _MIN_PERIOD_ROWS:
+                continue
+            x = design[use]
+            if shared is None or not (
+                shared[0].shape == x.shape and np.array_equal(shared[0], x, equal_nan=True)
+            ):
+                shared = (x, _Inputs.of(x, dummy))
+            fits[int(p)] = self._fit_period(shared[1], y[use], penalties.get(int(p)))
+        return fits
 
     def _predict_mid(self, frame: pd.DataFrame) -> np.ndarray:
         members: list[dict[int, _PeriodFit]] = _fitted(self.members_, self)
@@ -188,44 +321,72 @@ class Lear:
                 mid[rows] += models[nearest].predict(design[rows])
         return mid / len(members)
 
-    def _window_rows(self, train: pd.DataFrame) -> list[np.ndarray]:
-        """Boolean row masks, one per calibration window that holds rows no shorter one has."""
+    def _window_rows(self, train: pd.DataFrame) -> list[tuple[int, np.ndarray]]:
+        """(window, boolean row mask) for each calibration window that holds rows no shorter
+        one has; window 0 is every row."""
         everything = np.ones(len(train), dtype=bool)
         if self.windows is None:
-            return [everything]
+            return [(0, everything)]
         if "timestamp" not in train.columns:
             raise ValueError("LEAR with calibration windows needs a 'timestamp' column")
         stamps = pd.to_datetime(train["timestamp"])
-        last, masks, seen = stamps.max(), [], -1
+        last, masks, seen = stamps.max().normalize(), [], -1
         for days in self.windows:
-            rows = (stamps > last - pd.Timedelta(days=days)).to_numpy()
+            first = last - pd.Timedelta(days=days - _LAG_DAYS - 1)
+            rows = (stamps >= first).to_numpy()
             if rows.sum() > seen:
-                masks.append(rows)
+                masks.append((days, rows))
                 seen = int(rows.sum())
         return masks
 
+    def _reused_penalties(self, train: pd.DataFrame) -> tuple[pd.Timestamp | None, bool]:
+        """The last training day, and whether the penalties chosen before still hold."""
+        if "timestamp" not in train.columns:
+            return None, False
+        last = pd.to_datetime(train["timestamp"]).max().normalize()
+        chosen = self.penalty_day_
+        fresh = chosen is not None and 0 <= (last - chosen).days < self.penalty_days
+        return last, bool(fresh and self.alpha is None and self.penalties_)
+
     def fit(self, frame: pd.DataFrame) -> Self:
-        """One LASSO per period and window on the rows with a known target, then the bands."""
+        """One LASSO per period and window on the rows with a known target, then the bands.
+
+        Refitting a fitted model with ``penalty_days`` > 1 keeps the penalties it chose, per
+        window and period, until the training rows end ``penalty_days`` days after the day
+        they were chosen on; the coefficients are always refit.
+        """
         from threadpoolctl import threadpool_limits
 
         train, y = _training_rows(frame)
-        self.feature_columns_ = _feature_columns(train, self.features)
-        design, kinds = self._design(train)
+        features = self._inputs(train)
+        last, reuse = self._reused_penalties(train)
+        reuse = reuse and features == self.feature_columns_
+        penalties = dict(self.penalties_ or {}) if reuse else {}
+        self.feature_columns_ = features
+        design, dummy = self._design(train)
         periods = _periods(train)
         members = []
         with threadpool_limits(limits=1, user_api="blas"):
-            for rows in self._window_rows(train):
-                fits = {
-                    int(p): self._fit_period(design[use], kinds, y[use])
-                    for p in np.unique(periods[rows])
-                    if np.count_nonzero(use := rows & (periods == p)) >= _MIN_PERIOD_ROWS
-                }
+            for window, rows in self._window_rows(train):
+                given = {p: a for (w, p), a in penalties.items() if w == window}
+                fits = self._fit_member(design[rows], dummy, y[rows], periods[rows], given)
                 if fits:
                     members.append(fits)
+                    if not reuse:
+                        penalties.update({(window, p): f.alpha for p, f in fits.items()})
             if not members:
                 raise ValueError(f"LEAR needs {_MIN_PERIOD_ROWS} rows in at least one period")
             self.members_ = members
-            self.bands_ = _Bands.fit(periods, y - self._predict_mid(train))
+            if not reuse:
+                self.penalties_, self.penalty_day_ = penalties, last
+            # The bands from the last _BAND_DAYS days of training rows (all of them without
+            # timestamps): recent errors, at a quarter of the cost of predicting four years.
+            recent = np.ones(len(train), dtype=bool)
+            if last is not None:
+                stamps = pd.to_datetime(train["timestamp"])
+                recent = (stamps >= last - pd.Timedelta(days=_BAND_DAYS - 1)).to_numpy()
+            residuals = y[recent] - self._predict_mid(train.loc[recent])
+            self.bands_ = _Bands.fit(periods[recent], residuals)
         return self
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -240,4 +401,10 @@ class Lear:
         alpha = "aic" if self.alpha is None else float(self.alpha)
         features = "auto" if self.features is None else ",".join(self.features)
         windows = "all" if self.windows is None else ",".join(map(str, self.windows))
-        return {"model": self.name, "alpha": alpha, "windows": windows, "features": features}
+        return {
+            "model": self.name,
+            "alpha": alpha,
+            "windows": windows,
+            "features": features,
+            "penalty_days": self.penalty_days,
+        }

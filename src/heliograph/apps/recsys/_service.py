@@ -25,8 +25,8 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from heliograph.features import OnlineStore, compute_offline
-from heliograph.gateway import Service, ServiceContext
 from heliograph.lake import Lake
+from heliograph.serving import Service, ServiceContext, ServiceFeatures
 
 from ._catalogue import Catalogue, UserHistory
 from ._features import ONLINE_ITEM_FEATURES, ONLINE_USER_FEATURES
@@ -80,7 +80,6 @@ class Recommendations(Service):
     def __init__(self, rules: Rules = SERVED_RULES, store: OnlineStore | None = None) -> None:
         self.rules = rules
         self._store = store
-        self._lock = threading.Lock()
         self._building = threading.Lock()
         self._catalogue: tuple[Any, Catalogue] | None = None
         self._users: tuple[Any, frozenset[str]] | None = None
@@ -92,10 +91,8 @@ class Recommendations(Service):
         return MODEL_NAME
 
     def store(self, context: ServiceContext) -> OnlineStore:
-        with self._lock:
-            if self._store is None:
-                self._store = OnlineStore.open(context.project)
-            return self._store
+        """The online store given to the service, else the host's."""
+        return self._store if self._store is not None else context.store
 
     def catalogue(self, store: OnlineStore, as_of: datetime) -> Catalogue:
         """Every item's features as of ``as_of``'s day, read again when a new
@@ -133,7 +130,10 @@ class Recommendations(Service):
             found = self._users = (head.get("generation"), frozenset(head.get("entities", ())))
         return found[1]
 
-    def features(self, context: ServiceContext, request: Any) -> tuple[pd.DataFrame, datetime]:
+    def features(self, context: ServiceContext, request: Any) -> ServiceFeatures:
+        """The user's history and recent categories as of the request, from the online store
+        (or the lake while it is not materialised); never remembered by the host (no state):
+        the catalogue moves with every materialisation."""
         as_of = self.as_of(context, request)
         store = self.store(context)
         catalogue = self.catalogue(store, as_of)
@@ -162,11 +162,14 @@ class Recommendations(Service):
                 "recent_categories": [json.dumps(recent)],
             }
         )
-        return rows, as_of
+        if materialised:
+            return ServiceFeatures(rows, as_of, source="online")
+        return ServiceFeatures(rows, as_of, reason="the user features were never materialised")
 
     def respond(
-        self, request: Any, rows: pd.DataFrame, outputs: pd.DataFrame, version: str
+        self, request: Any, features: ServiceFeatures, outputs: pd.DataFrame, version: str
     ) -> BaseModel:
+        rows = features.rows
         history = UserHistory(
             request.user,
             frozenset(json.loads(rows["reviewed"].iloc[0])),
