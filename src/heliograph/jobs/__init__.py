@@ -22,6 +22,7 @@ from ._job import JOBS, CannotRun, Job, job, run_job
 from ._materialize import materialize, materialize_published, online_views
 from ._monitor import job_health, monitor
 from ._pipeline import run_pipeline
+from ._predict import PredictOutcome, predict, predict_services, scheduled_record_id
 from ._promote import PromoteOutcome, promote, promote_on_evidence
 from ._report import report
 from ._retrain import RETRAIN_EVERY, RETRAIN_TRIGGERS, RetrainOutcome, retrain, retrain_apps
@@ -40,6 +41,7 @@ __all__ = [
     "CheckOutcome",
     "IngestOutcome",
     "Job",
+    "PredictOutcome",
     "PromoteOutcome",
     "RetrainOutcome",
     "Schedule",
@@ -54,6 +56,8 @@ __all__ = [
     "monitor",
     "online_views",
     "parse_catch_up",
+    "predict",
+    "predict_services",
     "promote",
     "promote_on_evidence",
     "record_checks",
@@ -63,5 +67,6 @@ __all__ = [
     "retrain_apps",
     "run_job",
     "run_pipeline",
+    "scheduled_record_id",
     "snapshot",
 ]
