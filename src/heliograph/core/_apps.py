@@ -39,6 +39,13 @@ class App:
     business_metrics: Any = None
     """A function returning the app's business metrics (``heliograph.monitoring.BusinessMetric``,
     one per service): what the ``monitor`` job computes beside MAE and coverage."""
+    actuals: Any = None
+    """A function returning the app's actuals sources (``heliograph.jobs.ActualsSource``, one
+    per service): how the ``actuals`` job reads the realised values its predictions judge."""
+    retrain: Any = None
+    """The app's training entry point for the ``retrain`` job: ``(project, reason)`` → a list of
+    ``TrainOutcome``, every model of the app trained on the newest snapshots (each registered as
+    the ``challenger``)."""
 
 
 def load_apps() -> list[App]:

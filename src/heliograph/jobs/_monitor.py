@@ -7,18 +7,40 @@ Example::
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import cache
 
 import pandas as pd
 
 from heliograph.core import Project, load_apps
+from heliograph.ledger import JobRuns, Ledger
 from heliograph.monitoring import MonitorOutcome, app_business_metrics, run_monitor
 from heliograph.monitoring import training_reference as reference_of
 from heliograph.registry import Registry
 
-from ._job import job
+from ._job import JOBS, job
 
-__all__ = ["monitor"]
+__all__ = ["job_health", "monitor"]
+
+_DONE = ("succeeded", "not_run")  # a run that ended as the job meant (a failure is not one)
+
+
+def job_health(
+    ledger_url: str, now: datetime
+) -> tuple[dict[str, datetime | None], dict[str, timedelta]]:
+    """Each scheduled job's last finished interval (from the ledger's ``job_runs``) and its
+    interval at ``now``: what ``overdue_jobs`` needs."""
+    runs = JobRuns(Ledger(ledger_url))
+    last: dict[str, datetime | None] = {}
+    intervals: dict[str, timedelta] = {}
+    for name, declared in JOBS.items():
+        if declared.schedule is None:
+            continue
+        latest = declared.schedule.latest(now)
+        intervals[name] = declared.schedule.next_after(latest) - latest
+        done = [r for r in runs.runs(name, limit=200) if r.status in _DONE]
+        last[name] = done[0].scheduled_for if done else None
+    return last, intervals
 
 
 @job(
@@ -27,11 +49,11 @@ __all__ = ["monitor"]
     schedule="0 * * * *",
     catch_up="latest",  # a pass judges the windows ending now: older passes add nothing
     retries=2,
-    after=("ingest",),
+    after=("ingest", "actuals"),
 )
 def monitor(project: Project) -> MonitorOutcome:
-    """One monitoring pass at the clock's now, with the apps' business metrics and each
-    version's training reference from the registry."""
+    """One monitoring pass at the clock's now, with the apps' business metrics, each
+    version's training reference from the registry and the jobs' last runs."""
     registries: list[Registry] = []  # opened only when a version is looked up
 
     @cache
@@ -40,11 +62,15 @@ def monitor(project: Project) -> MonitorOutcome:
             registries.append(Registry(project))
         return reference_of(registries[0], name, version)
 
+    now = project.clock().now()
+    last_runs, intervals = job_health(project.ledger_url, now)
     return run_monitor(
         project.ledger_url,
-        now=project.clock().now(),
+        now=now,
         settings=project.settings.monitoring,
         references=references,
         business=app_business_metrics(load_apps()),
         spool=project.state_dir / "spool",
+        job_last_runs=last_runs,
+        job_intervals=intervals,
     )

@@ -23,12 +23,15 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.registry import PREDICTIONS_ARTIFACT, TAG_PREDICTIONS, Registry
+from heliograph.registry import (
+    PREDICTIONS_ARTIFACT,
+    REFERENCE_ARTIFACT,
+    TAG_PREDICTIONS,
+    Registry,
+)
 
 __all__ = ["PREDICTION_COLUMN", "REFERENCE_ARTIFACT", "training_reference"]
 
-REFERENCE_ARTIFACT = "monitoring/reference.parquet"
-"""Where a training run may log a sample of its feature rows and predictions (``prediction``)."""
 PREDICTION_COLUMN = "prediction"
 """The name drift results give the predictions' own column."""
 

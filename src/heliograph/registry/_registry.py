@@ -39,6 +39,7 @@ __all__ = [
     "CHAMPION",
     "PREDICTIONS_ARTIFACT",
     "PREVIOUS",
+    "REFERENCE_ARTIFACT",
     "TAG_METRICS",
     "TAG_PREDICTIONS",
     "TAG_RESCORES",
@@ -56,6 +57,9 @@ TAG_WINDOW = "helio.backtest.window"
 TAG_RESCORES = "helio.rescores"  # on a run that scored a registered version on a new window
 PREDICTIONS_ARTIFACT = "backtest/predictions.parquet"
 """Where a training run logs its backtest predictions (described by ``TAG_PREDICTIONS``)."""
+REFERENCE_ARTIFACT = "monitoring/reference.parquet"
+"""Where a training run logs a sample of its feature rows and its predictions (``prediction``):
+the reference monitoring compares a version's live data with, for drift."""
 TAG_METRICS = "helio.metrics"
 """JSON ``{metric: {"unit": "…", "better": "lower" | "higher" | target}}``: what the run's
 ``backtest_<metric>`` values mean, in the order a report shows them (set by the app's training)."""

@@ -122,6 +122,39 @@ def _log_predictions(pipeline: TrainingPipeline, predictions: pd.DataFrame) -> N
         mlflow.log_artifact(str(path), str(Path(PREDICTIONS_ARTIFACT).parent))
 
 
+_REFERENCE_ROWS = 5_000
+"""The most feature rows a run logs as its monitoring reference (a seeded sample)."""
+
+
+def _log_reference(
+    pipeline: TrainingPipeline,
+    predictions: pd.DataFrame,
+    features: pd.DataFrame,
+    columns: list[str],
+) -> None:
+    """The backtest's feature rows and its point forecast (``prediction``), sampled: the
+    reference monitoring measures a version's drift against (``REFERENCE_ARTIFACT``)."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+
+    from heliograph.registry import REFERENCE_ARTIFACT
+
+    plotted = (pipeline.predictions_plot or {}).get("forecast")
+    outputs = [c for c in pipeline.outputs if c in predictions]
+    forecast = plotted if plotted in predictions else (outputs[0] if outputs else None)
+    reference = features.loc[predictions.index, columns].astype(float)
+    if forecast is not None:
+        reference["prediction"] = predictions[forecast].to_numpy(dtype=float)
+    if len(reference) > _REFERENCE_ROWS:
+        reference = reference.sample(_REFERENCE_ROWS, random_state=0).sort_index()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / Path(REFERENCE_ARTIFACT).name
+        reference.reset_index(drop=True).to_parquet(path, index=False)
+        mlflow.log_artifact(str(path), str(Path(REFERENCE_ARTIFACT).parent))
+
+
 def _log_candidate(
     pipeline: TrainingPipeline,
     final: Any,
@@ -140,6 +173,7 @@ def _log_candidate(
         for path, fig in pipeline.plots(result.predictions, label).items():
             mlflow.log_figure(fig, path)
     _log_predictions(pipeline, result.predictions)
+    _log_reference(pipeline, result.predictions, features, columns)
     wrapped = TrainedModel(final, columns, pipeline.outputs)
     example = features[columns].tail(5).astype(float)
     info = mlflow.pyfunc.log_model(

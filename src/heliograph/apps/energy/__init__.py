@@ -21,6 +21,7 @@ from typing import Any
 from heliograph.core import App, ConfigError, track
 from heliograph.lake import ReplaySource
 
+from ._actuals import PRICE_SERVICE, read_price_actuals
 from ._battery import battery_value, schedule_day
 from ._blend import Blend, combine
 from ._business import battery_capture
@@ -50,7 +51,9 @@ __all__ = [
     "ONLINE_PRICE_FEATURES",
     "ORIGIN_HOUR",
     "PREDICTION_COLUMNS",
+    "PRICE_SERVICE",
     "QUANTILES",
+    "RETRAIN_MODELS",
     "Blend",
     "Lear",
     "PriceFeatures",
@@ -71,6 +74,7 @@ __all__ = [
     "price_pipeline",
     "read_epf",
     "read_long",
+    "read_price_actuals",
     "results_table",
     "schedule_day",
     "simulate",
@@ -258,6 +262,28 @@ def _business_metrics() -> list[Any]:
     return [BusinessMetric("price-forecast", "battery_capture", battery_capture, "maximize")]
 
 
+def _actuals() -> list[Any]:
+    from heliograph.jobs import ActualsSource
+
+    return [ActualsSource(PRICE_SERVICE, read_price_actuals, source="energy_prices")]
+
+
+# What the `retrain` job trains: the candidates that train in seconds, so that `helio up`
+# (and the demo's five minutes) is not held up by LEAR's and the GBM's backtests; `helio train
+# energy` trains every candidate.
+RETRAIN_MODELS = ("seasonal_naive",)
+
+
+def _retrain(project: Any, reason: str) -> list[Any]:
+    """Every market with prices in the lake, trained on the newest snapshots."""
+    from heliograph.lake import open_lake
+
+    return [
+        train_market(project, m, models=RETRAIN_MODELS, reason=reason)
+        for m in markets(open_lake(project))
+    ]
+
+
 def _online_views() -> list[Any]:
     from ._features import ONLINE_PRICE_FEATURES
 
@@ -275,5 +301,7 @@ app = App(
     services=_services,
     online_views=_online_views,
     business_metrics=_business_metrics,
+    actuals=_actuals,
+    retrain=_retrain,
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )

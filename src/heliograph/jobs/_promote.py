@@ -1,0 +1,152 @@
+"""The ``promote`` job: a challenger replaces the champion only on live evidence.
+
+For each registered model with a ``challenger``:
+
+- no champion yet: the registry's policy decides on the backtest alone (the first champion);
+- otherwise, once the challenger has shadowed ``[monitoring] min_shadow_hours``, the two are
+  compared on the same live ledger window (``heliograph.monitoring.live_evidence``, the
+  project's ``[policy]`` metric, direction and margin): the verdict is an event
+  ``live_verdict``; accepted, the registry promotes (its policy still gates on the backtest
+  and the checks, and records every alias move), refused, the reasons stay in the event.
+
+While the challenger shadows, nothing is decided and nothing recorded. A run for a scheduled
+time that already decided on a challenger decides nothing again.
+
+Example::
+
+    run_job(project, "promote").summary()
+    # 'meter-load: v2 promoted over v1 (live mae 3 vs 6 ...)'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from heliograph.core import App, Project, load_apps
+from heliograph.ledger import Ledger, read_predictions
+from heliograph.monitoring import LiveVerdict, app_business_metrics, live_evidence
+from heliograph.registry import CHALLENGER, CHAMPION, Registry
+
+from ._job import job
+
+__all__ = ["PromoteOutcome", "promote", "promote_on_evidence"]
+
+_EVENT = "live_verdict"
+
+
+@dataclass
+class PromoteOutcome:
+    """One line per model with a challenger: what was decided, or why nothing was."""
+
+    decisions: dict[str, str] = field(default_factory=dict)
+    promoted: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the job's run."""
+        if not self.decisions:
+            return "no challenger"
+        return "; ".join(f"{m}: {d}" for m, d in self.decisions.items())
+
+
+def _decided(ledger: Ledger, name: str, challenger: str, now: datetime) -> bool:
+    return any(
+        e.details.get("scheduled_for") == now.isoformat()
+        and e.details.get("challenger") == challenger
+        for e in ledger.events(kind=_EVENT, subject=f"model/{name}", limit=50)
+    )
+
+
+def _verdict(
+    project: Project, service: str, name: str, champion: str, challenger: str, apps: Sequence[App]
+) -> LiveVerdict:
+    now = project.clock().now()
+    settings, policy = project.settings.monitoring, project.settings.policy
+    business = app_business_metrics(apps).get(service)
+    return live_evidence(
+        project.ledger_url,
+        service,
+        name,
+        champion=champion,
+        challenger=challenger,
+        since=now - timedelta(hours=max(settings.windows_hours)),
+        until=now,
+        metric=policy.metric,
+        direction=policy.direction,
+        min_margin=policy.min_margin,
+        min_shadow_hours=settings.min_shadow_hours,
+        min_judged=settings.min_judged,
+        business=business if business is not None and business.name == policy.metric else None,
+    )
+
+
+def _decide(
+    project: Project, registry: Registry, name: str, apps: Sequence[App]
+) -> tuple[str, bool]:
+    """What happened to ``name``'s challenger, and whether it was promoted."""
+    now = project.clock().now()
+    roles = registry.aliases(name)
+    challenger, champion = roles[CHALLENGER], roles.get(CHAMPION)
+    if champion is None:
+        decision = registry.promote(name, reason="the first champion (no live evidence yet)")
+        if decision.accepted:
+            return f"v{challenger} is the first champion", True
+        return f"v{challenger} refused: {'; '.join(decision.reasons)}", False
+    if _decided(registry.ledger, name, challenger, now):
+        return f"v{challenger} already decided for {now:%Y-%m-%d %H:%M} UTC", False
+    shadowing = read_predictions(project.ledger_url, model_name=name, role=CHALLENGER, limit=1)
+    if not shadowing:
+        return f"v{challenger} has not shadowed yet", False
+    verdict = _verdict(project, shadowing[0].service, name, champion, challenger, apps)
+    needed = project.settings.monitoring.min_shadow_hours
+    if verdict.shadow_hours < needed:
+        return f"v{challenger} shadowing ({verdict.shadow_hours:.1f} h of {needed:g} h)", False
+    registry.ledger.record(
+        _EVENT,
+        f"model/{name}",
+        ("accepted: " if verdict.accepted else "refused: ") + "; ".join(verdict.reasons),
+        details={
+            "scheduled_for": now.isoformat(),
+            "challenger": challenger,
+            "champion": champion,
+            "accepted": verdict.accepted,
+            "metric": verdict.metric,
+            "challenger_value": verdict.challenger_value,
+            "champion_value": verdict.champion_value,
+            "judged": verdict.judged,
+            "reasons": verdict.reasons,
+        },
+    )
+    if not verdict.accepted:
+        return f"v{challenger} refused on live evidence: {'; '.join(verdict.reasons)}", False
+    decision = registry.promote(name, reason=f"live evidence: {verdict.reasons[-1]}")
+    if decision.accepted:
+        return f"v{challenger} promoted over v{champion} ({verdict.reasons[-1]})", True
+    return f"v{challenger} better live, refused by the policy: {'; '.join(decision.reasons)}", False
+
+
+def promote_on_evidence(project: Project, apps: Sequence[App]) -> PromoteOutcome:
+    """Decide on every challenger (see the module)."""
+    registry = Registry(project)
+    outcome = PromoteOutcome()
+    for name in registry.models():
+        if CHALLENGER not in registry.aliases(name):
+            continue
+        outcome.decisions[name], promoted = _decide(project, registry, name, apps)
+        if promoted:
+            outcome.promoted.append(name)
+    return outcome
+
+
+@job(
+    "promote",
+    "promote a challenger that beat the champion on the same live window",
+    schedule="0 * * * *",
+    catch_up="latest",  # a decision is on the evidence up to now: older looks add nothing
+    retries=1,
+    after=("monitor", "retrain"),
+)
+def promote(project: Project) -> PromoteOutcome:
+    """Decide on every challenger (see the module)."""
+    return promote_on_evidence(project, load_apps())

@@ -1,0 +1,115 @@
+"""The ``retrain`` job: train on the newest snapshots, weekly or when monitoring alerted.
+
+The job looks every hour and trains when one of these holds: no retrain has been recorded
+yet; the last was a week (``RETRAIN_EVERY``) or more before the run's scheduled time; or the
+``monitor`` job raised a drift or metric alert since the last retrain. Training goes through
+each app's declared entry point (``App.retrain``), which registers each model's best as the
+``challenger``; the retrain is then an event ``retrained`` (its trigger and the versions). A
+run for a scheduled time that already retrained does nothing. Data too short to train on is
+a ``CannotRun``: the next interval tries again.
+
+Example::
+
+    run_job(project, "retrain").summary()
+    # 'retrained (first training): meter-load v1'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from heliograph.core import App, DataError, Project, as_utc, load_apps
+from heliograph.ledger import Event, Ledger
+
+from ._job import CannotRun, job
+
+__all__ = ["RETRAIN_EVERY", "RETRAIN_TRIGGERS", "RetrainOutcome", "retrain", "retrain_apps"]
+
+RETRAIN_EVERY = timedelta(days=7)
+"""The longest a model goes without retraining."""
+RETRAIN_TRIGGERS = ("drift", "metric")
+"""The kinds of alert (``alert_raised`` events) that trigger a retrain."""
+_EVENT = "retrained"
+
+
+@dataclass
+class RetrainOutcome:
+    """Whether the run trained, why (or why not), and the versions it registered by model."""
+
+    trained: bool
+    why: str
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for the job's run."""
+        if not self.trained:
+            return self.why
+        done = ", ".join(f"{m} v{v}" for m, v in self.versions.items()) or "no model"
+        return f"retrained ({self.why}): {done}"
+
+
+def _scheduled(event: Event) -> datetime | None:
+    value = event.details.get("scheduled_for")
+    return as_utc(datetime.fromisoformat(value)) if value else None
+
+
+def _why(ledger: Ledger, last: Event | None, now: datetime) -> str | None:
+    """Why a retrain is due at ``now``, or None."""
+    if last is None:
+        return "first training"
+    when = _scheduled(last)
+    if when is not None and now - when >= RETRAIN_EVERY:
+        return f"weekly: the last retrain was for {when:%Y-%m-%d %H:%M} UTC"
+    alerts = [
+        e
+        for e in ledger.events(kind="alert_raised", limit=500)
+        if e.id > last.id and e.details.get("alert") in RETRAIN_TRIGGERS
+    ]
+    if alerts:
+        count = f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}"
+        return f"{count} since the last retrain, the first: {alerts[-1].reason}"
+    return None
+
+
+def retrain_apps(project: Project, apps: Sequence[App]) -> RetrainOutcome:
+    """Retrain every app that declares a training entry point, if a retrain is due."""
+    now = project.clock().now()
+    ledger = Ledger(project.ledger_url)
+    recent = ledger.events(kind=_EVENT, limit=50)
+    if any(_scheduled(e) == now for e in recent):
+        return RetrainOutcome(False, f"already retrained for {now:%Y-%m-%d %H:%M} UTC")
+    why = _why(ledger, recent[0] if recent else None, now)
+    if why is None:
+        return RetrainOutcome(False, "not due: retrained within the week, no alert since")
+    trainers = [app for app in apps if app.retrain is not None]
+    if not trainers:
+        raise CannotRun("no app declares a training entry point (App.retrain)")
+    outcome = RetrainOutcome(True, why)
+    try:
+        for app in trainers:
+            for trained in app.retrain(project, f"retrain: {why}"):
+                outcome.versions[trained.model] = trained.version
+    except DataError as exc:
+        raise CannotRun(f"cannot train yet: {exc.headline}") from None
+    ledger.record(
+        _EVENT,
+        "job:retrain",
+        outcome.summary(),
+        details={"scheduled_for": now.isoformat(), "trigger": why, "versions": outcome.versions},
+    )
+    return outcome
+
+
+@job(
+    "retrain",
+    "train on the newest snapshots, weekly or after a drift or metric alert",
+    schedule="0 * * * *",  # looks hourly; trains weekly or when monitoring alerted
+    catch_up="latest",  # one retrain catches up any number of missed looks
+    retries=1,
+    after=("snapshot", "monitor"),  # the newest snapshot, the newest alerts
+)
+def retrain(project: Project) -> RetrainOutcome:
+    """Retrain if due (see the module)."""
+    return retrain_apps(project, load_apps())
