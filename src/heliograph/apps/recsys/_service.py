@@ -98,8 +98,9 @@ class Recommendations(Service):
         """Every item's features as of ``as_of``'s day, read again when a new
         materialisation (or a new day) changes them: from the online store item by item, or,
         when the store is behind the lake (or empty), computed from the lake in one pass."""
-        status = store.status(ONLINE_ITEM_FEATURES, check_lake=False)
-        key = (status.generation, pd.Timestamp(as_of).floor("D"))
+        found_head = store.head(ONLINE_ITEM_FEATURES)  # one read: its generation
+        generation = found_head["generation"] if found_head is not None else 0
+        key = (generation, pd.Timestamp(as_of).floor("D"))
         found = self._catalogue
         if found is not None and found[0] == key:
             return found[1]
@@ -122,9 +123,12 @@ class Recommendations(Service):
             self._catalogue = (key, catalogue)
             return catalogue
 
-    def known_users(self, store: OnlineStore) -> frozenset[str]:
-        """The users the store holds features of (read again for each materialisation)."""
-        head = store.head(ONLINE_USER_FEATURES) or {}
+    def known_users(
+        self, store: OnlineStore, head: dict[str, Any] | None = None
+    ) -> frozenset[str]:
+        """The users the store holds features of (read again for each materialisation), from
+        ``head`` when the caller has just read the user view's head."""
+        head = (head if head is not None else store.head(ONLINE_USER_FEATURES)) or {}
         found = self._users
         if found is None or found[0] != head.get("generation"):
             found = self._users = (head.get("generation"), frozenset(head.get("entities", ())))
@@ -138,10 +142,11 @@ class Recommendations(Service):
         store = self.store(context)
         catalogue = self.catalogue(store, as_of)
         reviewed: list[str] = []
-        materialised = store.status(ONLINE_USER_FEATURES, check_lake=False).state == "ok"
+        head = store.head(ONLINE_USER_FEATURES)  # one read: its state and its users
+        materialised = head is not None and head["status"] == "ok"
         # Never materialised: the store answers from the lake. Materialised: a user it does not
         # hold has no reviews (the store itself answers from the lake when it is behind).
-        if not materialised or request.user in self.known_users(store):
+        if not materialised or request.user in self.known_users(store, head):
             got = store.features(ONLINE_USER_FEATURES, request.user, as_of, horizon=_DAY).rows
             if len(got):
                 reviewed = json.loads(got["reviewed"].iloc[0])
