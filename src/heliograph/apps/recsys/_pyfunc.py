@@ -81,4 +81,8 @@ class RecommenderModel(PythonModel):
             items.append(json.dumps(found[0]))
             scores.append(json.dumps([round(s, 6) for s in found[1]]))
             known.append(0.0 if row is None else 1.0)
-        return pd.DataFrame({"items": items, "scores": scores, "known": known})
+        texts = np.empty((2, len(items)), dtype=object)  # typed: pandas infers nothing
+        texts[0, :], texts[1, :] = items, scores
+        return pd.DataFrame(
+            {"items": texts[0], "scores": texts[1], "known": np.array(known, dtype=np.float64)}
+        )
