@@ -204,9 +204,7 @@ def apply_rules(
     return out[:k]
 
 
-def _fitter(
-    out: list[Recommendation], rules: Rules, catalogue: Catalogue
-) -> Callable[[str], bool]:
+def _fitter(out: list[Recommendation], rules: Rules, catalogue: Catalogue) -> Callable[[str], bool]:
     """Whether an item still fits beside ``out`` (at most ``n`` of a category): the counts of
     ``out`` are taken once, not once per item asked about."""
     if not isinstance(rules.diversity, MaxPerCategory):

@@ -124,9 +124,7 @@ class Recommendations(Service):
             self._catalogue = (key, catalogue)
             return catalogue
 
-    def known_users(
-        self, store: OnlineStore, head: dict[str, Any] | None = None
-    ) -> frozenset[str]:
+    def known_users(self, store: OnlineStore, head: dict[str, Any] | None = None) -> frozenset[str]:
         """The users the store holds features of (read again for each materialisation), from
         ``head`` when the caller has just read the user view's head."""
         head = (head if head is not None else store.head(ONLINE_USER_FEATURES)) or {}
