@@ -111,7 +111,9 @@ def serve_and_measure(
             began = time.perf_counter()
             _, errors = _load(server.port, [b'{"user": "warm-up", "k": 10}'], threads=1)
             out["service.first_request_s"] = round(time.perf_counter() - began, 3)
+            cpu_before = server.cpu_seconds()
             latencies, errors = _load(server.port, bodies)
+            cpu = server.cpu_seconds() - cpu_before
         if errors:
             print(f"{len(errors)} errors, first: {errors[0]}", file=sys.stderr)
         out["service.requests"] = len(latencies)
@@ -119,6 +121,9 @@ def serve_and_measure(
         out["service.distinct_users"] = len(set(users))
         out["service.p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
         out["service.p99_ms"] = round(float(np.percentile(latencies, 99)), 2)
+        # The server's CPU (every process of its group) per request: what the machine's load
+        # does not inflate as it does the latencies.
+        out["service.cpu_us"] = round(1e6 * cpu / max(len(latencies), 1))
         out["service.goal_p99_10ms"] = bool(out["service.p99_ms"] <= 10.0)
         out["service.cpus"] = os.cpu_count()
     return out

@@ -16,7 +16,8 @@ Then (unless ``--no-service``) the served system, in a project of its own: ALS t
 the platform's pipeline (``pipeline.train_s``), the features materialised
 (``materialize_s``), ``helio serve`` started and ``--requests`` recommendations asked at 8
 connections, every request a different user (a tenth of them unknown: cold start), so none
-is answered from memory: ``service.p50_ms``, ``service.p99_ms`` (goal: p99 ≤ 10 ms).
+is answered from memory: ``service.p50_ms``, ``service.p99_ms`` (goal: p99 ≤ 10 ms), and
+``service.cpu_us``, the server's CPU per request (its process group's, during the load).
 """
 
 from __future__ import annotations

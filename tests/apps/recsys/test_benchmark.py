@@ -55,5 +55,6 @@ def test_on_simulated_reviews_served() -> None:
     assert out["service.requests"] == out["service.distinct_users"] == 40
     assert out["service.errors"] == 0
     assert 0 < out["service.p50_ms"] <= out["service.p99_ms"]
+    assert out["service.cpu_us"] > 0  # the server did the work, measured as its CPU
     assert out["pipeline.train_s"] > 0 and out["materialize_s"] > 0
     assert isinstance(out["service.goal_p99_10ms"], bool)

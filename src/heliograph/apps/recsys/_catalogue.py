@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -43,6 +44,7 @@ class Catalogue:
     popularity: dict[str, float]
     by_category: dict[str, list[str]] = field(repr=False)  # most popular first
     ranked: list[str] = field(repr=False)  # every item, most popular first
+    _memo: dict[Any, list[str]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def as_of(
@@ -108,7 +110,14 @@ class Catalogue:
         return self.available.get(item, True)
 
     def new_items(self, max_age_days: float) -> list[str]:
-        """Items released within ``max_age_days`` before the moment given, newest first."""
+        """Items released within ``max_age_days`` before the moment given, newest first
+        (computed once per catalogue and age: every request asks the same)."""
+        found = self._memo.get(("new_items", max_age_days))
+        if found is None:
+            found = self._memo[("new_items", max_age_days)] = self._new_items(max_age_days)
+        return list(found)
+
+    def _new_items(self, max_age_days: float) -> list[str]:
         since = self.when - pd.Timedelta(days=max_age_days)
         fresh = [(t, i) for i, t in self.released.items() if t > since]
         return [i for _, i in sorted(fresh, key=lambda p: (p[0], p[1]), reverse=True)]

@@ -68,8 +68,9 @@ class RecommenderModel(PythonModel):
         return self.items[best].tolist(), [float(s) for s in scores[best]]
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        keys: Sequence[float] = model_input["user_key"].astype(float).tolist()
-        wanted = model_input["n"].astype(float).fillna(50).astype(int).tolist()
+        keys: Sequence[float] = model_input["user_key"].to_numpy(dtype=float).tolist()
+        asked = model_input["n"].to_numpy(dtype=float)
+        wanted = np.where(np.isnan(asked), 50.0, asked).astype(int).tolist()
         items, scores, known = [], [], []
         for key, n in zip(keys, wanted, strict=True):
             row = self.users.get(key)
@@ -80,4 +81,8 @@ class RecommenderModel(PythonModel):
             items.append(json.dumps(found[0]))
             scores.append(json.dumps([round(s, 6) for s in found[1]]))
             known.append(0.0 if row is None else 1.0)
-        return pd.DataFrame({"items": items, "scores": scores, "known": known})
+        texts = np.empty((2, len(items)), dtype=object)  # typed: pandas infers nothing
+        texts[0, :], texts[1, :] = items, scores
+        return pd.DataFrame(
+            {"items": texts[0], "scores": texts[1], "known": np.array(known, dtype=np.float64)}
+        )

@@ -22,7 +22,8 @@ Each returned :class:`Recommendation` names the rules that shaped it: where it c
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -194,21 +195,28 @@ def apply_rules(
         out += _new_items(out, pool, k - len(out), rules, user, catalogue)
     if len(out) < k:  # a rule left room: fill from the remaining candidates, in order
         taken = {r.item for r in out}
+        fits = _fitter(out, rules, catalogue)
         out += [
             Recommendation(item, score, (origin,))
             for item, score in pool
-            if item not in taken and _fits(item, out, rules, catalogue)
+            if item not in taken and fits(item)
         ][: k - len(out)]
     return out[:k]
 
 
-def _fits(item: str, out: list[Recommendation], rules: Rules, catalogue: Catalogue) -> bool:
+def _fitter(out: list[Recommendation], rules: Rules, catalogue: Catalogue) -> Callable[[str], bool]:
+    """Whether an item still fits beside ``out`` (at most ``n`` of a category): the counts of
+    ``out`` are taken once, not once per item asked about."""
     if not isinstance(rules.diversity, MaxPerCategory):
-        return True
-    cat = catalogue.category.get(item)
-    return cat is None or sum(catalogue.category.get(r.item) == cat for r in out) < (
-        rules.diversity.n
-    )
+        return lambda item: True
+    limit = rules.diversity.n
+    counts = Counter(catalogue.category.get(r.item) for r in out)
+
+    def fits(item: str) -> bool:
+        cat = catalogue.category.get(item)
+        return cat is None or counts[cat] < limit
+
+    return fits
 
 
 def _new_items(
@@ -223,6 +231,7 @@ def _new_items(
     if slots <= 0:
         return []
     taken = {r.item for r in out}
+    fits = _fitter(out, rules, catalogue)
     fresh = [
         i
         for i in catalogue.new_items(rules.new_items.max_age_days)
@@ -230,7 +239,7 @@ def _new_items(
         and i not in user.reviewed
         and i not in rules.blocklist
         and not (rules.exclude_unavailable and not catalogue.is_available(i))
-        and _fits(i, out, rules, catalogue)
+        and fits(i)
     ]
     liked = set(user.recent_categories)
     fresh.sort(key=lambda i: catalogue.category.get(i) not in liked)  # stable: newest first

@@ -21,6 +21,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 
@@ -98,8 +99,9 @@ class Recommendations(Service):
         """Every item's features as of ``as_of``'s day, read again when a new
         materialisation (or a new day) changes them: from the online store item by item, or,
         when the store is behind the lake (or empty), computed from the lake in one pass."""
-        status = store.status(ONLINE_ITEM_FEATURES, check_lake=False)
-        key = (status.generation, pd.Timestamp(as_of).floor("D"))
+        found_head = store.head(ONLINE_ITEM_FEATURES)  # one read: its generation
+        generation = found_head["generation"] if found_head is not None else 0
+        key = (generation, pd.Timestamp(as_of).floor("D"))
         found = self._catalogue
         if found is not None and found[0] == key:
             return found[1]
@@ -122,9 +124,10 @@ class Recommendations(Service):
             self._catalogue = (key, catalogue)
             return catalogue
 
-    def known_users(self, store: OnlineStore) -> frozenset[str]:
-        """The users the store holds features of (read again for each materialisation)."""
-        head = store.head(ONLINE_USER_FEATURES) or {}
+    def known_users(self, store: OnlineStore, head: dict[str, Any] | None = None) -> frozenset[str]:
+        """The users the store holds features of (read again for each materialisation), from
+        ``head`` when the caller has just read the user view's head."""
+        head = (head if head is not None else store.head(ONLINE_USER_FEATURES)) or {}
         found = self._users
         if found is None or found[0] != head.get("generation"):
             found = self._users = (head.get("generation"), frozenset(head.get("entities", ())))
@@ -138,10 +141,11 @@ class Recommendations(Service):
         store = self.store(context)
         catalogue = self.catalogue(store, as_of)
         reviewed: list[str] = []
-        materialised = store.status(ONLINE_USER_FEATURES, check_lake=False).state == "ok"
+        head = store.head(ONLINE_USER_FEATURES)  # one read: its state and its users
+        materialised = head is not None and head["status"] == "ok"
         # Never materialised: the store answers from the lake. Materialised: a user it does not
         # hold has no reviews (the store itself answers from the lake when it is behind).
-        if not materialised or request.user in self.known_users(store):
+        if not materialised or request.user in self.known_users(store, head):
             got = store.features(ONLINE_USER_FEATURES, request.user, as_of, horizon=_DAY).rows
             if len(got):
                 reviewed = json.loads(got["reviewed"].iloc[0])
@@ -152,14 +156,15 @@ class Recommendations(Service):
                 recent.append(category)
             if len(recent) == self.rules.cold_start.recent_categories:
                 break
+        # Typed arrays, not lists: pandas infers nothing (half the cost of a one-row frame).
         rows = pd.DataFrame(
             {
-                "user": [request.user],
-                "user_key": [user_key(request.user)],
-                "n": [float(self.rules.candidates + len(reviewed))],
-                "as_of": [pd.Timestamp(as_of)],
-                "reviewed": [json.dumps(reviewed)],
-                "recent_categories": [json.dumps(recent)],
+                "user": _strings(request.user),
+                "user_key": np.array([user_key(request.user)], dtype=np.float64),
+                "n": np.array([self.rules.candidates + len(reviewed)], dtype=np.float64),
+                "as_of": pd.DatetimeIndex([pd.Timestamp(as_of)]),
+                "reviewed": _strings(json.dumps(reviewed)),
+                "recent_categories": _strings(json.dumps(recent)),
             }
         )
         if materialised:
@@ -172,15 +177,15 @@ class Recommendations(Service):
         rows = features.rows
         history = UserHistory(
             request.user,
-            frozenset(json.loads(rows["reviewed"].iloc[0])),
-            tuple(json.loads(rows["recent_categories"].iloc[0])),
+            frozenset(json.loads(_first(rows, "reviewed"))),
+            tuple(json.loads(_first(rows, "recent_categories"))),
         )
         assert self._catalogue is not None, "features first"
         catalogue = self._catalogue[1]  # the one features() read
-        known = bool(outputs["known"].iloc[0])
+        known = bool(_first(outputs, "known"))
         if known:
-            items = json.loads(outputs["items"].iloc[0])
-            scores = json.loads(outputs["scores"].iloc[0])
+            items = json.loads(_first(outputs, "items"))
+            scores = json.loads(_first(outputs, "scores"))
             pool, how = list(zip(items, scores, strict=True)), RETRIEVAL
         else:
             pool, how = cold_start(catalogue, history, self.rules)
@@ -189,7 +194,7 @@ class Recommendations(Service):
         )
         return RecommendationsResponse(
             user=request.user,
-            as_of=rows["as_of"].iloc[0].to_pydatetime(),
+            as_of=_first(rows, "as_of").to_pydatetime(),
             model=MODEL_NAME,
             version=version,
             cold_start=not known,
@@ -197,6 +202,18 @@ class Recommendations(Service):
                 RecommendationItem(item=r.item, score=r.score, rules=list(r.rules)) for r in chosen
             ],
         )
+
+
+def _strings(value: str) -> np.ndarray:
+    """One string as a one-element object array (a frame column pandas need not infer)."""
+    found = np.empty(1, dtype=object)
+    found[0] = value
+    return found
+
+
+def _first(frame: pd.DataFrame, column: str) -> Any:
+    """The first row's ``column``: positional, without building the column's Series."""
+    return frame.iat[0, frame.columns.get_loc(column)]
 
 
 def _items_from_lake(lake: Lake, as_of: datetime) -> pd.DataFrame:
