@@ -36,8 +36,7 @@ class TrainedModel(PythonModel):
         frame = model_input
         # Serving passes the model's float columns in order already: used as they are.
         if not (
-            list(frame.columns) == self.columns
-            and all(kind == np.float64 for kind in frame.dtypes)
+            list(frame.columns) == self.columns and all(kind == np.float64 for kind in frame.dtypes)
         ):
             frame = frame.reindex(columns=self.columns).astype(float)
         predicted = self.model.predict(frame)

@@ -478,4 +478,3 @@ def test_a_float_only_frame_gives_exactly_the_same_answer(name: str, fitted, hol
         pd.testing.assert_frame_equal(
             fitted[name].predict(floats.iloc[rows]), expected, check_exact=True
         )
-
