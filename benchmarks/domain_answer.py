@@ -53,16 +53,16 @@ def build(root: Path, start: str, families: tuple[str, ...]) -> Any:
 def measure(project: Any, version: str, questions: int, seed: int) -> dict[str, Any]:
     """CPU µs per answer and per stage over ``questions`` distinct questions."""
     from heliograph.apps.energy import model_name
-    from heliograph.apps.energy._service import PriceForecast, PriceRequest
+    from heliograph.core import load_app
     from heliograph.registry import Registry
     from heliograph.serving import ServiceContext, load_version
 
     model = load_version(Registry(project), model_name("GB"), version)
     context = ServiceContext.open(project)
-    service = PriceForecast()
+    (service,) = load_app("energy").services()  # the price-forecast service
     rng = random.Random(seed)
     asked = [
-        PriceRequest(
+        service.Request(
             market="GB",
             as_of=NOW - timedelta(minutes=rng.randrange(0, 2 * 24 * 60)),
             horizon_hours=rng.randrange(1, 49),
