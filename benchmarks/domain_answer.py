@@ -70,12 +70,14 @@ def measure(project: Any, version: str, questions: int, seed: int) -> dict[str, 
         for _ in range(questions)
     ]
     stages = dict.fromkeys(("features", "inputs", "predict", "respond"), 0.0)
+    sources: dict[str, int] = {}
     try:
         service.features(context, asked[0])  # warm: imports, first block decode
         for request in asked:
             t0 = time.process_time()
             features = service.features(context, request)
             t1 = time.process_time()
+            sources[features.source] = sources.get(features.source, 0) + 1
             inputs = model.inputs(features.rows)
             t2 = time.process_time()
             outputs = model.predict_frame(inputs)  # no memo: every question is new
@@ -91,6 +93,7 @@ def measure(project: Any, version: str, questions: int, seed: int) -> dict[str, 
         "version": version,
         "cpu_us_per_answer": round(total / questions * 1e6),
         "stages_us": {k: round(v / questions * 1e6) for k, v in stages.items()},
+        "sources": sources,  # online store or lake: a lake read costs far more
     }
 
 
