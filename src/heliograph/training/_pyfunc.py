@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
@@ -32,7 +33,12 @@ class TrainedModel(PythonModel):
             self.outputs = tuple(outputs)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
-        frame = model_input.reindex(columns=self.columns).astype(float)
+        frame = model_input
+        # Serving passes the model's float columns in order already: used as they are.
+        if not (
+            list(frame.columns) == self.columns and all(kind == np.float64 for kind in frame.dtypes)
+        ):
+            frame = frame.reindex(columns=self.columns).astype(float)
         predicted = self.model.predict(frame)
         if self.outputs:
             predicted = predicted[list(self.outputs)]

@@ -462,3 +462,19 @@ def test_lear_keeps_its_penalties_for_penalty_days_when_refit(train) -> None:
     assert fresh.penalties_ != chosen
     with pytest.raises(ValueError, match="penalty_days"):
         Lear(penalty_days=0)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+def test_a_float_only_frame_gives_exactly_the_same_answer(name: str, fitted, holdout) -> None:
+    """Serving passes the feature columns alone, all floats, shuffled here: the fast path
+    (columns taken by position from one matrix) answers to the last bit as the general one
+    (columns selected by name from a frame with identifiers and integers)."""
+    columns = [c for c in holdout.columns if c not in IDS]
+    mixed = holdout.assign(period=holdout["period"].astype("int64"))
+    assert not (mixed.dtypes == np.float64).all()
+    floats = holdout[columns[::-1]].astype(np.float64)
+    for rows in (slice(None), slice(0, 1), slice(5, 53)):
+        expected = fitted[name].predict(mixed.iloc[rows])
+        pd.testing.assert_frame_equal(
+            fitted[name].predict(floats.iloc[rows]), expected, check_exact=True
+        )
