@@ -376,3 +376,30 @@ def test_json_text_is_stored_as_it_is_not_encoded_again(tmp_path: Path) -> None:
         writer.submit(given)
     [back] = read_predictions(url)
     assert back.outputs == {"p50": [41.2, 40.8]} and back.inputs == [1, 2]
+
+
+def test_every_reader_on_a_down_database_names_the_ledger_url_and_what_it_was_doing() -> None:
+    from heliograph.ledger import Actual, read_actuals, read_monitor_results, record_actuals
+
+    t = datetime(2025, 6, 1, tzinfo=UTC)
+    calls = {
+        "read predictions": lambda: read_predictions(DOWN_URL),
+        "read actuals": lambda: read_actuals(DOWN_URL, "price", since=t, until=t),
+        "record actuals": lambda: record_actuals(DOWN_URL, [Actual("price", "m", t, 1.0)]),
+        "read monitor results": lambda: read_monitor_results(DOWN_URL),
+    }
+    for doing, call in calls.items():
+        with pytest.raises(LedgerError) as caught:
+            call()
+        assert caught.value.field == "ledger.url"
+        assert f"cannot {doing}" in str(caught.value) and "127.0.0.1:1" in str(caught.value)
+
+
+def test_readers_share_one_engine_and_see_rows_written_meanwhile(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    assert count_predictions(url) == 0  # the tables are created on first use
+    with PredictionWriter(url, tmp_path / "spool") as writer:
+        writer.submit(record(1))
+        assert writer.flush(10)
+    assert count_predictions(url) == 1  # a cached engine still reads what was written since
+    assert [r.request_id for r in read_predictions(url)] == ["req-1"]

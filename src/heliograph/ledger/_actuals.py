@@ -24,12 +24,11 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 
 from heliograph.core import as_utc
 
 from ._ledger import LedgerError, _metadata
-from ._predictions import _engine, _first_line
+from ._predictions import _ledger_engine
 
 __all__ = ["Actual", "read_actuals", "record_actuals"]
 
@@ -110,19 +109,11 @@ def record_actuals(url: str, actuals: Iterable[Actual]) -> int:
     ]
     if not rows:
         return 0
-    engine = _engine(url)
-    try:
-        _metadata.create_all(engine)
+    with _ledger_engine(url, "record actuals in") as engine:
         statement = _insert(engine)
         for start in range(0, len(rows), _CHUNK):
             with engine.begin() as con:
                 con.execute(statement, rows[start : start + _CHUNK])
-    except (SQLAlchemyError, OSError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        message = f"cannot record actuals in the ledger at {where}: {_first_line(exc)}"
-        raise LedgerError(message, field="ledger.url", hint="is the database reachable?") from None
-    finally:
-        engine.dispose()
     return len(rows)
 
 
@@ -145,17 +136,8 @@ def read_actuals(
     )
     if model_name is not None:
         query = query.where(table.c.model_name == model_name)
-    engine = _engine(url)
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            rows = con.execute(query).all()
-    except (SQLAlchemyError, OSError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        message = f"cannot read actuals from the ledger at {where}: {_first_line(exc)}"
-        raise LedgerError(message, field="ledger.url", hint="is the database reachable?") from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read actuals from") as engine, engine.connect() as con:
+        rows = con.execute(query).all()
     frame = pd.DataFrame(rows, columns=["model_name", "target_time", "value"])
     frame["target_time"] = pd.to_datetime(frame["target_time"], utc=True)
     frame["value"] = frame["value"].astype("float64")

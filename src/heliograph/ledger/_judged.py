@@ -22,13 +22,11 @@ import numpy as np
 import orjson
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from heliograph.core import as_utc
 
 from ._actuals import read_actuals
-from ._ledger import LedgerError, _metadata
-from ._predictions import _engine, _first_line, predictions_table
+from ._predictions import _ledger_engine, predictions_table
 
 __all__ = ["judged_predictions", "prediction_inputs"]
 
@@ -58,17 +56,8 @@ def _read(
     )
     if model_name is not None:
         query = query.where(table.c.model_name == model_name)
-    engine = _engine(url)
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            return list(con.execute(query).all())
-    except (SQLAlchemyError, OSError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        message = f"cannot read the prediction ledger at {where}: {_first_line(exc)}"
-        raise LedgerError(message, field="ledger.url", hint="is the database reachable?") from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read predictions from") as engine, engine.connect() as con:
+        return list(con.execute(query).all())
 
 
 def _ns(values: list[Any]) -> np.ndarray:

@@ -24,12 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 
 from heliograph.core import as_utc
 
 from ._ledger import LedgerError, _metadata
-from ._predictions import _engine, _first_line
+from ._predictions import _ledger_engine
 
 __all__ = ["MONITOR_KINDS", "MonitorResult", "read_monitor_results", "store_monitor_results"]
 
@@ -126,33 +125,21 @@ class MonitorResult:
         }
 
 
-def _fail(engine: sa.Engine, verb: str, exc: BaseException) -> LedgerError:
-    where = engine.url.render_as_string(hide_password=True)
-    message = f"cannot {verb} monitor results in the ledger at {where}: {_first_line(exc)}"
-    return LedgerError(message, field="ledger.url", hint="is the database reachable?")
-
-
 def store_monitor_results(url: str, results: Iterable[MonitorResult]) -> int:
     """Upsert ``results`` (one row per key; a second run of a window replaces its figures)."""
     rows = [r._row() for r in results]
     if not rows:
         return 0
-    engine = _engine(url)
-    insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(monitor_results_table)
-    statement = statement.on_conflict_do_update(
-        index_elements=list(_KEY),
-        set_={name: statement.excluded[name] for name in ("value", "count", "computed_at")},
-    )
-    try:
-        _metadata.create_all(engine)
+    with _ledger_engine(url, "store monitor results in") as engine:
+        insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(monitor_results_table)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(_KEY),
+            set_={name: statement.excluded[name] for name in ("value", "count", "computed_at")},
+        )
         for start in range(0, len(rows), _CHUNK):
             with engine.begin() as con:
                 con.execute(statement, rows[start : start + _CHUNK])
-    except (SQLAlchemyError, OSError) as exc:
-        raise _fail(engine, "store", exc) from None
-    finally:
-        engine.dispose()
     return len(rows)
 
 
@@ -194,15 +181,8 @@ def read_monitor_results(
             ),
         )
     query = query.order_by(table.c.window_end, table.c.id)
-    engine = _engine(url)
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            rows = con.execute(query).mappings().all()
-    except (SQLAlchemyError, OSError) as exc:
-        raise _fail(engine, "read", exc) from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read monitor results from") as engine, engine.connect() as con:
+        rows = con.execute(query).mappings().all()
     return [
         MonitorResult(
             **{name: row[name] for name in _KEY if name not in ("window_end",)},

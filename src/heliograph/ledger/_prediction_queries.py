@@ -12,10 +12,9 @@ import json
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
-from ._ledger import LedgerError, _metadata
-from ._predictions import _FILTERS, PredictionRecord, _engine, _first_line, predictions_table
+from ._ledger import LedgerError
+from ._predictions import _FILTERS, PredictionRecord, _ledger_engine, predictions_table
 
 __all__ = ["count_predictions", "read_predictions"]
 
@@ -26,17 +25,8 @@ def _query(url: str, query: Any, filters: dict[str, str | None]) -> list[Any]:
             raise LedgerError(f"predictions have no filter {name!r}", field=name)
         if value is not None:
             query = query.where(predictions_table.c[name] == value)
-    engine = _engine(url)
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            return list(con.execute(query).mappings())
-    except (SQLAlchemyError, OSError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        message = f"cannot read the prediction ledger at {where}: {_first_line(exc)}"
-        raise LedgerError(message, field="ledger.url", hint="is the database reachable?") from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read predictions from") as engine, engine.connect() as con:
+        return list(con.execute(query).mappings())
 
 
 def read_predictions(

@@ -12,8 +12,12 @@ Example::
 from __future__ import annotations
 
 import json
+import os
+import threading
 import uuid
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -169,3 +173,45 @@ def _engine(url: str) -> sa.Engine:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine
+
+
+_SHARED: OrderedDict[tuple[str, int], sa.Engine] = OrderedDict()
+_SHARED_LOCK = threading.Lock()
+_SHARED_MAX = 8  # ledgers one process reads; the oldest engine is disposed beyond it
+
+
+def _shared_engine(url: str) -> sa.Engine:
+    """One engine per ledger URL and process, its tables created once: the readers' and
+    small writers' engine (a forked worker gets its own; the pool is not shared across fork)."""
+    key = (url, os.getpid())
+    with _SHARED_LOCK:
+        engine = _SHARED.get(key)
+        if engine is not None:
+            _SHARED.move_to_end(key)
+            return engine
+    engine = _engine(url)
+    try:
+        _metadata.create_all(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    with _SHARED_LOCK:
+        _SHARED[key] = engine
+        while len(_SHARED) > _SHARED_MAX:
+            _, old = _SHARED.popitem(last=False)
+            old.dispose()
+    return engine
+
+
+@contextmanager
+def _ledger_engine(url: str, doing: str) -> Iterator[sa.Engine]:
+    """The shared engine on ``url``; a database fault inside becomes a ``LedgerError`` that
+    says what was being done (``"read actuals from"``) and where, never a stack trace."""
+    engine: sa.Engine | None = None
+    try:
+        engine = _shared_engine(url)
+        yield engine
+    except (SQLAlchemyError, OSError) as exc:
+        where = sa.make_url(url).render_as_string(hide_password=True)
+        message = f"cannot {doing} the ledger at {where}: {_first_line(exc)}"
+        raise LedgerError(message, field="ledger.url", hint="is the database reachable?") from None
