@@ -1,8 +1,9 @@
 """CPU per uncached domain answer, in process, per model family and stage.
 
 Builds a small energy project (GB simulated from ``--start``, ingested up to a fixed now,
-its online store keeping 30 days as the gateway benchmark's does), trains and registers one version of each model family, then asks the price-forecast service
-``--questions`` distinct questions (a new ``as_of`` within the store's retention and a new
+its online store keeping 30 days as the gateway benchmark's does), trains and registers one
+version of each model family, then asks the price-forecast service ``--questions`` distinct
+questions (a new ``as_of`` within the last 29 days, inside the store's retention, and a new
 horizon each), as the gateway does for a question it has not answered before: features from
 the online store, the model's inputs, the prediction (no memory of earlier answers), the
 response. CPU time (``time.process_time``) is summed per stage.

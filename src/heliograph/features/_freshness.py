@@ -135,7 +135,7 @@ class InputFreshness:
         found = positions >= 0
         lacking = ~found
         if len(rows) and found.any():
-            lacking[found] = rows.iloc[:, positions[found]].isna().to_numpy().any(axis=0)
+            lacking[found] = rows.isna().to_numpy().any(axis=0)[positions[found]]
         missing = sorted(str(c) for c, lack in zip(columns, lacking, strict=True) if lack)
         return replace(self, missing=tuple(missing))
 

@@ -42,11 +42,24 @@ def dumps(data: Any) -> bytes:
     return orjson.dumps(data, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+_NAMES: dict[int, tuple[pd.Index, bytes]] = {}
+
+
+def _names(columns: pd.Index) -> bytes:
+    """The column names as JSON, once per column index object (serving reuses one)."""
+    found = _NAMES.get(id(columns))
+    if found is None or found[0] is not columns:
+        if len(_NAMES) >= 64:
+            _NAMES.clear()
+        found = _NAMES[id(columns)] = (columns, orjson.dumps([str(c) for c in columns]))
+    return found[1]
+
+
 def _hash(frame: pd.DataFrame) -> str:
     """SHA-256 of ``frame``'s columns, dtypes and values (not its index): equal inputs, equal
     hash. A frame of one numeric dtype (what serving passes) is hashed as one matrix's bytes,
     in microseconds; pandas' per-column row hashing cost milliseconds on hundreds of columns."""
-    digest = hashlib.sha256(orjson.dumps([str(c) for c in frame.columns]))
+    digest = hashlib.sha256(_names(frame.columns))
     kinds = set(frame.dtypes)
     if len(kinds) == 1 and isinstance(kind := kinds.pop(), np.dtype) and kind.kind in "fiub":
         digest.update(f"{kind.str}:{frame.shape[0]}".encode())
@@ -63,12 +76,9 @@ def _split_json(frame: pd.DataFrame) -> str:
     matrix, every digit kept; anything else by pandas."""
     floats = set(frame.dtypes) == {np.dtype(np.float64)}
     if floats and frame.index.dtype.kind in "iu":
-        split = {
-            "columns": [str(c) for c in frame.columns],
-            "index": frame.index.to_numpy(),
-            "data": np.ascontiguousarray(frame.to_numpy()),
-        }
-        return dumps(split).decode()
+        index, values = frame.index.to_numpy(), np.ascontiguousarray(frame.to_numpy())
+        data = dumps({"index": index, "data": values})
+        return (b'{"columns":' + _names(frame.columns) + b"," + data[1:]).decode()
     return frame.to_json(orient="split", date_format="iso")
 
 

@@ -64,6 +64,14 @@ class LoadedModel:
         more than a forecast on hundreds of columns; ``inputs`` already types the columns)."""
         direct = self.meta.get("direct")
         if direct is not None:
+            if frame.columns is self.meta.get("columns_index") and hasattr(direct, "model"):
+                # ``inputs``' own float frame, the model's columns in order: what the Python
+                # model's ``predict`` would check (milliseconds on hundreds of columns) holds.
+                predicted = pd.DataFrame(direct.model.predict(frame))
+                outputs = list(getattr(direct, "outputs", ()))
+                if outputs and list(predicted.columns) != outputs:
+                    predicted = predicted[outputs]
+                return predicted.reset_index(drop=True)
             return direct.predict(None, frame)
         return self.pyfunc.predict(frame)
 
