@@ -178,6 +178,7 @@ class OnlineStore:
         self._readers: dict[str, _Reader] = {}
         self._blocks: OrderedDict[str, tuple[pd.DataFrame, np.ndarray]] = OrderedDict()
         self._schemas: dict[str, Schema] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -376,6 +377,21 @@ class OnlineStore:
             if found is not None:
                 self._blocks.move_to_end(key)
                 return found
+            # One decode per block: readers arriving together (every question right after a
+            # materialisation reads the new state) wait for the first instead of decoding too.
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                found = self._blocks.get(key)
+            if found is not None:
+                return found
+            try:
+                return self._decode(schema, key)
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+
+    def _decode(self, schema: Schema, key: str) -> tuple[pd.DataFrame, np.ndarray]:
         raw = self.backend.get(key)
         if raw is None:  # replaced by a newer materialisation since the head was read
             raise _Moved
