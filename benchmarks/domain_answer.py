@@ -1,8 +1,9 @@
 """CPU per uncached domain answer, in process, per model family and stage.
 
-Builds a small energy project (GB simulated from ``--start``, ingested up to a fixed now),
-trains and registers one version of each model family, then asks the price-forecast service
-``--questions`` distinct questions (a new ``as_of`` within the store's retention and a new
+Builds a small energy project (GB simulated from ``--start``, ingested up to a fixed now,
+its online store keeping 30 days as the gateway benchmark's does), trains and registers one
+version of each model family, then asks the price-forecast service ``--questions`` distinct
+questions (a new ``as_of`` within the last 29 days, inside the store's retention, and a new
 horizon each), as the gateway does for a question it has not answered before: features from
 the online store, the model's inputs, the prediction (no memory of earlier answers), the
 response. CPU time (``time.process_time``) is summed per stage.
@@ -11,7 +12,9 @@ response. CPU time (``time.process_time``) is summed per stage.
     python benchmarks/domain_answer.py --smoke
 
 One JSON line goes to standard output: per family ``cpu_us_per_answer`` and
-``stages_us`` (features, inputs, predict, respond). There is no baseline in the same process
+``stages_us`` (features, inputs, predict, respond) and ``sources``: how many answers read
+the online store and how many the lake (with the store's reason; a lake read costs ~100x).
+There is no baseline in the same process
 (the code before a change cannot run beside it): compare the figures of two runs on the same
 machine, and read them with the load average printed beside them.
 """
@@ -31,6 +34,8 @@ from typing import Any
 
 FAMILIES = ("lear", "gbm_quantile", "seasonal_naive")
 NOW = datetime(2025, 3, 31, 12, tzinfo=UTC)
+RETENTION_DAYS = 30  # as the gateway benchmark's store keeps (benchmarks/_gateway/_domain.py)
+ASKED_DAYS = 29  # as_of up to this many days before NOW: inside the retention
 
 
 def build(root: Path, start: str, families: tuple[str, ...]) -> Any:
@@ -42,6 +47,9 @@ def build(root: Path, start: str, families: tuple[str, ...]) -> Any:
     config = load_app("energy").config.replace('start = "2024-01-01"', f'start = "{start}"')
     config = config.replace('markets = ["GB", "DE", "FR"]', 'markets = ["GB"]')
     project = init_project(root, extra=config).with_clock(FixedClock(NOW))
+    settings = project.settings  # the gateway benchmark's retention, so no question is older
+    store = settings.online_store.model_copy(update={"retention_days": float(RETENTION_DAYS)})
+    project.settings = settings.model_copy(update={"online_store": store})
     ingest(project)
     materialize(project)
     snapshot(project)
@@ -64,7 +72,7 @@ def measure(project: Any, version: str, questions: int, seed: int) -> dict[str, 
     asked = [
         service.Request(
             market="GB",
-            as_of=NOW - timedelta(minutes=rng.randrange(0, 2 * 24 * 60)),
+            as_of=NOW - timedelta(minutes=rng.randrange(0, ASKED_DAYS * 24 * 60)),
             horizon_hours=rng.randrange(1, 49),
         )
         for _ in range(questions)
@@ -77,7 +85,8 @@ def measure(project: Any, version: str, questions: int, seed: int) -> dict[str, 
             t0 = time.process_time()
             features = service.features(context, request)
             t1 = time.process_time()
-            sources[features.source] = sources.get(features.source, 0) + 1
+            where = features.source + (f" ({features.reason})" if features.reason else "")
+            sources[where] = sources.get(where, 0) + 1
             inputs = model.inputs(features.rows)
             t2 = time.process_time()
             outputs = model.predict_frame(inputs)  # no memo: every question is new

@@ -27,6 +27,7 @@ features registered twice, a short energy simulation with its price models), the
   restart against the promise, and what each costs.
 
     python benchmarks/gateway.py
+    python benchmarks/gateway.py --only domain   # mlflow, invocations, domain keys only
 
 One JSON line goes to standard output; progress goes to standard error. It needs ``wrk`` on
 the PATH (or at /usr/bin/wrk) and, for the outage test, the PostgreSQL server of
@@ -76,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("HELIO_TEST_POSTGRES_URL", PG_DEFAULT),
         help="PostgreSQL server for the outage test (a database is created and dropped)",
     )
+    parser.add_argument(
+        "--only",
+        choices=["domain"],
+        help="run only these keys (domain: mlflow, invocations and domain for the ratios, then"
+        " domain_uncached and domain_publication) and print them, without the goals of the rest",
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("HELIO_PROGRESS", "0")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
@@ -88,8 +95,12 @@ def main(argv: list[str] | None = None) -> int:
         setup = setup_project(workdir / "project")
         setup_s = time.perf_counter() - started
         log(f"setup done in {setup_s:.1f} s")
-        runs = throughput(setup, workdir, args.seconds, not args.no_diagnostics)
+        diagnostics = not args.no_diagnostics and args.only is None
+        runs = throughput(setup, workdir, args.seconds, diagnostics)
         runs.update(domain(setup, workdir, args.seconds))
+        if args.only == "domain":
+            print(json.dumps(_domain_only(runs, setup_s, began), default=str), flush=True)
+            return 0
         workers = workers_ratio(setup, workdir, args.seconds)
         batched = batching(setup, workdir, args.seconds)
         crashed = crash(setup, workdir, args.seconds)
@@ -180,6 +191,37 @@ def main(argv: list[str] | None = None) -> int:
     out["total_s"] = round(time.monotonic() - began, 1)
     print(json.dumps(out, default=str), flush=True)
     return 0
+
+
+def _domain_only(runs: dict[str, Any], setup_s: float, began: float) -> dict[str, Any]:
+    """The figures of ``--only domain``: the domain keys and their goals."""
+    mlflow_rps = runs["mlflow"]["rps"]
+    out: dict[str, Any] = {
+        "benchmark": "gateway",
+        "only": "domain",
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": {"cores": os.cpu_count(), "load_1m_at_end": load_1m()},
+        "setup_s": round(setup_s, 1),
+        "mlflow.rps": mlflow_rps,
+        "invocations.rps": runs["invocations"]["rps"],
+        "domain.rps": runs["domain"]["rps"],
+        "domain.answers": "remembered",
+    }
+    for name in ("domain_uncached", "domain_publication"):
+        for key, value in runs[name].items():
+            out[f"{name}.{key}"] = value
+    uncached = runs["domain_uncached"]
+    out["ratio_domain_uncached"] = round(uncached["rps"] / mlflow_rps, 2)
+    out["goals"] = {
+        "domain_uncached_p50_le_5ms": (uncached.get("p50_ms") or math.inf) <= 5,
+        "domain_uncached_p99_le_25ms": (uncached.get("p99_ms") or math.inf) <= 25,
+        "domain_uncached_5x_mlflow": out["ratio_domain_uncached"] >= 5,
+        "domain_uncached_none_remembered": uncached["remembered"] == 0,
+        "domain_publication_le_1s": runs["domain_publication"]["seconds"] <= 1
+        and runs["domain_publication"]["non_2xx"] == 0,
+    }
+    out["total_s"] = round(time.monotonic() - began, 1)
+    return out
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@
   and remembered; then new data is published (``ingest``, which materialises the online
   store) and the same questions are asked at once over 8 connections: seconds until all are
   answered, and how many were computed (all of them should be: the new data changes them).
+
+Both report the server's CPU (``server_cpu_ms_per_answer``, ``server_cpu_s``): on a loaded
+machine the server gets a fraction of a core, and its CPU per answer is what a change moves.
 """
 
 from __future__ import annotations
@@ -124,11 +127,13 @@ def domain(setup: dict[str, Any], workdir: Path, seconds: float) -> dict[str, di
         url = f"{srv.base}{PATH}"
         run_wrk(url, _uncached_script(workdir, "uncached_warm", 60_000, markets), 2)
         load = load_1m()
-        before = answers(srv.base)
+        before, cpu = answers(srv.base), srv.cpu_seconds()
         figures_u = run_wrk(url, _uncached_script(workdir, "uncached", 0, markets), seconds)
-        after = answers(srv.base)
+        cpu, after = srv.cpu_seconds() - cpu, answers(srv.base)
         figures_u["computed"] = int(after["computed"] - before["computed"])
         figures_u["remembered"] = int(after["remembered"] - before["remembered"])
+        # the server's CPU per answer: what a loaded machine's share of a core does not change
+        figures_u["server_cpu_ms_per_answer"] = round(1000 * cpu / max(figures_u["computed"], 1), 2)
         figures_u["questions_distinct"] = DAYS * 48 * 48 * len(markets)
         figures_u["markets"] = len(markets)
         figures_u["load_1m_before"] = load
@@ -152,13 +157,14 @@ def domain(setup: dict[str, Any], workdir: Path, seconds: float) -> dict[str, di
         outcome = ingest(project.with_clock(FixedClock(PUBLISHED_AT)))
         ingest_s = time.perf_counter() - started
         load = load_1m()
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), srv.cpu_seconds()
         published = _ask(srv.port, bodies)
-        answered_s = time.perf_counter() - started
+        answered_s, cpu = time.perf_counter() - started, srv.cpu_seconds() - cpu
         figures["domain_publication"] = {
             "questions": len(bodies),
             "connections": 8,
             "seconds": round(answered_s, 3),
+            "server_cpu_s": round(cpu, 3),
             "computed": sum(1 for _, how in published if how == "computed"),
             "remembered": sum(1 for _, how in published if how == "remembered"),
             "non_2xx": sum(1 for status, _ in published if status != 200),

@@ -205,3 +205,32 @@ def test_a_redis_store_needs_a_url(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         open_backend("redis", "", tmp_path)
     assert caught.value.field == "online_store.url"
+
+
+def test_every_question_within_the_retention_is_answered_online(project: Project) -> None:
+    """As the gateway is asked: an as_of anywhere in the retention (on and off the half hour,
+    at its very start) and any horizon up to the view's: all from the store, and (a sample)
+    equal to the lake's rows; only an as_of before the retention goes to the lake."""
+    lake = open_lake(project)
+    store = OnlineStore(
+        SQLiteBackend(project.state_dir / "sweep.db"), lake, retention=RETENTION,
+        lake_check_seconds=60,
+    )  # fmt: skip
+    view = ONLINE_PRICE_FEATURES
+    materialize_view(store, view, now=NOW)
+    moments = [NOW - RETENTION + timedelta(minutes=37 * i) for i in range(0, 78)] + [
+        NOW - RETENTION,
+        NOW,
+    ]
+    sources = set()
+    for i, as_of in enumerate(moments):
+        hours = (1, 7, 23, 48)[i % 4]
+        got = store.features(view, "GB", as_of, horizon=timedelta(hours=hours))
+        sources.add((got.source, got.reason))
+        if i % 13 == 0:
+            expected = compute_offline(lake, PriceFeatures(), service_requests("GB", as_of, hours))
+            pd.testing.assert_frame_equal(got.rows, expected)
+    assert sources == {("online", "")}
+    before = store.features(view, "GB", NOW - RETENTION - timedelta(days=3), horizon=timedelta(1))
+    assert before.source == "lake" and "retention" in before.reason
+    store.close()

@@ -30,6 +30,7 @@ import pandas as pd
 from heliograph.lake import Lake
 
 from ._asof import FeatureView
+from ._columns import column_positions
 
 __all__ = ["InputFreshness", "InputTimes", "freshness", "input_times"]
 
@@ -130,13 +131,12 @@ class InputFreshness:
 
     def with_missing(self, rows: pd.DataFrame, columns: Sequence[str]) -> InputFreshness:
         """This state with the features of ``columns`` that ``rows`` lack a value for."""
-        wanted = rows.reindex(columns=list(columns))  # a column rows lack: all missing
-        lacking = (
-            wanted.isna().to_numpy().any(axis=0)
-            if len(wanted)
-            else ~wanted.columns.isin(rows.columns)
-        )
-        missing = sorted(str(c) for c in wanted.columns[lacking])
+        positions = column_positions(rows.columns, columns, missing_ok=True)  # -1: rows lack it
+        found = positions >= 0
+        lacking = ~found
+        if len(rows) and found.any():
+            lacking[found] = rows.isna().to_numpy().any(axis=0)[positions[found]]
+        missing = sorted(str(c) for c, lack in zip(columns, lacking, strict=True) if lack)
         return replace(self, missing=tuple(missing))
 
 

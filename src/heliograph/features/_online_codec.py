@@ -45,6 +45,16 @@ class Schema:
         return cls(tuple(data["columns"]), tuple(data["dtypes"]))
 
     @property
+    def index(self) -> pd.Index:
+        """The columns as one index object, shared by every block decoded with this schema
+        (so a reader looks column names up once per schema, not once per read)."""
+        cached = self.__dict__.get("_index")
+        if cached is None:
+            cached = pd.Index(list(self.columns))
+            object.__setattr__(self, "_index", cached)
+        return cached
+
+    @property
     def groups(self) -> list[tuple[str, list[int]]]:
         """(storage kind, column positions): numeric dtypes stacked, the rest as JSON."""
         cached = self.__dict__.get("_groups")
@@ -150,7 +160,7 @@ def decode_block(schema: Schema, data: bytes) -> pd.DataFrame:
                 )
             )
     frame = pd.concat(pieces, axis=1) if pieces else pd.DataFrame(index=range(rows))
-    return frame[list(schema.columns)]
+    return frame[list(schema.columns)].set_axis(schema.index, axis=1)
 
 
 def _restore(values: np.ndarray, dtype: str) -> Any:

@@ -128,6 +128,22 @@ class _Index:
     first: dict[str, int | None]
     ats: np.ndarray
     states: list[list[Any]]  # [at_us, block key, {dataset: newest_us}, from_us, to_us, schema]
+    _moments: dict[Any, dict[str, datetime | None]] = field(default_factory=dict)
+
+    def firsts(self) -> dict[str, datetime | None]:
+        """When each input first became known (read once per index)."""
+        found = self._moments.get("first")
+        if found is None:
+            found = self._moments["first"] = {n: from_us(v) for n, v in self.first.items()}
+        return dict(found)
+
+    def newest(self, position: int) -> dict[str, datetime | None]:
+        """The newest row of each input known in state ``position`` (read once per state)."""
+        found = self._moments.get(position)
+        if found is None:
+            newest = self.states[position][2]
+            found = self._moments[position] = {n: from_us(v) for n, v in newest.items()}
+        return dict(found)
 
 
 @dataclass
@@ -162,6 +178,7 @@ class OnlineStore:
         self._readers: dict[str, _Reader] = {}
         self._blocks: OrderedDict[str, tuple[pd.DataFrame, np.ndarray]] = OrderedDict()
         self._schemas: dict[str, Schema] = {}
+        self._loading: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -301,15 +318,17 @@ class OnlineStore:
         if to_us(until) > state[4]:
             reason = "targets after what was materialised"
             return self._from_lake(online, entity, stamp, until, reason, status)
-        block, times = self._block(self._schema(online, state[5]), state[1])
+        schema = self._schema(online, state[5])
+        block, times = self._block(schema, state[1])
         first, last = np.searchsorted(times, [at, to_us(until)], side="right")
-        rows = block.iloc[first:last].reset_index(drop=True)
-        rows["as_of"] = pd.Series(stamp, index=rows.index).astype(block["as_of"].dtype)
+        # the schema's one column index: a reader looks column names up once per schema
+        rows = block.iloc[first:last].reset_index(drop=True).set_axis(schema.index, axis=1)
+        rows["as_of"] = _moments(stamp, len(rows), block["as_of"].dtype, rows.index)
         fresh = InputFreshness(
             as_of=stamp.to_pydatetime(),
             entity={online.entity: entity},
-            newest={name: from_us(v) for name, v in state[2].items()},
-            first={name: from_us(v) for name, v in index.first.items()},
+            newest=index.newest(position),
+            first=index.firsts(),
         )
         key = (online.ref, entity, state[0], head["generation"])
         return OnlineFeatures(rows, "online", fresh, status, state=key)
@@ -358,6 +377,21 @@ class OnlineStore:
             if found is not None:
                 self._blocks.move_to_end(key)
                 return found
+            # One decode per block: readers arriving together (every question right after a
+            # materialisation reads the new state) wait for the first instead of decoding too.
+            loading = self._loading.setdefault(key, threading.Lock())
+        with loading:
+            with self._lock:
+                found = self._blocks.get(key)
+            if found is not None:
+                return found
+            try:
+                return self._decode(schema, key)
+            finally:
+                with self._lock:
+                    self._loading.pop(key, None)
+
+    def _decode(self, schema: Schema, key: str) -> tuple[pd.DataFrame, np.ndarray]:
         raw = self.backend.get(key)
         if raw is None:  # replaced by a newer materialisation since the head was read
             raise _Moved
@@ -389,6 +423,15 @@ class OnlineStore:
         return OnlineFeatures(
             rows, "lake", fresh, status or OnlineStatus(online.ref, "never"), reason=reason
         )
+
+
+def _moments(stamp: pd.Timestamp, rows: int, dtype: Any, index: pd.Index) -> Any:
+    """``rows`` times the moment ``stamp`` as a column of ``dtype`` (the block's ``as_of``)."""
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        naive = stamp.tz_convert(None).as_unit(dtype.unit).asm8
+        values = pd.DatetimeIndex(np.full(rows, naive)).tz_localize(dtype.tz)
+        return pd.Series(values, index=index)
+    return pd.Series(stamp, index=index).astype(dtype)
 
 
 class _Moved(Exception):

@@ -32,6 +32,8 @@ from typing import Any, Protocol, Self, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from heliograph.features import column_positions
+
 __all__ = ["MODEL_NAMES", "PREDICTION_COLUMNS", "QUANTILES", "PriceModel"]
 
 QUANTILES: tuple[float, ...] = (0.1, 0.5, 0.9)
@@ -79,15 +81,43 @@ def _feature_columns(frame: pd.DataFrame, features: Sequence[str] | None) -> lis
     return list(features)
 
 
+class _Columns:
+    """A frame's feature columns read as floats; a frame of floats only (what serving
+    passes) is read once as one matrix and its columns taken by position.
+
+    Example::
+
+        read = _Columns(frame)
+        read.matrix(["price_lag_1d", "dow"]).shape, read.column("period").shape
+        # ((48, 2), (48,))
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.values: np.ndarray | None = None
+        if frame.shape[1] and frame.columns.is_unique and (frame.dtypes == np.float64).all():
+            self.values = frame.to_numpy()
+
+    def matrix(self, columns: Sequence[str]) -> np.ndarray:
+        if self.values is not None:
+            return self.values[:, column_positions(self.frame.columns, columns)]
+        missing = [c for c in columns if c not in self.frame.columns]
+        if missing:
+            raise ValueError(f"columns missing from the frame: {missing}")
+        return self.frame[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
+
+    def column(self, column: str) -> np.ndarray:
+        return self.matrix([column])[:, 0]
+
+    def periods(self) -> np.ndarray:
+        values = self.column(_PERIOD)
+        if np.isnan(values).any():
+            raise ValueError(f"column {_PERIOD!r} has missing values")
+        return values.astype(np.int64)
+
+
 def _matrix(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(f"columns missing from the frame: {missing}")
-    if frame.shape[1] and frame.columns.is_unique and (frame.dtypes == np.float64).all():
-        # A frame of floats only (what serving passes): one matrix, columns taken by
-        # position; selecting hundreds of columns by name costs more than a forecast.
-        return frame.to_numpy()[:, frame.columns.get_indexer(list(columns))]
-    return frame[list(columns)].to_numpy(dtype=np.float64, na_value=np.nan)
+    return _Columns(frame).matrix(columns)
 
 
 def _column(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -104,10 +134,7 @@ def _training_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 
 def _periods(frame: pd.DataFrame) -> np.ndarray:
-    values = _column(frame, _PERIOD)
-    if np.isnan(values).any():
-        raise ValueError(f"column {_PERIOD!r} has missing values")
-    return values.astype(np.int64)
+    return _Columns(frame).periods()
 
 
 def _result(index: pd.Index, lower: np.ndarray, mid: np.ndarray, upper: np.ndarray) -> pd.DataFrame:
