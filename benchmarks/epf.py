@@ -62,8 +62,8 @@ from heliograph.training import backtest
 
 PAPER_TEST_DAYS = 728  # the last two years of each six-year file
 PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 1092, 1456 days)
-VALIDATION_DAYS = 28  # the days just before the test period, on which the choice is made
-GBM_REFIT_DAYS, GBM_UPDATE_TREES = 7, 10  # daily: the GBM refit weekly, 10 more trees daily
+VALIDATION_DAYS = 28  # at most, just before the test period: where the choice is made
+GBM_REFIT_DAYS, GBM_UPDATE_TREES = 7, 10  # daily: GBM refit weekly, 10 trees a day on 56 days
 FREQ = "60min"
 NAIVE = "seasonal_naive"
 BLEND = "blend"
@@ -189,11 +189,13 @@ def test_period(prices: pd.DataFrame) -> pd.DatetimeIndex:
 
 
 def validation_period(prices: pd.DataFrame, test: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """The ``VALIDATION_DAYS`` days before the test period (none if the file has fewer than
-    twice that many before it: the models need history to train on)."""
+    """The days just before the test period: ``VALIDATION_DAYS``, or as many as the test days
+    scored if fewer (a short run stays short); none if the file has fewer than twice that
+    many before the test period (the models need history to train on)."""
     all_days = pd.DatetimeIndex(prices["timestamp"].dt.normalize().unique()).sort_values()
     before = all_days[all_days < test[0]]
-    return before[-VALIDATION_DAYS:] if len(before) >= 2 * VALIDATION_DAYS else before[:0]
+    length = min(VALIDATION_DAYS, len(test))
+    return before[-length:] if len(before) >= 2 * length else before[:0]
 
 
 def build_features(

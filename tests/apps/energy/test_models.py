@@ -513,6 +513,16 @@ def test_a_gbm_between_refits_adds_trees_to_its_boosters(train, holdout) -> None
         QuantileGBM(refit_days=0)
     with pytest.raises(ValueError, match="update_trees"):
         QuantileGBM(update_trees=-1)
+    with pytest.raises(ValueError, match="update_days"):
+        QuantileGBM(update_days=0)
+    # An update learns from the last update_days days only: older rows change nothing.
+    short, wide = (
+        QuantileGBM(20, refit_days=3, update_trees=5, update_days=30, n_jobs=1).fit(until(1))
+        for _ in range(2)
+    )
+    short.fit(until(0).loc[stamps >= last - pd.Timedelta(days=29)])
+    wide.fit(until(0))
+    pd.testing.assert_frame_equal(short.predict(holdout), wide.predict(holdout))
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -76,11 +76,14 @@ class QuantileGBM:
         n_jobs: int = 1,
         refit_days: int = 1,
         update_trees: int = 0,
+        update_days: int = 56,
     ) -> None:
         if min(n_estimators, num_leaves - 1, min_child_samples, n_jobs, refit_days) < 1:
             raise ValueError(
                 "need n_estimators, min_child_samples, n_jobs, refit_days >= 1, num_leaves >= 2"
             )
+        if update_days < 1:
+            raise ValueError(f"update_days must be a whole number >= 1: {update_days!r}")
         if update_trees < 0:
             raise ValueError(f"update_trees must be a whole number >= 0: {update_trees!r}")
         if not learning_rate > 0:
@@ -101,6 +104,7 @@ class QuantileGBM:
         self.n_jobs = int(n_jobs)
         self.refit_days = int(refit_days)
         self.update_trees = int(update_trees)
+        self.update_days = int(update_days)
         self.refit_day_: pd.Timestamp | None = None  # the last training day of the last refit
         self.feature_columns_: list[str] | None = None
         self.base_fill_: float = 0.0
@@ -126,14 +130,19 @@ class QuantileGBM:
 
         With ``refit_days`` > 1 and ``update_trees`` > 0, refitting a fitted model less than
         ``refit_days`` days after its last full fit (by the last training day) keeps its trees
-        and adds ``update_trees`` to each booster, boosted on the new rows from the old
-        model's predictions (LightGBM's ``init_model``): a daily update at a few per cent of a
-        refit's cost. Features and the base's fill stay the full fit's.
+        and adds ``update_trees`` to each booster, boosted from the old model's predictions
+        (LightGBM's ``init_model``) on the rows of the last ``update_days`` days only: a daily
+        update at a few per cent of a refit's cost, that follows the recent errors. Features
+        and the base's fill stay the full fit's.
         """
         import lightgbm as lgb
 
         train, y = _training_rows(frame)
         last, update = self._update(train)
+        if update and last is not None:  # an update learns from the recent rows only
+            stamps = pd.to_datetime(train["timestamp"])
+            recent = (stamps >= last - pd.Timedelta(days=self.update_days - 1)).to_numpy()
+            train, y = train.loc[recent], y[recent]
         if not update:
             self.feature_columns_ = _feature_columns(train, self.features)
             if self.features is None and self.day_vectors != "all":
@@ -198,6 +207,7 @@ class QuantileGBM:
             "n_jobs": self.n_jobs,
             "refit_days": self.refit_days,
             "update_trees": self.update_trees,
+            "update_days": self.update_days,
             "base": self.base or "none",
             "features": "auto" if self.features is None else ",".join(self.features),
         }
