@@ -1,5 +1,6 @@
 """The EPF benchmark's scores: the epftoolbox's rMAE scale, point scores, interval coverage
-(raw and conformally corrected), the adaptive blend's weights, and the Diebold–Mariano test.
+(raw and conformally corrected), the adaptive blend's weights, the Diebold–Mariano test, and
+the choice of the forecast to stand behind, made on a validation period before the test period.
 
 Pure functions of hourly series over one test period (whole days), used by ``epf.py``.
 """
@@ -142,3 +143,55 @@ def diebold_mariano(actual: pd.Series, ours: pd.Series, theirs: pd.Series) -> di
         "p_theirs_better": float(f"{p_theirs:.4g}"),
         "verdict": verdict,
     }
+
+
+def choose(
+    actual: pd.Series,
+    forecasts: dict[str, pd.DataFrame],
+    members: tuple[str, str] | None,
+) -> dict[str, Any]:
+    """The forecast the benchmark stands behind, chosen on a validation period before the
+    test period: the least MAE there among every model backtested, the blends of ``members``
+    with weight 0.1 .. 0.9 on the first, and the adaptive blend. Returns the choice (``model``
+    and ``weight`` of the first member, ``None`` for a single model) and every candidate's
+    validation MAE; :func:`chosen_forecast` applies it to the test period's forecasts.
+    """
+    a = actual.to_numpy(dtype=float)
+    candidates: dict[str, tuple[str, float | None]] = {name: (name, None) for name in forecasts}
+    errors = {
+        name: mae(a, f["p50"].reindex(actual.index).to_numpy(dtype=float))
+        for name, f in forecasts.items()
+    }
+    if members is not None and all(m in forecasts for m in members):
+        first, second = (forecasts[m].reindex(actual.index) for m in members)
+        for w in np.round(np.linspace(0.1, 0.9, 9), 1):
+            key = f"blend_{w:g}"
+            candidates[key] = ("blend", float(w))
+            errors[key] = mae(a, (w * first["p50"] + (1 - w) * second["p50"]).to_numpy())
+        adaptive, _ = adaptive_blend(first, second)
+        candidates["blend_adaptive"] = ("blend_adaptive", None)
+        errors["blend_adaptive"] = mae(a, adaptive["p50"].to_numpy())
+    best = min(errors, key=lambda k: (math.isnan(errors[k]), errors[k]))
+    model, weight = candidates[best]
+    return {
+        "model": model,
+        "weight": weight,
+        "candidate": best,
+        "validation_mae": {k: round(v, 4) for k, v in errors.items()},
+    }
+
+
+def chosen_forecast(
+    choice: dict[str, Any], forecasts: dict[str, pd.DataFrame], members: tuple[str, str] | None
+) -> pd.DataFrame:
+    """The test period's forecasts of the choice :func:`choose` made."""
+    if choice["weight"] is None:
+        return forecasts[choice["model"]]
+    assert members is not None
+    w = float(choice["weight"])
+    first, second = (forecasts[m] for m in members)
+    out = first[["target"]].copy()
+    for column in ("p10", "p50", "p90"):
+        out[column] = w * first[column].to_numpy() + (1 - w) * second[column].to_numpy()
+    out[["p10", "p50", "p90"]] = np.sort(out[["p10", "p50", "p90"]].to_numpy(), axis=1)
+    return out

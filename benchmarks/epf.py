@@ -38,6 +38,8 @@ from _epf_scores import (
     BLEND_DAYS,
     BLEND_MIN_DAYS,
     adaptive_blend,
+    choose,
+    chosen_forecast,
     conformal,
     coverage,
     diebold_mariano,
@@ -60,6 +62,8 @@ from heliograph.training import backtest
 
 PAPER_TEST_DAYS = 728  # the last two years of each six-year file
 PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 1092, 1456 days)
+VALIDATION_DAYS = 28  # at most, just before the test period: where the choice is made
+GBM_REFIT_DAYS, GBM_UPDATE_TREES = 7, 10  # daily: GBM refit weekly, 10 trees a day on 56 days
 FREQ = "60min"
 NAIVE = "seasonal_naive"
 BLEND = "blend"
@@ -182,6 +186,16 @@ def test_period(prices: pd.DataFrame) -> pd.DatetimeIndex:
             f"the test period is its last third, {length} days"
         )
     return all_days[-length:]
+
+
+def validation_period(prices: pd.DataFrame, test: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The days just before the test period: ``VALIDATION_DAYS``, or as many as the test days
+    scored if fewer (a short run stays short); none if the file has fewer than twice that
+    many before the test period (the models need history to train on)."""
+    all_days = pd.DatetimeIndex(prices["timestamp"].dt.normalize().unique()).sort_values()
+    before = all_days[all_days < test[0]]
+    length = min(VALIDATION_DAYS, len(test))
+    return before[-length:] if len(before) >= 2 * length else before[:0]
 
 
 def build_features(
@@ -338,46 +352,43 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         f"{market}: {len(days)} test days {days[0]:%Y-%m-%d}..{days[-1]:%Y-%m-%d}, "
         f"recalibrate {args.recalibrate}, calibration window {args.train_days} days"
     )
-    features = build_features(frames, market, days, args.train_days)
-    check_availability(frames, features, [days[0], days[-1]])
+    checked = validation_period(frames["energy_prices"], days)
+    first = checked[0] if len(checked) else days[0]
+    features = build_features(frames, market, days.union(checked), args.train_days)
+    check_availability(frames, features, [first, days[0], days[-1]])
 
     names = [NAIVE, *(name for name in dict.fromkeys(args.models) if name != NAIVE)]
     blend = make_model(BLEND)
     if BLEND in names:  # its members first: the blend is then computed from their backtests
         names = [n for n in names if n != BLEND and n not in blend.members]
         names += [*blend.members, BLEND]
+    members = tuple(blend.members) if BLEND in names else None
     models: dict[str, dict[str, Any]] = {}
     forecasts: dict[str, pd.DataFrame] = {}
     actual: pd.Series | None = None
     scale = math.nan
     fitted = [name for name in names if name != BLEND]
-    log(f"backtesting {', '.join(fitted)} on {min(args.jobs, len(fitted))} process(es) …")
-    jobs = {
-        name: dict(
-            features=features,
-            name=name,
-            days=days,
-            recalibrate=args.recalibrate,
-            train_days=args.train_days,
-            description=f"{market} {name}",
-            penalty_days=args.penalty_days,
-        )
-        for name in fitted
-    }
-    if args.jobs > 1 and len(fitted) > 1:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(args.jobs, len(fitted)), mp_context=context) as pool:
-            futures = {name: pool.submit(run_backtest, **job) for name, job in jobs.items()}
-            results = {name: future.result() for name, future in futures.items()}
-    else:
-        results = {name: run_backtest(**job) for name, job in jobs.items()}
+    selection: dict[str, Any] = {"validation_days": 0, "rule": "no validation period: "}
+    if len(checked):
+        log(f"validation: {len(checked)} days {checked[0]:%Y-%m-%d}..{checked[-1]:%Y-%m-%d}")
+        seen = backtest_models(features, fitted, checked, args, f"{market} validation")
+        held = {n: r[0][["target", "p10", "p50", "p90"]] for n, r in seen.items()}
+        selection = {
+            "validation_days": len(checked),
+            "validation_start": f"{checked[0]:%Y-%m-%d}",
+            "validation_end": f"{checked[-1]:%Y-%m-%d}",
+            **choose(held[NAIVE]["target"], held, members),
+        }
+        log(f"chosen on the validation period: {selection['candidate']}")
+    results = backtest_models(features, fitted, days, args, market)
     for name in names:
         if name == BLEND:
             # Blend.fit fits each member on the same rows, and Blend.predict is `combine` of
-            # their forecasts: the same numbers as a backtest of make_model("blend"), which
-            # tests/test_benchmarks.py checks, at no extra cost.
-            members = [forecasts[m] for m in blend.members]
-            predictions = combine(members, blend.weights).assign(target=members[0]["target"])
+            # their forecasts: the same numbers as a backtest of make_model("blend") (weekly;
+            # daily, the members refit as run_backtest says), which tests/test_benchmarks.py
+            # checks, at no extra cost.
+            parts = [forecasts[m] for m in blend.members]
+            predictions = combine(parts, blend.weights).assign(target=parts[0]["target"])
             fits, wall = models[blend.members[0]]["fits"], 0.0
             log(f"{name}: {blend.params()['weights']} x {', '.join(blend.members)}")
         else:
@@ -391,6 +402,8 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         params = make_model(name).params()
         if name == "lear":
             params["penalty_days"] = args.penalty_days
+        if name == "gbm_quantile" and args.recalibrate == "daily":
+            params.update(refit_days=GBM_REFIT_DAYS, update_trees=GBM_UPDATE_TREES)
         models[name] = _scored(actual, forecasts[name], scale, fits, wall, params)
         log(
             f"{name}: MAE {models[name]['mae']:.3f}, rMAE {models[name]['rmae']:.3f} ({wall:.0f} s)"
@@ -411,6 +424,11 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         }
         models[ADAPTIVE] = _scored(actual, adaptive, scale, models[BLEND]["fits"], 0.0, params)
         log(f"{ADAPTIVE}: MAE {models[ADAPTIVE]['mae']:.3f}, mean weight {params['weight_mean']}")
+    if not selection["validation_days"]:  # a rule fixed in advance: the blend, else the first
+        pick = BLEND if BLEND in names else names[min(1, len(names) - 1)]
+        selection = {"validation_days": 0, "model": pick, "weight": None, "candidate": pick}
+    chosen = chosen_forecast(selection, forecasts, members)
+    selection["test"] = _scored(actual, chosen, scale, 0, 0.0, {})
     if args.predictions is not None:
         table = pd.concat([f.assign(model=n) for n, f in forecasts.items()]).reset_index()
         table.to_csv(args.predictions, index=False)
@@ -418,8 +436,9 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     reference = reference_scores(args.data, market, actual, scale)
     published = reference_forecasts(args.data, market, actual) if reference else None
     if published is not None:
-        for name, forecast in forecasts.items():
-            models[name]["dm"] = {
+        for name, forecast in [*forecasts.items(), ("", chosen)]:
+            entry = models[name] if name else selection["test"]
+            entry["dm"] = {
                 key: diebold_mariano(actual, forecast["p50"], published[column])
                 for key, column in (
                     ("lear_ensemble", REFERENCE_COLUMNS["lear_ensemble"]),
@@ -438,12 +457,13 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         "library": code,
         "naive_mae": round(scale, 4),
         "models": models,
-        "best": best,
+        "best": best,  # least test MAE: chosen in hindsight, for reference only
+        "chosen": selection,  # chosen on the validation period: the one the verdicts are on
     }
     if reference is not None:
         out["reference"] = reference
         for key in ("lear_ensemble", "dnn_ensemble"):
-            out[f"beats_{key}"] = bool(models[best]["mae"] < reference[key]["mae"])
+            out[f"beats_{key}"] = bool(selection["test"]["mae"] < reference[key]["mae"])
     else:
         out["beats_lear_ensemble"] = None  # no reference file beside the data
     return out
@@ -470,6 +490,31 @@ def _scored(
     }
 
 
+def backtest_models(
+    features: pd.DataFrame, fitted: Sequence[str], days: pd.DatetimeIndex, args: Any, what: str
+) -> dict[str, tuple[pd.DataFrame, int, float]]:
+    """Each model's walk-forward backtest over ``days``, up to ``args.jobs`` at once."""
+    log(f"backtesting {', '.join(fitted)} on {min(args.jobs, len(fitted))} process(es) …")
+    jobs = {
+        name: dict(
+            features=features,
+            name=name,
+            days=days,
+            recalibrate=args.recalibrate,
+            train_days=args.train_days,
+            description=f"{what} {name}",
+            penalty_days=args.penalty_days,
+        )
+        for name in fitted
+    }
+    if args.jobs > 1 and len(fitted) > 1:
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(min(args.jobs, len(fitted)), mp_context=context) as pool:
+            futures = {name: pool.submit(run_backtest, **job) for name, job in jobs.items()}
+            return {name: future.result() for name, future in futures.items()}
+    return {name: run_backtest(**job) for name, job in jobs.items()}
+
+
 def run_backtest(
     features: pd.DataFrame,
     name: str,
@@ -481,11 +526,19 @@ def run_backtest(
 ) -> tuple[pd.DataFrame, int, float]:
     """One model's walk-forward predictions (indexed by timestamp), its fits and wall time.
 
-    With ``penalty_days`` > 1 LEAR is one instance refit at every block, so that it keeps its
-    AIC penalties for that many days (see ``Lear``); otherwise every block gets a new model.
+    LEAR is one instance refit at every block: it starts each day's LARS paths as long as the
+    day before needed (the same penalties, sooner), and with ``penalty_days`` > 1 keeps its
+    AIC penalties for that many days (see ``Lear``). Recalibrated daily, the GBM is one
+    instance refit from scratch every ``GBM_REFIT_DAYS`` days and given ``GBM_UPDATE_TREES``
+    more trees per booster on the other days (see ``QuantileGBM.fit``). Every other model
+    gets a new instance per block.
     """
     started = time.perf_counter()
-    kept = make_model(name, penalty_days=penalty_days) if name == "lear" else None
+    kept = None
+    if name == "lear":
+        kept = make_model(name, penalty_days=penalty_days)
+    elif name == "gbm_quantile" and recalibrate == "daily":
+        kept = make_model(name, refit_days=GBM_REFIT_DAYS, update_trees=GBM_UPDATE_TREES)
     try:
         result = backtest(
             features,

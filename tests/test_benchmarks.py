@@ -54,7 +54,7 @@ def run_benchmark(*args: str | Path) -> subprocess.CompletedProcess[str]:
         [sys.executable, str(SCRIPT), *map(str, args)],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,  # a run also backtests its validation period; shared CI cores
         env=env,
         check=False,
     )
@@ -101,6 +101,14 @@ def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
         assert metrics["rmae"] == pytest.approx(metrics["mae"] / scale, rel=1e-3), name
     assert out["models"]["lear"]["rmae"] < 0.8  # the features carry the signal
     assert out["best"] == "lear"
+    # The choice was made on the 14 days before the test period (as many as scored, at most
+    # 28), and applied to it as it was.
+    chosen = out["chosen"]
+    assert chosen["validation_days"] == 14
+    assert (chosen["validation_start"], chosen["validation_end"]) == ("2020-03-12", "2020-03-25")
+    assert set(chosen["validation_mae"]) == {"seasonal_naive", "lear"}
+    assert chosen["model"] == "lear" and chosen["weight"] is None
+    assert chosen["test"]["mae"] == out["models"]["lear"]["mae"]
     assert "reference" not in out  # no reference-forecasts/ beside the file
     assert out["beats_lear_ensemble"] is None
     assert "availability checked" in done.stderr
@@ -144,8 +152,10 @@ def test_scores_the_reference_ensembles_over_the_same_days(tmp_path: Path) -> No
     assert ref["lear_ensemble"]["rmae"] == pytest.approx(2.0 / out["naive_mae"], rel=1e-3)
     assert ref["real_price_max_abs_diff"] == pytest.approx(0.25)
     assert "differ from the data file's by up to 0.25" in done.stderr
-    assert out["beats_lear_ensemble"] is (out["models"][out["best"]]["mae"] < 2.0)
-    assert out["beats_dnn_ensemble"] is (out["models"][out["best"]]["mae"] < 0.5)
+    chosen = out["chosen"]["test"]  # the verdicts are on the forecast chosen before the test
+    assert out["beats_lear_ensemble"] is (chosen["mae"] < 2.0)
+    assert out["beats_dnn_ensemble"] is (chosen["mae"] < 0.5)
+    assert set(chosen["dm"]) == {"lear_ensemble", "dnn_ensemble"}
     for name, entry in out["models"].items():  # DM against each ensemble, coverage, per model
         assert set(entry["dm"]) == {"lear_ensemble", "dnn_ensemble"}, name
         assert entry["dm"]["dnn_ensemble"]["days"] == 14
@@ -306,3 +316,36 @@ def test_the_adaptive_blend_weighs_members_by_their_recent_errors_only() -> None
     np.testing.assert_allclose(
         blended["p50"][first_week], (good["p50"] + noisy["p50"])[first_week] / 2
     )
+
+
+def test_the_choice_is_made_on_the_validation_period_and_applied_to_the_test() -> None:
+    """Validation: two noisy members biased in opposite directions, so a blend of them wins
+    there; on the test period the choice is applied as it stands, whatever the test errors
+    say (there the second model alone would be best)."""
+    epf = _epf_module()
+    rng = np.random.default_rng(5)
+    target = _hourly(rng.normal(50, 10, 28 * 24))
+    noise = rng.normal(0, 1, (2, len(target)))
+
+    def frame(values: pd.Series) -> pd.DataFrame:
+        return pd.DataFrame({"target": target, "p10": values - 5, "p50": values, "p90": values + 5})
+
+    first, second = frame(target + 4 * noise[0] + 1), frame(target + 4 * noise[1] - 2.5)
+    seen = {"naive": frame(target + 20), "a": first, "b": second}
+    choice = epf.choose(target, seen, ("a", "b"))
+    errors = choice["validation_mae"]
+    assert set(errors) == {
+        "naive",
+        "a",
+        "b",
+        "blend_adaptive",
+        *(f"blend_{w / 10:g}" for w in range(1, 10)),
+    }
+    assert choice["candidate"] == min(errors, key=errors.get)
+    assert choice["model"] == "blend" and 0 < choice["weight"] < 1
+    test = {"naive": frame(target + 20), "a": frame(target + 9), "b": frame(target + 0.5)}
+    chosen = epf.chosen_forecast(choice, test, ("a", "b"))
+    w = choice["weight"]
+    np.testing.assert_allclose(chosen["p50"], target + 9 * w + 0.5 * (1 - w))
+    single = epf.chosen_forecast({"model": "b", "weight": None}, test, ("a", "b"))
+    assert single is test["b"]

@@ -464,6 +464,67 @@ def test_lear_keeps_its_penalties_for_penalty_days_when_refit(train) -> None:
         Lear(penalty_days=0)
 
 
+def test_a_refit_lear_starts_its_lars_paths_short_and_answers_as_a_fresh_one(
+    train, holdout
+) -> None:
+    """Refit daily, one instance starts each LARS path as long as the day before needed: the
+    same penalties and forecasts, to the bit, as a new model's."""
+    stamps = train["timestamp"].dt.normalize()
+    kept = Lear(windows=(56, 200))
+    for days_before in (1, 0):
+        rows = train.loc[stamps <= stamps.max() - pd.Timedelta(days=days_before)]
+        kept.fit(rows)
+        fresh = Lear(windows=(56, 200)).fit(rows)
+        assert kept.penalties_ == fresh.penalties_
+        pd.testing.assert_frame_equal(
+            kept.predict(holdout), fresh.predict(holdout), check_exact=True
+        )
+    assert sorted(kept.lars_steps_) == [56, 200]
+    steps = [s for window in kept.lars_steps_.values() for s in window.values()]
+    assert len(steps) == 2 * PERIODS and max(steps) < 120  # 120: a new model's first length
+
+
+def test_a_gbm_between_refits_adds_trees_to_its_boosters(train, holdout) -> None:
+    """refit_days / update_trees: a refit less than refit_days after the last full one keeps
+    the trees and adds update_trees per booster, trained on the new rows; then a full refit."""
+    stamps = train["timestamp"].dt.normalize()
+    last = stamps.max()
+
+    def until(days_before: int) -> pd.DataFrame:
+        return train.loc[stamps <= last - pd.Timedelta(days=days_before)]
+
+    gbm = QuantileGBM(20, refit_days=3, update_trees=5, n_jobs=1).fit(until(3))
+    first = gbm.predict(holdout)
+    assert [b.num_trees() for b in gbm.boosters_] == [20, 20, 20]
+    gbm.fit(until(2))
+    assert [b.num_trees() for b in gbm.boosters_] == [25, 25, 25]
+    updated = gbm.predict(holdout)
+    assert not updated.equals(first) and (updated["p10"] <= updated["p90"]).all()
+    assert mae(updated, holdout) < 1.2 * mae(first, holdout)  # still a sound model
+    gbm.fit(until(1))
+    assert [b.num_trees() for b in gbm.boosters_] == [30, 30, 30]
+    gbm.fit(until(0))  # three days after the full fit: a full fit again
+    assert [b.num_trees() for b in gbm.boosters_] == [20, 20, 20]
+    assert gbm.refit_day_ == last
+    plain = QuantileGBM(20, n_jobs=1).fit(until(0))  # refit_days=1: always from scratch
+    pd.testing.assert_frame_equal(gbm.predict(holdout), plain.predict(holdout))
+    assert gbm.params()["update_trees"] == 5
+    with pytest.raises(ValueError, match="refit_days"):
+        QuantileGBM(refit_days=0)
+    with pytest.raises(ValueError, match="update_trees"):
+        QuantileGBM(update_trees=-1)
+    with pytest.raises(ValueError, match="update_days"):
+        QuantileGBM(update_days=0)
+    # An update learns from the last update_days days only: older rows change nothing.
+    short, wide = (
+        QuantileGBM(20, refit_days=3, update_trees=5, update_days=30, n_jobs=1).fit(until(1))
+        for _ in range(2)
+    )
+    short.fit(until(0).loc[stamps >= last - pd.Timedelta(days=29)])
+    wide.fit(until(0))
+    pd.testing.assert_frame_equal(short.predict(holdout), wide.predict(holdout))
+
+
 @pytest.mark.parametrize("name", MODEL_NAMES)
 def test_a_float_only_frame_gives_exactly_the_same_answer(name: str, fitted, holdout) -> None:
     """Serving passes the feature columns alone, all floats, shuffled here: the fast path

@@ -48,7 +48,8 @@ class QuantileGBM:
     the period by default; a missing base takes its training median), since trees cannot
     extrapolate a price level they have not seen; ``base=None`` learns the target itself.
     The three predictions are sorted per row, so ``p10 <= p50 <= p90``. Training is
-    deterministic for a given ``seed`` (``deterministic``, ``force_row_wise``).
+    deterministic for a given ``seed`` (``deterministic``, ``force_row_wise``). ``refit_days``
+    and ``update_trees`` make refits in between full ones cheap (see :meth:`fit`).
 
     Example::
 
@@ -73,9 +74,18 @@ class QuantileGBM:
         features: Sequence[str] | None = None,
         seed: int = 0,
         n_jobs: int = 1,
+        refit_days: int = 1,
+        update_trees: int = 0,
+        update_days: int = 56,
     ) -> None:
-        if min(n_estimators, num_leaves - 1, min_child_samples, n_jobs) < 1:
-            raise ValueError("need n_estimators, min_child_samples, n_jobs >= 1, num_leaves >= 2")
+        if min(n_estimators, num_leaves - 1, min_child_samples, n_jobs, refit_days) < 1:
+            raise ValueError(
+                "need n_estimators, min_child_samples, n_jobs, refit_days >= 1, num_leaves >= 2"
+            )
+        if update_days < 1:
+            raise ValueError(f"update_days must be a whole number >= 1: {update_days!r}")
+        if update_trees < 0:
+            raise ValueError(f"update_trees must be a whole number >= 0: {update_trees!r}")
         if not learning_rate > 0:
             raise ValueError(f"learning_rate must be positive: {learning_rate!r}")
         if not 0 < feature_fraction <= 1:
@@ -92,6 +102,10 @@ class QuantileGBM:
         self.features = None if features is None else list(features)
         self.seed = int(seed)
         self.n_jobs = int(n_jobs)
+        self.refit_days = int(refit_days)
+        self.update_trees = int(update_trees)
+        self.update_days = int(update_days)
+        self.refit_day_: pd.Timestamp | None = None  # the last training day of the last refit
         self.feature_columns_: list[str] | None = None
         self.base_fill_: float = 0.0
         self.boosters_: list[Any] | None = None
@@ -102,23 +116,49 @@ class QuantileGBM:
         base = _column(frame, self.base)
         return np.where(np.isnan(base), self.base_fill_, base)
 
+    def _update(self, train: pd.DataFrame) -> tuple[pd.Timestamp | None, bool]:
+        """The last training day, and whether this fit only adds trees to the last one's."""
+        if "timestamp" not in train.columns:
+            return None, False
+        last = pd.to_datetime(train["timestamp"]).max().normalize()
+        since = None if self.refit_day_ is None else (last - self.refit_day_).days
+        cheap = self.update_trees > 0 and self.boosters_ is not None
+        return last, bool(cheap and since is not None and 0 < since < self.refit_days)
+
     def fit(self, frame: pd.DataFrame) -> Self:
-        """Fit the three quantile boosters on the rows with a known target."""
+        """Fit the three quantile boosters on the rows with a known target.
+
+        With ``refit_days`` > 1 and ``update_trees`` > 0, refitting a fitted model less than
+        ``refit_days`` days after its last full fit (by the last training day) keeps its trees
+        and adds ``update_trees`` to each booster, boosted from the old model's predictions
+        (LightGBM's ``init_model``) on the rows of the last ``update_days`` days only: a daily
+        update at a few per cent of a refit's cost, that follows the recent errors. Features
+        and the base's fill stay the full fit's.
+        """
         import lightgbm as lgb
 
         train, y = _training_rows(frame)
-        self.feature_columns_ = _feature_columns(train, self.features)
-        if self.features is None and self.day_vectors != "all":
-            drop = _DAY_VECTOR if self.day_vectors == "none" else _OLDER_DAY_VECTOR
-            self.feature_columns_ = [c for c in self.feature_columns_ if not drop.search(c)]
-        x = _matrix(train, self.feature_columns_)
-        if self.base is not None:
+        last, update = self._update(train)
+        if update and last is not None:  # an update learns from the recent rows only
+            stamps = pd.to_datetime(train["timestamp"])
+            recent = (stamps >= last - pd.Timedelta(days=self.update_days - 1)).to_numpy()
+            train, y = train.loc[recent], y[recent]
+        if not update:
+            self.feature_columns_ = _feature_columns(train, self.features)
+            if self.features is None and self.day_vectors != "all":
+                drop = _DAY_VECTOR if self.day_vectors == "none" else _OLDER_DAY_VECTOR
+                self.feature_columns_ = [c for c in self.feature_columns_ if not drop.search(c)]
+        columns: list[str] = _fitted(self.feature_columns_, self)
+        x = _matrix(train, columns)
+        if self.base is not None and not update:
             base = _column(train, self.base)
             self.base_fill_ = float(np.nanmedian(base)) if np.isfinite(base).any() else 0.0
         label = y - self._base(train)
-        names = _booster_names(self.feature_columns_)
+        names = _booster_names(columns)
+        old: list[Any] = list(self.boosters_ or []) if update else [None] * len(QUANTILES)
+        rounds = self.update_trees if update else self.n_estimators
         boosters = []
-        for q in QUANTILES:
+        for q, init in zip(QUANTILES, old, strict=True):
             params = {
                 "objective": "quantile",
                 "alpha": q,
@@ -134,8 +174,10 @@ class QuantileGBM:
                 "verbose": -1,
             }
             data = lgb.Dataset(x, label=label, feature_name=names, params=params)
-            boosters.append(lgb.train(params, data, num_boost_round=self.n_estimators))
+            boosters.append(lgb.train(params, data, num_boost_round=rounds, init_model=init))
         self.boosters_ = boosters
+        if not update:
+            self.refit_day_ = last
         return self
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -163,6 +205,9 @@ class QuantileGBM:
             "model": self.name,
             **{k: getattr(self, k) for k in names},
             "n_jobs": self.n_jobs,
+            "refit_days": self.refit_days,
+            "update_trees": self.update_trees,
+            "update_days": self.update_days,
             "base": self.base or "none",
             "features": "auto" if self.features is None else ",".join(self.features),
         }
