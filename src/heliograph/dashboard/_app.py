@@ -49,7 +49,7 @@ def main(argv: list[str]) -> None:
         return
     pages = [
         st.Page(
-            lambda page=page: guarded(page)(project),
+            lambda page=page, title=title: guarded(page, title)(project),
             title=title,
             icon=icon,
             url_path=path,

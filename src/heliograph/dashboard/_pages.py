@@ -41,8 +41,9 @@ def cached(function: str, root: str, *args: Any, **kwargs: Any) -> Any:
     return getattr(module, function)(_project(root), *args, **kwargs)
 
 
-def guarded(page: Callable[[Project], None]) -> Callable[[Project], None]:
-    """The page, with any error shown as one sentence (the details go to the server log)."""
+def guarded(page: Callable[[Project], None], title: str) -> Callable[[Project], None]:
+    """The page, with any error shown as one sentence (the details go to the server log),
+    and as its last line ``TITLE · page drawn at ...`` (what a browser test waits for)."""
 
     @functools.wraps(page)
     def run(project: Project) -> None:
@@ -56,7 +57,9 @@ def guarded(page: Callable[[Project], None]) -> Callable[[Project], None]:
                 f"This page could not be drawn ({type(exc).__name__}); the dashboard's "
                 "log has the details."
             )
-        st.caption(f"{DRAWN} {datetime.now(UTC):%H:%M:%S} UTC · figures are kept {TTL_SECONDS} s")
+        st.caption(
+            f"{title} · {DRAWN} {datetime.now(UTC):%H:%M:%S} UTC · figures are kept {TTL_SECONDS} s"
+        )
 
     return run
 
