@@ -28,8 +28,8 @@ from heliograph.ledger import (
     Ledger,
     MonitorResult,
     monitor_history,
+    newest_window_ends,
     read_actuals,
-    read_monitor_results,
     sampled_predictions,
 )
 from heliograph.registry import relative_change
@@ -44,6 +44,7 @@ __all__ = [
     "events",
     "forecast",
     "live_metrics",
+    "metric_names",
     "models_of",
     "overview",
     "services_of",
@@ -120,22 +121,31 @@ class Overview:
     alerts: pd.DataFrame  # at, subject, reason
 
 
+_HEALTH_SUBJECTS = ("service:", "job:", "spool")
+
+
 def _health(project: Project) -> pd.DataFrame:
-    rows = [
-        {"subject": r.service, "alerting": bool(r.value), "checked_at": r.window_end}
-        for r in read_monitor_results(project.ledger_url, kind="health", name="alerting")
-    ]
+    """Each health subject's state at its newest pass: one indexed range per subject."""
+    rows = []
+    for subject, end in sorted(
+        newest_window_ends(project.ledger_url, prefixes=_HEALTH_SUBJECTS).items()
+    ):
+        for r in monitor_history(
+            project.ledger_url, subject, since=end, kind="health", name="alerting"
+        ):
+            rows.append({"subject": subject, "alerting": bool(r.value), "checked_at": end})
     return _frame(rows, ["subject", "alerting", "checked_at"])
 
 
 def services_of(project: Project) -> dict[str, datetime]:
-    """Each monitored service and the end of its newest monitor pass."""
-    health = _health(project)
-    return {
-        str(row.subject).removeprefix("service:"): as_utc(row.checked_at)
-        for row in health.itertuples()
-        if str(row.subject).startswith("service:")
-    }
+    """Each monitored service and the end of its newest monitor pass (the pass remembers
+    the service's health as ``service:NAME``)."""
+    ends = newest_window_ends(project.ledger_url, prefixes=("service:",))
+    return {subject.removeprefix("service:"): end for subject, end in sorted(ends.items())}
+
+
+def _end(project: Project, service: str, end: datetime | None) -> datetime | None:
+    return services_of(project).get(service) if end is None else end
 
 
 def _latest_pass(project: Project, service: str, end: datetime) -> list[MonitorResult]:
@@ -143,9 +153,10 @@ def _latest_pass(project: Project, service: str, end: datetime) -> list[MonitorR
     return monitor_history(project.ledger_url, service, since=end, until=end + timedelta(seconds=1))
 
 
-def models_of(project: Project, service: str) -> list[str]:
-    """The models ``service``'s newest monitor pass judged (one per market in the energy app)."""
-    end = services_of(project).get(service)
+def models_of(project: Project, service: str, end: datetime | None = None) -> list[str]:
+    """The models ``service``'s newest monitor pass (ending at ``end``, when known) judged:
+    one per market in the energy app."""
+    end = _end(project, service, end)
     if end is None:
         return []
     return sorted({r.model_name for r in _latest_pass(project, service, end) if r.model_name})
@@ -201,25 +212,24 @@ def overview(project: Project, *, alerts: int = 20) -> Overview:
 # -- forecast against actual ------------------------------------------------------------------
 
 
-def _targets(record: Any) -> pd.DataFrame:
+def _targets(record: Any) -> list[dict[str, Any]]:
     """One row per target time of a record whose outputs are lists (or numbers) per key."""
     outputs = record.outputs
     if not isinstance(outputs, dict) or not outputs:
-        return pd.DataFrame()
+        return []
     lists = {k: v if isinstance(v, list) else [v] for k, v in outputs.items()}
     count = len(next(iter(lists.values())))
     if count == 0 or any(len(v) != count for v in lists.values()):
-        return pd.DataFrame()
+        return []
     first = record.target_start or record.at
     last = record.target_end or first
     step = (last - first) / (count - 1) if count > 1 else timedelta(0)
-    frame = pd.DataFrame(
-        {k: pd.to_numeric(pd.Series(v), errors="coerce") for k, v in lists.items()}
-    )
-    frame["target_time"] = pd.to_datetime([first + i * step for i in range(count)], utc=True)
-    frame["as_of"] = pd.Timestamp(as_utc(record.as_of or record.at))
-    frame["role"], frame["version"] = record.role, record.model_version
-    return frame
+    as_of = as_utc(record.as_of or record.at)
+    head = {"as_of": as_of, "role": record.role, "version": record.model_version}
+    return [
+        {**head, "target_time": first + i * step, **{k: v[i] for k, v in lists.items()}}
+        for i in range(count)
+    ]
 
 
 def forecast(
@@ -240,10 +250,14 @@ def forecast(
     records = sampled_predictions(
         project.ledger_url, service, model_name=model, since=since, until=end
     )
-    frames = [f for f in (_targets(r) for r in records) if not f.empty]
-    if not frames:
+    rows = [row for record in records for row in _targets(record)]
+    if not rows:
         return pd.DataFrame(columns=["target_time", "role", "version", "as_of", "actual"])
-    frame = pd.concat(frames, ignore_index=True)
+    frame = pd.DataFrame(rows)
+    frame["target_time"] = pd.to_datetime(frame["target_time"], utc=True)
+    frame["as_of"] = pd.to_datetime(frame["as_of"], utc=True)
+    for key in {k for r in records if isinstance(r.outputs, dict) for k in r.outputs}:
+        frame[key] = pd.to_numeric(frame[key], errors="coerce")
     frame = frame[(frame["target_time"] >= since) & (frame["as_of"] <= frame["target_time"])]
     frame = frame.sort_values("as_of").drop_duplicates(["role", "target_time"], keep="last")
     until = frame["target_time"].max() + timedelta(seconds=1)
@@ -256,10 +270,17 @@ def forecast(
 # -- live metrics and the policy's verdict ----------------------------------------------------
 
 
-def live_metrics(project: Project, service: str, *, days: float = 14.0) -> pd.DataFrame:
-    """Every live metric of ``service`` per model, version and role at each monitor pass of
-    the last ``days`` (before the newest pass), for the shortest window."""
-    end = services_of(project).get(service)
+def live_metrics(
+    project: Project,
+    service: str,
+    metric: str | None = None,
+    *,
+    days: float = 7.0,
+    end: datetime | None = None,
+) -> pd.DataFrame:
+    """The live ``metric`` (every metric: None) of ``service`` per model, version and role at
+    each monitor pass of the last ``days`` before the newest, for the shortest window."""
+    end = _end(project, service, end)
     if end is None:
         return _results_frame([])
     window = min(project.settings.monitoring.windows_hours)
@@ -268,9 +289,18 @@ def live_metrics(project: Project, service: str, *, days: float = 14.0) -> pd.Da
         service,
         since=end - timedelta(days=days),
         kind="metric",
+        name=metric,
         window_hours=window,
     )
     return _results_frame(results)
+
+
+def metric_names(project: Project, service: str, end: datetime | None = None) -> list[str]:
+    """The live metrics ``service``'s newest pass computed."""
+    end = _end(project, service, end)
+    if end is None:
+        return []
+    return sorted({r.name for r in _latest_pass(project, service, end) if r.kind == "metric"})
 
 
 @dataclass
@@ -301,9 +331,9 @@ def _standing(metric: str, direction: str, margin: float, champ: float, chall: f
     )
 
 
-def verdicts(project: Project, service: str) -> list[Verdict]:
+def verdicts(project: Project, service: str, end: datetime | None = None) -> list[Verdict]:
     """One ``Verdict`` per model of ``service`` that has a champion or a challenger."""
-    end = services_of(project).get(service)
+    end = _end(project, service, end)
     if end is None:
         return []
     policy = project.settings.policy
@@ -344,10 +374,10 @@ def verdicts(project: Project, service: str) -> list[Verdict]:
 # -- drift ------------------------------------------------------------------------------------
 
 
-def drift(project: Project, service: str) -> pd.DataFrame:
+def drift(project: Project, service: str, end: datetime | None = None) -> pd.DataFrame:
     """The newest pass's drift of each feature and of the predictions, per version and role,
     for the shortest window, with the ``threshold`` each statistic is held to (NaN: none)."""
-    end = services_of(project).get(service)
+    end = _end(project, service, end)
     if end is None:
         return _results_frame([]).assign(threshold=[])
     window = min(project.settings.monitoring.windows_hours)
@@ -364,11 +394,20 @@ def drift(project: Project, service: str) -> pd.DataFrame:
 
 
 def drift_history(
-    project: Project, service: str, statistic: str = "psi", *, days: float = 14.0
+    project: Project,
+    service: str,
+    statistic: str,
+    features: list[str],
+    *,
+    model_version: str,
+    role: str,
+    days: float = 7.0,
+    end: datetime | None = None,
 ) -> pd.DataFrame:
-    """``statistic`` of each feature at each pass of the last ``days``, shortest window."""
-    end = services_of(project).get(service)
-    if end is None:
+    """``statistic`` of ``features`` of one version and role at each pass of the last
+    ``days``, shortest window."""
+    end = _end(project, service, end)
+    if end is None or not features:
         return _results_frame([])
     window = min(project.settings.monitoring.windows_hours)
     results = monitor_history(
@@ -378,6 +417,9 @@ def drift_history(
         kind="drift",
         name=statistic,
         window_hours=window,
+        features=features,
+        model_version=model_version,
+        role=role,
     )
     return _results_frame(results)
 

@@ -76,12 +76,14 @@ def _when(value: Any) -> str:
     return "" if value is None or pd.isna(value) else f"{pd.Timestamp(value):%Y-%m-%d %H:%M} UTC"
 
 
-def _service(project: Project, key: str) -> str | None:
-    services = sorted(cached("services_of", str(project.root)))
-    if not services:
+def _service(project: Project, key: str) -> tuple[str, Any] | tuple[None, None]:
+    """The service chosen (and the end of its newest monitor pass), or a hint."""
+    ends = cached("services_of", str(project.root))
+    if not ends:
         _hint("services")
-        return None
-    return st.selectbox("service", services, key=f"{key}-service")
+        return None, None
+    service = st.selectbox("service", sorted(ends), key=f"{key}-service")
+    return service, ends[service]
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -132,10 +134,10 @@ def overview(project: Project) -> None:
 def forecast(project: Project) -> None:
     root = str(project.root)
     st.title("Forecast against actual")
-    service = _service(project, "forecast")
+    service, end = _service(project, "forecast")
     if service is None:
         return
-    models = cached("models_of", root, service)
+    models = cached("models_of", root, service, end)
     left, right = st.columns([2, 1])
     model = left.selectbox("model (market)", models, key="forecast-model") if models else None
     hours = right.select_slider("hours shown", [12, 24, 48, 72, 168], value=48)
@@ -163,14 +165,13 @@ def forecast(project: Project) -> None:
 def live_metrics(project: Project) -> None:
     root = str(project.root)
     st.title("Live metrics")
-    service = _service(project, "metrics")
+    service, end = _service(project, "metrics")
     if service is None:
         return
-    frame = cached("live_metrics", root, service)
-    if frame.empty:
+    names = cached("metric_names", root, service, end)
+    if not names:
         _hint("metrics")
     else:
-        names = sorted(frame["name"].unique())
         policy = project.settings.policy.metric
         metric = st.selectbox(
             "metric",
@@ -178,9 +179,10 @@ def live_metrics(project: Project) -> None:
             index=names.index(policy) if policy in names else 0,
             key="metrics-metric",
         )
+        frame = cached("live_metrics", root, service, metric, end=end)
         st.altair_chart(charts.metric_lines(frame, metric), width="stretch")
     st.subheader(f"The policy's verdict ({project.settings.policy.metric})")
-    found = cached("verdicts", root, service)
+    found = cached("verdicts", root, service, end)
     if not found:
         _hint("verdict")
     for verdict in found:
@@ -198,10 +200,10 @@ def live_metrics(project: Project) -> None:
 def drift(project: Project) -> None:
     root = str(project.root)
     st.title("Drift")
-    service = _service(project, "drift")
+    service, end = _service(project, "drift")
     if service is None:
         return
-    frame = cached("drift", root, service)
+    frame = cached("drift", root, service, end)
     if frame.empty:
         _hint("drift")
         return
@@ -224,8 +226,10 @@ def drift(project: Project) -> None:
         st.caption(
             f"the predictions' own {statistic}: {row['value']:.3g} (threshold {row['threshold']:g})"
         )
-    history = cached("drift_history", root, service, statistic)
     top = shown.sort_values("value", ascending=False)["feature"].head(5).tolist()
+    history = cached(
+        "drift_history", root, service, statistic, top, model_version=version, role=role, end=end
+    )
     if not history.empty and top:
         st.subheader(f"{statistic} over time, the five most drifted")
         threshold = float(shown["threshold"].iloc[0])

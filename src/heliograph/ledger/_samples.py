@@ -9,6 +9,7 @@ Example::
     [(r.role, r.at) for r in records][:2]
     # [('champion', datetime(2025, 6, 1, 0, 0, 12, tzinfo=UTC)), ('challenger', ...)]
     history = monitor_history(url, "price-forecast", kind="metric", since=now - timedelta(days=7))
+    newest_window_ends(url, prefixes=("service:", "job:"))  # health subjects, newest pass
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from ._ledger import LedgerError, _metadata
 from ._monitor_results import MonitorResult, _fail, monitor_results_table
 from ._predictions import PredictionRecord, _engine, _first_line, predictions_table
 
-__all__ = ["monitor_history", "sampled_predictions"]
+__all__ = ["monitor_history", "newest_window_ends", "sampled_predictions"]
 
 _MAX_BINS = 2_000
 
@@ -83,6 +84,30 @@ def sampled_predictions(
     return found
 
 
+def newest_window_ends(url: str, *, prefixes: Sequence[str] = ("",)) -> dict[str, datetime]:
+    """The newest window end of each monitor-results service (health rows: each subject,
+    ``service:NAME``, ``job:NAME``, ``spool``) starting with one of ``prefixes``: a scan of
+    the (service, window_end) index over those names only."""
+    table = monitor_results_table
+    engine = _engine(url)
+    found: dict[str, datetime] = {}
+    try:
+        _metadata.create_all(engine)
+        with engine.connect() as con:
+            for prefix in prefixes:
+                query = sa.select(table.c.service, sa.func.max(table.c.window_end))
+                if prefix:  # a range, not LIKE: SQLite's LIKE is case-blind and skips the index
+                    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+                    query = query.where(table.c.service >= prefix, table.c.service < after)
+                for service, end in con.execute(query.group_by(table.c.service)):
+                    found[service] = as_utc(end)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _fail(engine, "read", exc) from None
+    finally:
+        engine.dispose()
+    return found
+
+
 def monitor_history(
     url: str,
     service: str,
@@ -92,10 +117,13 @@ def monitor_history(
     kind: str | None = None,
     name: str | None = None,
     window_hours: float | None = None,
+    features: Sequence[str] | None = None,
+    **version: str,
 ) -> list[MonitorResult]:
     """Every stored monitor result of ``service`` with ``since <= window_end < until``
-    (optionally of one ``kind``, statistic ``name`` and window), oldest first: a range on
-    the (service, window_end) index."""
+    (optionally of one ``kind``, statistic ``name``, window, ``features`` and
+    ``model_name`` / ``model_version`` / ``role``), oldest first: a range on the (service,
+    window_end) index."""
     table = monitor_results_table
     query = sa.select(table).where(table.c.service == service, table.c.window_end >= as_utc(since))
     if until is not None:
@@ -106,6 +134,16 @@ def monitor_history(
         query = query.where(table.c.name == name)
     if window_hours is not None:
         query = query.where(table.c.window_hours == float(window_hours))
+    if features is not None:
+        query = query.where(table.c.feature.in_(list(features)))
+    for column, value in version.items():
+        if column not in ("model_name", "model_version", "role"):
+            raise LedgerError(
+                f"monitor history has no filter {column!r}",
+                field=column,
+                rule="model_name, model_version or role",
+            )
+        query = query.where(table.c[column] == value)
     query = query.order_by(table.c.window_end, table.c.id)
     engine = _engine(url)
     try:
