@@ -7,6 +7,7 @@ and runs the page the address names (``/overview``, ``/forecast`` …).
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 import streamlit as st
@@ -49,7 +50,7 @@ def main(argv: list[str]) -> None:
         return
     pages = [
         st.Page(
-            lambda page=page, title=title: guarded(page, title)(project),
+            functools.partial(guarded(page, title), project),
             title=title,
             icon=icon,
             url_path=path,

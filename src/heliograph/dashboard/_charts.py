@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import altair as alt
 import pandas as pd
@@ -112,7 +113,9 @@ def forecast_chart(frame: pd.DataFrame, now: datetime | None = None) -> alt.Laye
         layers.append(
             alt.Chart(rule).mark_rule(strokeDash=[4, 4], color="#6e7781").encode(x="now:T")
         )
-    return alt.layer(*layers).properties(height=_HEIGHT).interactive(bind_y=False)
+    return cast(
+        alt.LayerChart, alt.layer(*layers).properties(height=_HEIGHT).interactive(bind_y=False)
+    )
 
 
 def metric_lines(frame: pd.DataFrame, metric: str) -> alt.Chart:
@@ -166,10 +169,10 @@ def drift_bars(frame: pd.DataFrame, statistic: str, top: int = 20) -> alt.LayerC
     )
     threshold = data["threshold"].dropna()
     if threshold.empty:
-        return alt.layer(bars).properties(height=max(120, 26 * len(data)))
+        return cast(alt.LayerChart, alt.layer(bars).properties(height=max(120, 26 * len(data))))
     rule = alt.Chart(pd.DataFrame({"threshold": [float(threshold.iloc[0])]}))
     rule = rule.mark_rule(color="#cf222e", strokeDash=[4, 4]).encode(x="threshold:Q")
-    return alt.layer(bars, rule).properties(height=max(120, 26 * len(data)))
+    return cast(alt.LayerChart, alt.layer(bars, rule).properties(height=max(120, 26 * len(data))))
 
 
 def drift_lines(frame: pd.DataFrame, features: list[str], threshold: float) -> alt.LayerChart:
@@ -190,7 +193,7 @@ def drift_lines(frame: pd.DataFrame, features: list[str], threshold: float) -> a
     )
     rule = alt.Chart(pd.DataFrame({"threshold": [threshold]}))
     rule = rule.mark_rule(color="#cf222e", strokeDash=[4, 4]).encode(y="threshold:Q")
-    return alt.layer(lines, rule).properties(height=_HEIGHT)
+    return cast(alt.LayerChart, alt.layer(lines, rule).properties(height=_HEIGHT))
 
 
 def event_timeline(frame: pd.DataFrame) -> alt.Chart:
