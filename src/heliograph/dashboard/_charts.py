@@ -202,7 +202,11 @@ def event_timeline(frame: pd.DataFrame) -> alt.Chart:
         alt.Chart(frame)
         .mark_tick(thickness=2, size=18)
         .encode(
-            x=alt.X("at:T", title="time (UTC)", axis=alt.Axis(format="%m-%d %H:%M")),
+            x=alt.X(
+                "at:T",
+                title="time (UTC)",
+                axis=alt.Axis(format="%m-%d %H:%M:%S", labelOverlap=True),
+            ),
             y=alt.Y("kind:N", title=""),
             color=alt.Color("kind:N", legend=None),
             tooltip=[
@@ -212,5 +216,5 @@ def event_timeline(frame: pd.DataFrame) -> alt.Chart:
                 "reason:N",
             ],
         )
-        .properties(height=max(120, 28 * frame["kind"].nunique()))
+        .properties(height=max(160, 40 * frame["kind"].nunique()))
     )
