@@ -32,7 +32,6 @@ from heliograph.ledger import (
     read_actuals,
     sampled_predictions,
 )
-from heliograph.registry import relative_change
 
 __all__ = [
     "HINTS",
@@ -322,6 +321,8 @@ class Verdict:
 def _standing(metric: str, direction: str, margin: float, champ: float, chall: float) -> str:
     if math.isnan(champ) or math.isnan(chall):
         return f"the newest pass has no {metric} for both roles yet"
+    from heliograph.registry import relative_change  # imports MLflow: only when asked
+
     change = relative_change(chall, champ)
     better = change < -margin if direction == "minimize" else change > margin
     way = "better" if better else "not better enough"

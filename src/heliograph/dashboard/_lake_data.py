@@ -21,7 +21,6 @@ import pandas as pd
 from heliograph.core import Project
 from heliograph.lake import check_tally, open_lake, render_markdown
 from heliograph.ledger import read_predictions
-from heliograph.registry import lineage
 
 __all__ = ["checks", "data_reports", "lineage_of", "quarantine", "recent_predictions"]
 
@@ -101,4 +100,6 @@ def lineage_of(project: Project, ident: str) -> dict[str, Any]:
     """``helio lineage ID --json`` for the dashboard: a prediction back to its version, run,
     snapshots, checks, commit and environment, or some data forward to its users. Raises
     ``UsageError`` for an unknown id (the page shows its sentence)."""
+    from heliograph.registry import lineage  # imports MLflow: only when a page asks
+
     return lineage(project, ident, mlflow=False).to_dict()
