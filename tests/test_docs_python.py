@@ -38,6 +38,7 @@ _BLOCK = re.compile(
 STANDALONE = [
     "checks_1.py",
     "checks_2.py",
+    "dashboard_1.py",
     "energy_1.py",
     "features_1.py",
     "gateway_3.py",
@@ -68,6 +69,7 @@ PRINTS = {
     ],
     "gateway_3.py": ["online 48 -", "lake as_of is before the store's retention"],
     "energy_1.py": ["['energy_actuals', 'energy_forecasts', 'energy_prices']"],
+    "dashboard_1.py": ["No service has been monitored yet."],
     "lake_3.py": [
         "prices from notebook: 48 rows in, 48 written to 2 partitions",
         "96 48",

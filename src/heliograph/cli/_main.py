@@ -205,7 +205,17 @@ def events(
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``helio``: turns heliograph's errors into messages and exit codes."""
-    from . import _checks, _jobs, _lake, _lineage, _models, _reports, _status, _up  # noqa: F401
+    from . import (  # noqa: F401
+        _checks,
+        _dashboard,
+        _jobs,
+        _lake,
+        _lineage,
+        _models,
+        _reports,
+        _status,
+        _up,
+    )
 
     try:
         code = app(args=argv, prog_name="helio", standalone_mode=False)

@@ -159,9 +159,13 @@ def up(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     child = Gateway(project) if gateway else None
+    from ._dashboard import DashboardChild  # [dashboard] enabled: started with the gateway
+
+    board = DashboardChild(project)
     try:
         if child is not None:
             child.start()
+            board.start()
 
         def report(outcome: RunOutcome) -> None:
             console.print(outcome.line())
@@ -172,5 +176,6 @@ def up(
             signal.signal(number, handler)
         if child is not None:
             child.stop()
+        board.stop()
         scheduler.ledger.close()
     console.print("heliograph up: stopped" + ("" if stop.is_set() else " (its time was up)"))

@@ -30,6 +30,7 @@ __all__ = [
     "CONFIG_FILE",
     "ENV_PREFIX",
     "ClockSettings",
+    "DashboardSettings",
     "DatasetSettings",
     "GatewaySettings",
     "LakeSettings",
@@ -145,6 +146,15 @@ class SchedulerSettings(_Section):
     max_runs_per_tick: int = Field(default=100, ge=1)
 
 
+class DashboardSettings(_Section):
+    """``[dashboard]``: ``helio dashboard`` (Streamlit), also started by ``helio up``."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8501, ge=1, le=65535)
+    password: str = ""
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -169,6 +179,7 @@ class Settings(_Section):
     gateway: GatewaySettings = GatewaySettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

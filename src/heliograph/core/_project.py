@@ -155,6 +155,15 @@ poll_seconds = 1.0
 # Most runs started in one look (missed runs beyond it are started in the next).
 max_runs_per_tick = 100
 
+[dashboard]
+# `helio dashboard` (Streamlit), also started by `helio up` when enabled (docs/dashboard.md).
+enabled = true
+host = "127.0.0.1"
+port = 8501
+# Required to bind anywhere but 127.0.0.1 / localhost: asked for on the first page, or given
+# as ?token=... in the address. Better set by HELIO_DASHBOARD__PASSWORD than written here.
+password = ""
+
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
 # timestamp) and `checks`, a list of expectations run on every new partition

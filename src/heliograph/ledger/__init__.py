@@ -24,6 +24,7 @@ from ._prediction_lookup import find_predictions, predictions_per_version
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
 from ._predictions import JsonText, PredictionRecord
+from ._samples import monitor_history, newest_window_ends, sampled_predictions
 from ._spool import SpoolClaim, claim_spool
 
 __all__ = [
@@ -46,11 +47,14 @@ __all__ = [
     "judged_predictions",
     "last_prediction_times",
     "ledger_counts",
+    "monitor_history",
+    "newest_window_ends",
     "prediction_inputs",
     "predictions_per_version",
     "read_actuals",
     "read_monitor_results",
     "read_predictions",
     "record_actuals",
+    "sampled_predictions",
     "store_monitor_results",
 ]
