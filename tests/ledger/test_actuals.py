@@ -3,6 +3,7 @@ on SQLite and on the real PostgreSQL server; monitor results stored pre-aggregat
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -161,3 +162,15 @@ def test_a_monitor_result_of_an_unknown_kind_or_filter_is_refused(tmp_path: Path
     with pytest.raises(LedgerError) as caught:
         read_monitor_results(sqlite_url(tmp_path), colour="red")
     assert caught.value.field == "colour"
+
+
+def test_inputs_logged_with_a_missing_value_are_read_back_as_nan(tmp_path: Path) -> None:
+    """Python's json writes a missing input as ``NaN``; the monitor must still read the row."""
+    url = sqlite_url(tmp_path)
+    record = dataclasses.replace(
+        energy_record("3", "champion", T0, [50.0, 52.0]),
+        inputs={"columns": ["load", "zone"], "data": [[float("nan"), "north"], [1.0, "s"]]},
+    )
+    write(url, tmp_path, [record])
+    inputs = prediction_inputs(url, "price-forecast", since=T0, until=T0 + timedelta(hours=1))
+    assert math.isnan(inputs["load"].iloc[0]) and inputs["load"].iloc[1] == 1.0

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -83,6 +84,15 @@ def _floats(values: list[Any]) -> np.ndarray:
         return pd.to_numeric(pd.Series(values, dtype=object), errors="coerce").to_numpy("float64")
 
 
+def _loads(text: str | bytes) -> Any:
+    """Stored JSON, fast; rows written with ``NaN`` (Python's ``json`` writes it for a missing
+    input, strict JSON has no such token) fall back to ``json``, which reads it as NaN."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _explode(rows: list[Any]) -> pd.DataFrame:
     """One row per (record, target time), one column per output key: the JSON is parsed
     record by record, everything else is built with numpy over all rows at once."""
@@ -91,7 +101,7 @@ def _explode(rows: list[Any]) -> pd.DataFrame:
     outputs: dict[str, list[Any]] = {}
     total = 0
     for row in rows:
-        data = orjson.loads(row.outputs)
+        data = _loads(row.outputs)
         if not isinstance(data, dict) or not data:
             continue  # not per-target numbers: nothing to judge
         lists = {k: v if isinstance(v, list) else [v] for k, v in data.items()}
@@ -165,7 +175,7 @@ def prediction_inputs(
     for row in rows:
         if row.inputs is None:
             continue
-        data = orjson.loads(row.inputs)
+        data = _loads(row.inputs)
         if not isinstance(data, dict) or "columns" not in data or "data" not in data:
             continue
         frame = pd.DataFrame(data["data"], columns=data["columns"])

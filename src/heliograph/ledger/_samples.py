@@ -19,13 +19,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from heliograph.core import as_utc
 
-from ._ledger import LedgerError, _metadata
-from ._monitor_results import MonitorResult, _fail, monitor_results_table
-from ._predictions import PredictionRecord, _engine, _first_line, predictions_table
+from ._ledger import LedgerError
+from ._monitor_results import MonitorResult, monitor_results_table
+from ._predictions import PredictionRecord, _ledger_engine, predictions_table
 
 __all__ = ["monitor_history", "newest_window_ends", "sampled_predictions"]
 
@@ -53,34 +52,25 @@ def sampled_predictions(
             rule=f"a positive step, at most {_MAX_BINS} bins in the range",
         )
     table = predictions_table
-    engine = _engine(url)
     found: list[PredictionRecord] = []
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            left = start
-            while left < end:
-                right = min(left + every, end)
-                for role in roles:
-                    query = (
-                        sa.select(table)
-                        .where(table.c.service == service, table.c.at >= left, table.c.at < right)
-                        .where(table.c.model_name == model_name, table.c.role == role)
-                        .order_by(table.c.at)
-                        .limit(1)
-                    )
-                    row = con.execute(query).mappings().first()
-                    if row is not None:
-                        data = {**row, "outputs": json.loads(row["outputs"])}
-                        data["inputs"] = None  # not needed to draw a forecast
-                        found.append(PredictionRecord.from_row(data))
-                left = right
-    except (SQLAlchemyError, OSError) as exc:
-        where = engine.url.render_as_string(hide_password=True)
-        message = f"cannot read the prediction ledger at {where}: {_first_line(exc)}"
-        raise LedgerError(message, field="ledger.url", hint="is the database reachable?") from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read predictions from") as engine, engine.connect() as con:
+        left = start
+        while left < end:
+            right = min(left + every, end)
+            for role in roles:
+                query = (
+                    sa.select(table)
+                    .where(table.c.service == service, table.c.at >= left, table.c.at < right)
+                    .where(table.c.model_name == model_name, table.c.role == role)
+                    .order_by(table.c.at)
+                    .limit(1)
+                )
+                row = con.execute(query).mappings().first()
+                if row is not None:
+                    data = {**row, "outputs": json.loads(row["outputs"])}
+                    data["inputs"] = None  # not needed to draw a forecast
+                    found.append(PredictionRecord.from_row(data))
+            left = right
     return found
 
 
@@ -89,22 +79,15 @@ def newest_window_ends(url: str, *, prefixes: Sequence[str] = ("",)) -> dict[str
     ``service:NAME``, ``job:NAME``, ``spool``) starting with one of ``prefixes``: a scan of
     the (service, window_end) index over those names only."""
     table = monitor_results_table
-    engine = _engine(url)
     found: dict[str, datetime] = {}
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            for prefix in prefixes:
-                query = sa.select(table.c.service, sa.func.max(table.c.window_end))
-                if prefix:  # a range, not LIKE: SQLite's LIKE is case-blind and skips the index
-                    after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-                    query = query.where(table.c.service >= prefix, table.c.service < after)
-                for service, end in con.execute(query.group_by(table.c.service)):
-                    found[service] = as_utc(end)
-    except (SQLAlchemyError, OSError) as exc:
-        raise _fail(engine, "read", exc) from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read monitor results from") as engine, engine.connect() as con:
+        for prefix in prefixes:
+            query = sa.select(table.c.service, sa.func.max(table.c.window_end))
+            if prefix:  # a range, not LIKE: SQLite's LIKE is case-blind and skips the index
+                after = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+                query = query.where(table.c.service >= prefix, table.c.service < after)
+            for service, end in con.execute(query.group_by(table.c.service)):
+                found[service] = as_utc(end)
     return found
 
 
@@ -145,15 +128,8 @@ def monitor_history(
             )
         query = query.where(table.c[column] == value)
     query = query.order_by(table.c.window_end, table.c.id)
-    engine = _engine(url)
-    try:
-        _metadata.create_all(engine)
-        with engine.connect() as con:
-            rows = con.execute(query).mappings().all()
-    except (SQLAlchemyError, OSError) as exc:
-        raise _fail(engine, "read", exc) from None
-    finally:
-        engine.dispose()
+    with _ledger_engine(url, "read monitor results from") as engine, engine.connect() as con:
+        rows = con.execute(query).mappings().all()
     return [
         MonitorResult(
             service=row["service"],
