@@ -38,6 +38,7 @@ __all__ = [
     "POPULARITY_DAYS",
     "RecsysItemFeatures",
     "RecsysUserFeatures",
+    "ReviewHistory",
 ]
 
 POPULARITY_DAYS = 30
@@ -73,12 +74,43 @@ class _Rows:
         parts = np.split(order, starts[1:]) if len(order) else []
         self._of = dict(zip(names.tolist(), parts, strict=True))
 
+    @property
+    def entities(self) -> list[str]:
+        """The entities that have rows."""
+        return list(self._of)
+
     def known_at(self, entity: str, as_of: Any) -> np.ndarray:
         """The positions of ``entity``'s rows known at ``as_of``, in the frame's order."""
         mine = self._of.get(entity)
         if mine is None:
             return np.array([], dtype=np.int64)
         return mine[self.known[mine] <= as_of]
+
+
+class ReviewHistory:
+    """Every user's reviews, indexed once: what a user had reviewed as known at a moment,
+    newest first (the user view's logic, for one request, as the service asks, or many).
+
+    Example::
+
+        ReviewHistory(lake.read("recsys_reviews")).reviewed("u00012", now)
+    """
+
+    def __init__(self, reviews: pd.DataFrame) -> None:
+        self._rows = _Rows(reviews, "user")
+        self._items = reviews["item"].astype(str).to_numpy() if len(reviews) else np.array([])
+        self.users = frozenset(self._rows.entities)
+
+    def reviewed(self, user: str, as_of: Any) -> list[str]:
+        """The items ``user`` had reviewed, as known at ``as_of``, newest first, once each."""
+        if not isinstance(as_of, np.datetime64):
+            as_of = np.datetime64(pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None), "us")
+        positions = self._rows.known_at(user, as_of)
+        if not len(positions):
+            return []
+        mine, stamps = self._items[positions], self._rows.time[positions]
+        order = np.lexsort((mine, stamps))[::-1]  # newest first
+        return list(dict.fromkeys(mine[order].tolist()))
 
 
 class RecsysUserFeatures(FeatureView):
@@ -91,19 +123,14 @@ class RecsysUserFeatures(FeatureView):
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
         out = requests.copy()
-        rows = _Rows(data["recsys_reviews"], "user")
-        items = rows.frame["item"].astype(str).to_numpy() if len(rows.frame) else np.array([])
+        history = ReviewHistory(data["recsys_reviews"])
         reviewed = np.full(len(out), "[]", dtype=object)
         counts = np.zeros(len(out))
         for (user, as_of), positions in _groups(requests, "user").items():
-            mask = rows.known_at(user, as_of)
-            if not len(mask):
-                continue
-            mine, stamps = items[mask], rows.time[mask]
-            order = np.lexsort((mine, stamps))[::-1]  # newest first
-            seen = list(dict.fromkeys(mine[order].tolist()))
-            reviewed[positions] = json.dumps(seen)
-            counts[positions] = float(len(seen))
+            seen = history.reviewed(user, as_of)
+            if seen:
+                reviewed[positions] = json.dumps(seen)
+                counts[positions] = float(len(seen))
         out["reviewed"] = reviewed
         out["reviews"] = counts
         return out
