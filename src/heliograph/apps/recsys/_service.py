@@ -178,7 +178,13 @@ class Recommendations(Service):
         else:
             outputs = model.predict_cached(model.inputs(features.rows))
         response = self.respond(request, features, outputs, model.version)
-        return ServiceAnswer(response, features, inputs, outputs, model.version)
+        # What the ledger keeps: the candidates and what was served (after the rules), to
+        # whom, for the live hit rate (``live_hit_rate``) of this version and role.
+        served = outputs.assign(
+            user=_strings(request.user),
+            served=_strings(json.dumps([i.item for i in response.items])),  # type: ignore[attr-defined]
+        )
+        return ServiceAnswer(response, features, inputs, served, model.version)
 
     def respond(
         self, request: Any, features: ServiceFeatures, outputs: pd.DataFrame, version: str
