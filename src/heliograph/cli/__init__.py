@@ -9,5 +9,24 @@ Example::
 from __future__ import annotations
 
 from ._main import app, main
+from ._training import (
+    AllowFailedChecks,
+    Reason,
+    Register,
+    candidate_names,
+    lineage_line,
+    progress_lines,
+    train_consoles,
+)
 
-__all__ = ["app", "main"]
+__all__ = [
+    "AllowFailedChecks",
+    "Reason",
+    "Register",
+    "app",
+    "candidate_names",
+    "lineage_line",
+    "main",
+    "progress_lines",
+    "train_consoles",
+]

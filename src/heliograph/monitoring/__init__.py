@@ -2,6 +2,7 @@
 
 - ``performance``: MAE, RMSE, pinball loss, interval coverage and the app's business metric
   (``BusinessMetric``) per (model, version, role), from judged predictions;
+- ``hit_rate``: live HR@k of recommendations, judged on the user's later interactions;
 - ``frame_drift`` / ``column_drift``: PSI, KS and Wasserstein for numbers, Jensen–Shannon and
   chi² for categories, against a version's training reference (``training_reference``);
 - ``run_monitor``: one pass over the ledger, stored pre-aggregated per version and window
@@ -25,6 +26,7 @@ from ._evidence import LiveVerdict, compare_live, live_evidence
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
 from ._monitor import MonitorOutcome, References, run_monitor, window_results
 from ._performance import GROUP, performance, quantile_columns
+from ._ranking import hit_rate
 from ._reference import PREDICTION_COLUMN, REFERENCE_ARTIFACT, training_reference
 from ._webhook import WebhookDelivery, post_webhook
 
@@ -46,6 +48,7 @@ __all__ = [
     "compare_live",
     "deliver_alerts",
     "frame_drift",
+    "hit_rate",
     "live_evidence",
     "overdue_jobs",
     "performance",

@@ -7,18 +7,21 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from heliograph.apps.recsys import MODEL_NAME
+from heliograph.apps.recsys import MODEL_NAME, live_hit_rate, served_recommendations
 from heliograph.apps.recsys._service import Recommendations
 from heliograph.core import FixedClock, Project
 from heliograph.features import OnlineStore, SQLiteBackend
 from heliograph.gateway import create_app
 from heliograph.lake import open_lake
 from heliograph.ledger import read_predictions
+from heliograph.monitoring import hit_rate
 from tests.apps.recsys.conftest import SHOP_NOW, Shop
 
 pytestmark = pytest.mark.filterwarnings(
@@ -113,3 +116,28 @@ def test_every_answer_is_in_the_ledger(client: TestClient, root: Path) -> None:
     assert set(mine) == set(ids)
     assert {r.model_name for r in mine.values()} == {MODEL_NAME}
     assert all(r.role == "champion" and r.inputs_hash and r.outputs for r in mine.values())
+
+
+def test_live_hit_rate_judges_what_was_served_on_later_reviews(
+    client: TestClient, root: Path
+) -> None:
+    users = ("u00002", "u00003")
+    served = {
+        u: [i["item"] for i in client.post(PATH, json={"user": u, "k": 5}).json()["items"]]
+        for u in users
+    }
+    project = Project.load(root)
+    for _ in range(100):  # the gateway writes its records in the background
+        found = served_recommendations(project)
+        if set(users) <= set(found["user"]):
+            break
+        time.sleep(0.1)
+    later = pd.DataFrame(  # u00002 reviews its 2nd recommendation the next day; u00003 nothing
+        {"user": ["u00002"], "item": [served["u00002"][1]], "timestamp": [NOW + timedelta(days=1)]}
+    )
+    mine = found[found["user"].isin(users)]
+    assert {tuple(i) for i in mine["items"]} == {tuple(v) for v in served.values()}
+    judged = hit_rate(mine, later, k=5, horizon=timedelta(days=7), now=NOW + timedelta(days=8))
+    assert judged["hr_at_5"].tolist() == [0.5] and judged["role"].tolist() == ["champion"]
+    table = live_hit_rate(project, k=5, now=NOW + timedelta(days=1), reviews=later)
+    assert table["judged"].sum() == 0 and table["pending"].sum() >= 2  # the week is not over

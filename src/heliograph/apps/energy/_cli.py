@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 import math
-import sys
-from collections.abc import Callable
 from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Column, Table
 
+from heliograph.cli import (
+    AllowFailedChecks,
+    Reason,
+    Register,
+    candidate_names,
+    lineage_line,
+    progress_lines,
+    train_consoles,
+)
 from heliograph.core import Project, UsageError
-from heliograph.training import TrainingProgress, TrainOutcome
+from heliograph.training import TrainOutcome
 
 from ._price_model import MODEL_NAMES
 
 __all__ = ["results_table", "train_energy"]
-
-
-def _progress(err: Console) -> Callable[[TrainingProgress], None]:
-    """One line per candidate started and finished: what a CI log shows while training."""
-
-    def report(step: TrainingProgress) -> None:
-        where = f"{step.model} [{step.index}/{step.total}] {step.candidate}"
-        if step.stage == "started":
-            err.print(f"{where}: backtesting …")
-        elif step.stage == "finished":
-            mae = step.metrics.get("mae", math.nan)
-            err.print(f"{where}: done in {step.seconds:.1f} s, MAE {mae:.3f}")
-
-    return report
 
 
 def results_table(outcome: TrainOutcome, recalibrate: str) -> Table:
@@ -95,11 +87,9 @@ def train_energy(
         str, typer.Option(help="Refit cadence in the backtest: daily, weekly, monthly or N days.")
     ] = "weekly",
     train_days: Annotated[int, typer.Option(min=7, help="Days of history each fit sees.")] = 365,
-    register: Annotated[bool, typer.Option(help="Register the best as the challenger.")] = True,
-    allow_failed_checks: Annotated[
-        bool, typer.Option(help="Train even if the snapshots fail their checks (never promotable).")
-    ] = False,
-    reason: Annotated[str, typer.Option(help="Why, for the model's history.")] = "",
+    register: Register = True,
+    allow_failed_checks: AllowFailedChecks = False,
+    reason: Reason = "",
 ) -> None:
     """Backtest the candidates on each market, log them to MLflow, register the best."""
     from heliograph.lake import open_lake
@@ -107,9 +97,7 @@ def train_energy(
     from ._train import markets, model_name, train_market
 
     project: Project = ctx.obj.project
-    # As wide as a CI log needs when the output is not a terminal.
-    console = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    console, err = train_consoles()
     chosen = [market] if market else markets(open_lake(project))
     if not chosen:
         raise UsageError(
@@ -125,21 +113,17 @@ def train_energy(
             project,
             name,
             snapshots=snapshot or (),
-            models=[m.strip() for m in models.split(",") if m.strip()],
+            models=candidate_names(models),
             backtest_days=backtest_days,
             recalibrate=recalibrate,
             train_days=train_days,
             register=register,
             allow_failed_checks=allow_failed_checks,
             reason=reason,
-            progress=_progress(err),
+            progress=progress_lines(err, "backtesting", "mae", "MAE"),
         )
         console.print(results_table(outcome, recalibrate))
-        console.print(
-            "lineage: "
-            + ", ".join(outcome.snapshots)
-            + ("" if outcome.checks_passed else " (checks FAILED)")
-        )
+        console.print(lineage_line(outcome))
         for candidate, run_id in outcome.runs.items():
             console.print(f"  mlflow run {run_id}: {candidate}")
         if outcome.version:

@@ -32,9 +32,11 @@ from ._features import (
     POPULARITY_DAYS,
     RecsysItemFeatures,
     RecsysUserFeatures,
+    ReviewHistory,
 )
 from ._formats import REVIEWS, read_amazon_csv, read_amazon_json, read_movielens
 from ._interactions import Interactions, TimeSplit, split_by_time, user_key
+from ._live import live_hit_rate, served_recommendations
 from ._recommenders import ALS, EASE, Popularity, Recommender, top_k
 from ._retrieval import Retriever, cold_start
 from ._rules import MMR, ColdStart, MaxPerCategory, NewItems, Recommendation, Rules, apply_rules
@@ -70,6 +72,7 @@ __all__ = [
     "RecsysItemFeatures",
     "RecsysUserFeatures",
     "Retriever",
+    "ReviewHistory",
     "ReviewSplit",
     "Rules",
     "SimulatorSpec",
@@ -82,6 +85,7 @@ __all__ = [
     "cold_start",
     "evaluate",
     "exact_top_k",
+    "live_hit_rate",
     "make_simulator_source",
     "read_amazon_csv",
     "read_amazon_json",
@@ -89,6 +93,7 @@ __all__ = [
     "recall_at_k",
     "recommend_lists",
     "recommender_pipeline",
+    "served_recommendations",
     "simulate",
     "split_by_time",
     "top_k",

@@ -38,6 +38,7 @@ __all__ = [
     "POPULARITY_DAYS",
     "RecsysItemFeatures",
     "RecsysUserFeatures",
+    "ReviewHistory",
 ]
 
 POPULARITY_DAYS = 30
@@ -59,7 +60,8 @@ def _groups(requests: pd.DataFrame, column: str) -> dict[tuple[str, Any], list[i
 
 
 class _Rows:
-    """A dataset's rows as arrays: the entity, when each became known, its time."""
+    """A dataset's rows as arrays: the entity, when each became known, its time; and each
+    entity's rows, found once (a mask over every row per entity would cost rows x entities)."""
 
     def __init__(self, frame: pd.DataFrame, column: str) -> None:
         self.frame = frame
@@ -67,10 +69,48 @@ class _Rows:
         self.entity = np.array([]) if empty else frame[column].astype(str).to_numpy()
         self.known = np.array([], "datetime64[us]") if empty else _us(frame["available_at"])
         self.time = np.array([], "datetime64[us]") if empty else _us(frame["timestamp"])
+        order = np.argsort(self.entity, kind="stable")
+        names, starts = np.unique(self.entity[order], return_index=True)
+        parts = np.split(order, starts[1:]) if len(order) else []
+        self._of = dict(zip(names.tolist(), parts, strict=True))
 
-    def mask(self, entity: str, as_of: Any) -> np.ndarray:
-        """The rows of ``entity`` known at ``as_of``."""
-        return (self.entity == entity) & (self.known <= as_of)
+    @property
+    def entities(self) -> list[str]:
+        """The entities that have rows."""
+        return list(self._of)
+
+    def known_at(self, entity: str, as_of: Any) -> np.ndarray:
+        """The positions of ``entity``'s rows known at ``as_of``, in the frame's order."""
+        mine = self._of.get(entity)
+        if mine is None:
+            return np.array([], dtype=np.int64)
+        return mine[self.known[mine] <= as_of]
+
+
+class ReviewHistory:
+    """Every user's reviews, indexed once: what a user had reviewed as known at a moment,
+    newest first (the user view's logic, for one request, as the service asks, or many).
+
+    Example::
+
+        ReviewHistory(lake.read("recsys_reviews")).reviewed("u00012", now)
+    """
+
+    def __init__(self, reviews: pd.DataFrame) -> None:
+        self._rows = _Rows(reviews, "user")
+        self._items = reviews["item"].astype(str).to_numpy() if len(reviews) else np.array([])
+        self.users = frozenset(self._rows.entities)
+
+    def reviewed(self, user: str, as_of: Any) -> list[str]:
+        """The items ``user`` had reviewed, as known at ``as_of``, newest first, once each."""
+        if not isinstance(as_of, np.datetime64):
+            as_of = np.datetime64(pd.Timestamp(as_of).tz_convert("UTC").tz_localize(None), "us")
+        positions = self._rows.known_at(user, as_of)
+        if not len(positions):
+            return []
+        mine, stamps = self._items[positions], self._rows.time[positions]
+        order = np.lexsort((mine, stamps))[::-1]  # newest first
+        return list(dict.fromkeys(mine[order].tolist()))
 
 
 class RecsysUserFeatures(FeatureView):
@@ -79,22 +119,18 @@ class RecsysUserFeatures(FeatureView):
     name = "recsys_user_features"
     version = "1"
     datasets = ("recsys_reviews",)
+    one_pass = True  # every row is taken as known at its own request's as_of
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
         out = requests.copy()
-        rows = _Rows(data["recsys_reviews"], "user")
-        items = rows.frame["item"].astype(str).to_numpy() if len(rows.frame) else np.array([])
+        history = ReviewHistory(data["recsys_reviews"])
         reviewed = np.full(len(out), "[]", dtype=object)
         counts = np.zeros(len(out))
         for (user, as_of), positions in _groups(requests, "user").items():
-            mask = rows.mask(user, as_of)
-            if not mask.any():
-                continue
-            mine, stamps = items[mask], rows.time[mask]
-            order = np.lexsort((mine, stamps))[::-1]  # newest first
-            seen = list(dict.fromkeys(mine[order].tolist()))
-            reviewed[positions] = json.dumps(seen)
-            counts[positions] = float(len(seen))
+            seen = history.reviewed(user, as_of)
+            if seen:
+                reviewed[positions] = json.dumps(seen)
+                counts[positions] = float(len(seen))
         out["reviewed"] = reviewed
         out["reviews"] = counts
         return out
@@ -106,6 +142,7 @@ class RecsysItemFeatures(FeatureView):
     name = "recsys_item_features"
     version = "1"
     datasets = ("recsys_items", "recsys_reviews")
+    one_pass = True  # every row is taken as known at its own request's as_of
 
     def compute(self, data: Mapping[str, pd.DataFrame], requests: pd.DataFrame) -> pd.DataFrame:
         out = requests.copy()
@@ -123,14 +160,14 @@ class RecsysItemFeatures(FeatureView):
         last = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
         for (item, as_of), positions in _groups(requests, "item").items():
             firsts = []
-            mask = rows.mask(item, as_of)
-            if mask.any():
+            mask = rows.known_at(item, as_of)
+            if len(mask):
                 newest = np.lexsort((rows.known[mask], rows.time[mask]))[-1]
                 category[positions] = str(categories[mask][newest])
                 available[positions] = 1.0 if bool(on_sale[mask][newest]) else 0.0
                 firsts.append(rows.time[mask].min())
-            said = votes.mask(item, as_of)
-            if said.any():
+            said = votes.known_at(item, as_of)
+            if len(said):
                 stamps = np.sort(votes.time[said])
                 firsts.append(stamps[0])
                 wanted = targets[positions]

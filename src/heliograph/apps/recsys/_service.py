@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -27,10 +29,10 @@ from pydantic import BaseModel, Field
 
 from heliograph.features import OnlineStore, compute_offline
 from heliograph.lake import Lake
-from heliograph.serving import Service, ServiceContext, ServiceFeatures
+from heliograph.serving import LoadedModel, Service, ServiceAnswer, ServiceContext, ServiceFeatures
 
 from ._catalogue import Catalogue, UserHistory
-from ._features import ONLINE_ITEM_FEATURES, ONLINE_USER_FEATURES
+from ._features import ONLINE_ITEM_FEATURES, ONLINE_USER_FEATURES, ReviewHistory
 from ._interactions import user_key
 from ._retrieval import cold_start
 from ._rules import RETRIEVAL, MaxPerCategory, NewItems, Rules, apply_rules
@@ -82,8 +84,7 @@ class Recommendations(Service):
         self.rules = rules
         self._store = store
         self._building = threading.Lock()
-        self._catalogue: tuple[Any, Catalogue] | None = None
-        self._users: tuple[Any, frozenset[str]] | None = None
+        self._memory: _Memory | None = None
 
     def models(self, context: ServiceContext) -> list[str]:
         return [MODEL_NAME]
@@ -95,60 +96,48 @@ class Recommendations(Service):
         """The online store given to the service, else the host's."""
         return self._store if self._store is not None else context.store
 
-    def catalogue(self, store: OnlineStore, as_of: datetime) -> Catalogue:
-        """Every item's features as of ``as_of``'s day, read again when a new
-        materialisation (or a new day) changes them: from the online store item by item, or,
-        when the store is behind the lake (or empty), computed from the lake in one pass."""
-        found_head = store.head(ONLINE_ITEM_FEATURES)  # one read: its generation
-        generation = found_head["generation"] if found_head is not None else 0
-        key = (generation, pd.Timestamp(as_of).floor("D"))
-        found = self._catalogue
-        if found is not None and found[0] == key:
-            return found[1]
+    def memory(self, store: OnlineStore, as_of: datetime) -> _Memory:
+        """Every user's reviews and every item's features as of ``as_of``'s day, read in one
+        pass each (not entity by entity) and kept while the lake's files and the day stay the
+        same; whether the store is materialised and up to date with those files is looked at
+        again at most every ``store.lake_check_seconds``, as the store itself does."""
+        day = pd.Timestamp(as_of).floor("D")
+        found = self._memory
+        if found is not None and found.day == day and not found.stale(store):
+            return found
         with self._building:  # one reader builds it; the others wait for it, not read again
-            found = self._catalogue
-            if found is not None and found[0] == key:
-                return found[1]
-            ready = store.status(ONLINE_ITEM_FEATURES).ready
-            head = store.head(ONLINE_ITEM_FEATURES) or {}
-            items = head.get("entities") or []
-            if ready and items:
-                rows = [
-                    store.features(ONLINE_ITEM_FEATURES, item, as_of, horizon=_DAY).rows
-                    for item in items
-                ]
-                frame = pd.concat(rows, ignore_index=True)
+            found = self._memory
+            if found is not None and found.day == day and not found.stale(store):
+                return found
+            files = _files(store.lake)
+            reason = ""
+            for online in (ONLINE_USER_FEATURES, ONLINE_ITEM_FEATURES):
+                status = store.status(online)
+                if status.state != "ok":
+                    reason = reason or f"{online.ref} was never materialised"
+                elif status.behind:
+                    reason = reason or "partitions were published since the last materialisation"
+            if found is not None and found.files == files and found.day == day:
+                history, catalogue = found.history, found.catalogue
             else:
-                frame = _items_from_lake(store.lake, as_of)
-            catalogue = Catalogue.from_features(frame, as_of)
-            self._catalogue = (key, catalogue)
-            return catalogue
+                history = ReviewHistory(_read(store.lake, "recsys_reviews"))
+                catalogue = Catalogue.from_features(_items_from_lake(store.lake, as_of), as_of)
+            found = _Memory(day, files, history, catalogue, reason, time.monotonic())
+            self._memory = found
+            return found
 
-    def known_users(self, store: OnlineStore, head: dict[str, Any] | None = None) -> frozenset[str]:
-        """The users the store holds features of (read again for each materialisation), from
-        ``head`` when the caller has just read the user view's head."""
-        head = (head if head is not None else store.head(ONLINE_USER_FEATURES)) or {}
-        found = self._users
-        if found is None or found[0] != head.get("generation"):
-            found = self._users = (head.get("generation"), frozenset(head.get("entities", ())))
-        return found[1]
+    def catalogue(self, store: OnlineStore, as_of: datetime) -> Catalogue:
+        """Every item's features as of ``as_of``'s day (see :meth:`memory`)."""
+        return self.memory(store, as_of).catalogue
 
     def features(self, context: ServiceContext, request: Any) -> ServiceFeatures:
-        """The user's history and recent categories as of the request, from the online store
-        (or the lake while it is not materialised); never remembered by the host (no state):
-        the catalogue moves with every materialisation."""
+        """The user's history and recent categories as of the request: the reviews known at
+        ``as_of`` (not only its day), from :meth:`memory`; ``online`` when the store holds
+        the same lake files materialised, else from the lake with the reason."""
         as_of = self.as_of(context, request)
-        store = self.store(context)
-        catalogue = self.catalogue(store, as_of)
-        reviewed: list[str] = []
-        head = store.head(ONLINE_USER_FEATURES)  # one read: its state and its users
-        materialised = head is not None and head["status"] == "ok"
-        # Never materialised: the store answers from the lake. Materialised: a user it does not
-        # hold has no reviews (the store itself answers from the lake when it is behind).
-        if not materialised or request.user in self.known_users(store, head):
-            got = store.features(ONLINE_USER_FEATURES, request.user, as_of, horizon=_DAY).rows
-            if len(got):
-                reviewed = json.loads(got["reviewed"].iloc[0])
+        memory = self.memory(self.store(context), as_of)
+        catalogue = memory.catalogue
+        reviewed = memory.history.reviewed(request.user, as_of)
         recent: list[str] = []
         for item in reviewed:
             category = catalogue.category.get(item)
@@ -167,9 +156,35 @@ class Recommendations(Service):
                 "recent_categories": _strings(json.dumps(recent)),
             }
         )
-        if materialised:
+        if not memory.reason:
             return ServiceFeatures(rows, as_of, source="online")
-        return ServiceFeatures(rows, as_of, reason="the user features were never materialised")
+        return ServiceFeatures(rows, as_of, reason=memory.reason)
+
+    def answer(
+        self,
+        context: ServiceContext,
+        request: Any,
+        model: LoadedModel,
+        features: ServiceFeatures | None = None,
+    ) -> ServiceAnswer:
+        """The model's candidates, called in process: a :class:`RecommenderModel` straight
+        (its inputs are typed here: MLflow's schema checks would cost more than the ANN
+        query), any other model through its pyfunc."""
+        features = features or self.features(context, request)
+        inputs = features.rows[list(_INPUTS)]
+        direct = _python_model(model)
+        if direct is not None:
+            outputs = direct.answer(inputs)
+        else:
+            outputs = model.predict_cached(model.inputs(features.rows))
+        response = self.respond(request, features, outputs, model.version)
+        # What the ledger keeps: the candidates and what was served (after the rules), to
+        # whom, for the live hit rate (``live_hit_rate``) of this version and role.
+        served = outputs.assign(
+            user=_strings(request.user),
+            served=_strings(json.dumps([i.item for i in response.items])),  # type: ignore[attr-defined]
+        )
+        return ServiceAnswer(response, features, inputs, served, model.version)
 
     def respond(
         self, request: Any, features: ServiceFeatures, outputs: pd.DataFrame, version: str
@@ -180,8 +195,8 @@ class Recommendations(Service):
             frozenset(json.loads(_first(rows, "reviewed"))),
             tuple(json.loads(_first(rows, "recent_categories"))),
         )
-        assert self._catalogue is not None, "features first"
-        catalogue = self._catalogue[1]  # the one features() read
+        assert self._memory is not None, "features first"
+        catalogue = self._memory.catalogue  # the one features() read
         known = bool(_first(outputs, "known"))
         if known:
             items = json.loads(_first(outputs, "items"))
@@ -202,6 +217,44 @@ class Recommendations(Service):
                 RecommendationItem(item=r.item, score=r.score, rules=list(r.rules)) for r in chosen
             ],
         )
+
+
+_INPUTS = ("user_key", "n")
+
+
+@dataclass(frozen=True)
+class _Memory:
+    """What :meth:`Recommendations.memory` read, for one day and one set of lake files."""
+
+    day: pd.Timestamp
+    files: tuple[str, ...]
+    history: ReviewHistory
+    catalogue: Catalogue
+    reason: str  # why the rows are not the store's (empty: they are)
+    checked: float  # time.monotonic() when the files and the store were looked at
+
+    def stale(self, store: OnlineStore) -> bool:
+        return time.monotonic() - self.checked >= store.lake_check_seconds
+
+
+def _files(lake: Lake) -> tuple[str, ...]:
+    names = (*ONLINE_USER_FEATURES.view.datasets, *ONLINE_ITEM_FEATURES.view.datasets)
+    return tuple(str(p) for name in dict.fromkeys(names) for p in lake.files(name))
+
+
+def _read(lake: Lake, name: str) -> pd.DataFrame:
+    return lake.read(name) if lake.files(name) else pd.DataFrame()
+
+
+def _python_model(model: LoadedModel) -> Any:
+    """The loaded version's ``RecommenderModel``, if that is what it is (else ``None``)."""
+    from ._pyfunc import RecommenderModel  # MLflow: imported once a model is loaded
+
+    try:
+        found = model.pyfunc.unwrap_python_model()
+    except Exception:  # not a Python model
+        return None
+    return found if isinstance(found, RecommenderModel) else None
 
 
 def _strings(value: str) -> np.ndarray:
