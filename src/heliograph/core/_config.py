@@ -30,6 +30,7 @@ __all__ = [
     "CONFIG_FILE",
     "ENV_PREFIX",
     "ClockSettings",
+    "ComputeSettings",
     "DatasetSettings",
     "GatewaySettings",
     "LakeSettings",
@@ -145,6 +146,15 @@ class SchedulerSettings(_Section):
     max_runs_per_tick: int = Field(default=100, ge=1)
 
 
+class ComputeSettings(_Section):
+    """``[compute]``: where heavy compute runs (backtests, sweeps, batch scoring, simulations):
+    ``local`` processes, or a ``ray`` cluster at ``address`` (docs/compute.md)."""
+
+    engine: Literal["local", "ray"] = "local"
+    address: str = ""
+    workers: int = Field(default=0, ge=0)
+
+
 class DatasetSettings(_Section):
     key: list[str] = Field(min_length=1)
     time_column: str
@@ -169,6 +179,7 @@ class Settings(_Section):
     gateway: GatewaySettings = GatewaySettings()
     monitoring: MonitoringSettings = MonitoringSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    compute: ComputeSettings = ComputeSettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

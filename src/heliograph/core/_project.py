@@ -155,6 +155,16 @@ poll_seconds = 1.0
 # Most runs started in one look (missed runs beyond it are started in the next).
 max_runs_per_tick = 100
 
+[compute]
+# Where heavy compute runs: backtest folds, sweep trials, batch scoring (docs/compute.md).
+# "local": processes of this machine; "ray": Ray tasks on the cluster at `address`
+# (empty: a cluster started in the process; "auto": the one this host has joined;
+# ray://HOST:10001: a remote one). `helio train --engine` overrides it for one run.
+engine = "local"
+address = ""
+# Local processes (or CPUs of a Ray cluster started here); 0: one per core, 1: in-process.
+workers = 0
+
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
 # timestamp) and `checks`, a list of expectations run on every new partition
