@@ -55,7 +55,8 @@ from heliograph.apps.energy import (
     make_model,
     read_epf,
 )
-from heliograph.core import DataError, HelioError
+from heliograph.compute import ENGINES, Engine, open_engine
+from heliograph.core import ComputeSettings, DataError, HelioError
 from heliograph.training import backtest
 
 PAPER_TEST_DAYS = 728  # the last two years of each six-year file
@@ -141,6 +142,17 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentPars
         type=_positive,
         default=2,
         help="backtest up to this many models at once, one process each (default 2)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="backtest each model's refits in parallel on this compute engine (local: "
+        "--jobs processes; ray: the cluster at --address, else one of --jobs CPUs started "
+        "here), the models one after another; default: one process per model",
+    )
+    parser.add_argument(
+        "--address", default="", help="the Ray cluster's address, with --engine ray"
     )
     parser.add_argument(
         "--penalty-days",
@@ -351,7 +363,9 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     actual: pd.Series | None = None
     scale = math.nan
     fitted = [name for name in names if name != BLEND]
-    log(f"backtesting {', '.join(fitted)} on {min(args.jobs, len(fitted))} process(es) …")
+    engine = _engine(args, parser, fitted)
+    where = f"the {engine.name} engine" if engine else f"{min(args.jobs, len(fitted))} process(es)"
+    log(f"backtesting {', '.join(fitted)} on {where} …")
     jobs = {
         name: dict(
             features=features,
@@ -361,10 +375,13 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
             train_days=args.train_days,
             description=f"{market} {name}",
             penalty_days=args.penalty_days,
+            engine=engine,
         )
         for name in fitted
     }
-    if args.jobs > 1 and len(fitted) > 1:
+    if engine is not None:  # the refits of each model in parallel, the models in turn
+        results = {name: run_backtest(**job) for name, job in jobs.items()}
+    elif args.jobs > 1 and len(fitted) > 1:
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(min(args.jobs, len(fitted)), mp_context=context) as pool:
             futures = {name: pool.submit(run_backtest, **job) for name, job in jobs.items()}
@@ -436,6 +453,7 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         "train_days": args.train_days,
         "rmae_convention": RMAE_CONVENTION,
         "library": code,
+        "engine": None if engine is None else {"name": engine.name, "workers": engine.workers},
         "naive_mae": round(scale, 4),
         "models": models,
         "best": best,
@@ -470,6 +488,21 @@ def _scored(
     }
 
 
+def _engine(args: Any, parser: argparse.ArgumentParser, fitted: list[str]) -> Engine | None:
+    """The compute engine ``--engine`` names, or None (one process per model)."""
+    if args.engine is None:
+        if args.address:
+            parser.error("--address needs --engine ray")
+        return None
+    if args.penalty_days > 1 and "lear" in fitted:
+        parser.error(
+            "--engine fits a backtest's blocks in parallel, each with a new model, and "
+            "--penalty-days N > 1 carries LEAR's penalties from one refit to the next: "
+            "use one or the other"
+        )
+    return open_engine(ComputeSettings(engine=args.engine, address=args.address, workers=args.jobs))
+
+
 def run_backtest(
     features: pd.DataFrame,
     name: str,
@@ -478,14 +511,18 @@ def run_backtest(
     train_days: int,
     description: str,
     penalty_days: int = 1,
+    engine: Engine | None = None,
 ) -> tuple[pd.DataFrame, int, float]:
     """One model's walk-forward predictions (indexed by timestamp), its fits and wall time.
 
     With ``penalty_days`` > 1 LEAR is one instance refit at every block, so that it keeps its
     AIC penalties for that many days (see ``Lear``); otherwise every block gets a new model.
+    With an ``engine`` the blocks are fit in parallel there, each with a new model (what a
+    kept LEAR with ``penalty_days`` 1 gives: it re-chooses its penalties at every refit).
     """
     started = time.perf_counter()
-    kept = make_model(name, penalty_days=penalty_days) if name == "lear" else None
+    stateful = name == "lear" and engine is None
+    kept = make_model(name, penalty_days=penalty_days) if stateful else None
     try:
         result = backtest(
             features,
@@ -496,6 +533,7 @@ def run_backtest(
             train_days=train_days,
             description=description,
             keys=("market",),
+            engine=engine,
         )
     except ValueError as exc:  # a model cannot fit what the window holds
         raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None

@@ -255,3 +255,48 @@ def test_the_engine_is_configuration_and_bad_values_are_named(
     sweep_file.write_text('candidate = "ridge"\ntrials = 2\n[space]\nalpha = {low = 5, high = 1}\n')
     with pytest.raises(UsageError, match="space.alpha"):
         Sweep.read(sweep_file)
+
+
+def test_helio_train_sweeps_an_apps_candidate_on_ray(
+    tmp_path: Path, ray_cluster: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from heliograph.core import load_app
+    from heliograph.jobs import ingest, snapshot
+
+    app = load_app("energy")
+    config = app.config.replace('start = "2024-01-01"', 'start = "2025-04-20"').replace(
+        'markets = ["GB", "DE", "FR"]', 'markets = ["GB"]'
+    )
+    project = init_project(tmp_path / "energy", extra=config, clock={**app.clock, "speed": 1.0})
+    ingest(project)
+    snapshot(project)
+    sweep = tmp_path / "sweep.toml"
+    sweep.write_text(
+        'candidate = "seasonal_naive"\ntrials = 2\nseed = 3\n'
+        '[space]\nlag = { choices = ["price_lag_7d", "price_lag_1d"] }\n'
+    )
+    with pytest.raises(SystemExit) as done:
+        main(
+            [
+                "-p",
+                str(project.root),
+                "train",
+                "--engine",
+                "ray",
+                "--sweep",
+                str(sweep),
+                "energy",
+                "--market",
+                "GB",
+                "--backtest-days",
+                "7",
+                "--train-days",
+                "21",
+            ]
+        )
+    out, err = capsys.readouterr()
+    assert done.value.code == 0, err
+    assert "seasonal_naive-t0" in out and "seasonal_naive-t1" in out
+    assert "registered energy-price-GB version 1 as challenger" in out
+    run = Registry(project).run_of("energy-price-GB", "1")
+    assert run.data.tags["helio.sweep"] and run.data.params["model.lag"].startswith("price_lag_")
