@@ -77,6 +77,24 @@ def _call_blob(digest: str, blob: bytes, item: Any) -> Any:
     return fn(item)
 
 
+def _watch(parent: int) -> None:
+    """In a worker: exit when the process that owns the pool is gone (killed, not closed)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(parent, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:  # the id was reused by another user's process
+                os._exit(0)
+
+    threading.Thread(target=watch, name="helio-pool-watch", daemon=True).start()
+
+
 _pools: dict[int, ProcessPoolExecutor] = {}
 
 
@@ -85,7 +103,9 @@ def _pool(workers: int) -> ProcessPoolExecutor:
     if workers not in _pools:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
-        _pools[workers] = ProcessPoolExecutor(workers, context)
+        _pools[workers] = ProcessPoolExecutor(
+            workers, context, initializer=_watch, initargs=(os.getpid(),)
+        )
     return _pools[workers]
 
 
@@ -114,8 +134,10 @@ class LocalEngine:
         blob = cloudpickle.dumps(fn)
         digest = hashlib.sha256(blob).hexdigest()
         pool = _pool(self._workers)
+        futures: dict[Any, int] = {}
         try:
-            futures = {pool.submit(_call_blob, digest, blob, x): i for i, x in enumerate(todo)}
+            for i, x in enumerate(todo):
+                futures[pool.submit(_call_blob, digest, blob, x)] = i
             results: list[Any] = [None] * len(todo)
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
