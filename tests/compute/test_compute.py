@@ -300,3 +300,34 @@ def test_helio_train_sweeps_an_apps_candidate_on_ray(
     assert "registered energy-price-GB version 1 as challenger" in out
     run = Registry(project).run_of("energy-price-GB", "1")
     assert run.data.tags["helio.sweep"] and run.data.params["model.lag"].startswith("price_lag_")
+
+
+def test_the_epf_benchmark_gives_the_same_scores_on_both_engines(
+    tmp_path: Path, ray_cluster: None
+) -> None:
+    from tests.test_benchmarks import SCRIPT, write_epf
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import epf
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    data = tmp_path / "XX.csv"
+    write_epf(data, days=60)
+    common = ["--data", str(data), "--days", "4", "--models", "seasonal_naive"]
+    runs = {
+        engine: epf.run(*reversed(epf.parse_args([*common, "--engine", engine])))
+        for engine in ("local", "ray")
+    }
+    assert runs["ray"]["engine"]["name"] == "ray" and runs["local"]["engine"]["name"] == "local"
+    naive = {engine: out["models"]["seasonal_naive"] for engine, out in runs.items()}
+    assert naive["local"]["fits"] == naive["ray"]["fits"] == 4
+    assert abs(naive["local"]["mae"] - naive["ray"]["mae"]) < 1e-9
+    with pytest.raises(SystemExit):  # LEAR's kept penalties cannot be cut into tasks
+        epf.run(
+            *reversed(
+                epf.parse_args(
+                    [*common, "--engine", "ray", "--models", "lear", "--penalty-days", "7"]
+                )
+            )
+        )
