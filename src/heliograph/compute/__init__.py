@@ -5,9 +5,11 @@ returns the results in order; backtests, sweeps, batch scoring and simulations u
 that ``[compute] engine = "ray"`` (or ``helio train --engine ray``) moves them to a cluster
 with no change of code or of results.
 
->>> from heliograph.compute import LocalEngine
->>> LocalEngine(workers=1).map(abs, [-1, 2, -3])
-[1, 2, 3]
+Example::
+
+    from heliograph.compute import open_engine
+    open_engine(project.settings.compute).map(abs, [-1, 2, -3])
+    # [1, 2, 3]
 """
 
 from __future__ import annotations
