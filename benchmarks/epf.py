@@ -23,17 +23,16 @@ import hashlib
 import importlib.metadata
 import json
 import math
-import multiprocessing
 import re
 import sys
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from _epf_backtest import GBM_REFIT_DAYS, GBM_UPDATE_TREES, backtest_models, log
 from _epf_scores import (
     BLEND_DAYS,
     BLEND_MIN_DAYS,
@@ -57,13 +56,12 @@ from heliograph.apps.energy import (
     make_model,
     read_epf,
 )
-from heliograph.core import DataError, HelioError
-from heliograph.training import backtest
+from heliograph.compute import ENGINES, Engine, open_engine
+from heliograph.core import ComputeSettings, DataError, HelioError
 
 PAPER_TEST_DAYS = 728  # the last two years of each six-year file
 PAPER_TRAIN_DAYS = 1456  # the longest of LEAR's calibration windows (56, 84, 1092, 1456 days)
 VALIDATION_DAYS = 28  # at most, just before the test period: where the choice is made
-GBM_REFIT_DAYS, GBM_UPDATE_TREES = 7, 10  # daily: GBM refit weekly, 10 trees a day on 56 days
 FREQ = "60min"
 NAIVE = "seasonal_naive"
 BLEND = "blend"
@@ -80,10 +78,6 @@ REFERENCE_COLUMNS = {
 }
 EXIT_DATA = 2  # the file cannot be read, or holds too little to run the protocol
 EXIT_LEAK = 3  # the feature frame uses a value that was not yet known: a library bug
-
-
-def log(message: str) -> None:
-    print(f"[epf] {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,6 +139,17 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentPars
         type=_positive,
         default=2,
         help="backtest up to this many models at once, one process each (default 2)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="backtest each model's refits in parallel on this compute engine (local: "
+        "--jobs processes; ray: the cluster at --address, else one of --jobs CPUs started "
+        "here), the models one after another; default: one process per model",
+    )
+    parser.add_argument(
+        "--address", default="", help="the Ray cluster's address, with --engine ray"
     )
     parser.add_argument(
         "--penalty-days",
@@ -368,10 +373,11 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
     actual: pd.Series | None = None
     scale = math.nan
     fitted = [name for name in names if name != BLEND]
+    engine = _engine(args, parser, fitted)
     selection: dict[str, Any] = {"validation_days": 0, "rule": "no validation period: "}
     if len(checked):
         log(f"validation: {len(checked)} days {checked[0]:%Y-%m-%d}..{checked[-1]:%Y-%m-%d}")
-        seen = backtest_models(features, fitted, checked, args, f"{market} validation")
+        seen = backtest_models(features, fitted, checked, args, f"{market} validation", engine)
         held = {n: r[0][["target", "p10", "p50", "p90"]] for n, r in seen.items()}
         selection = {
             "validation_days": len(checked),
@@ -380,7 +386,7 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
             **choose(held[NAIVE]["target"], held, members),
         }
         log(f"chosen on the validation period: {selection['candidate']}")
-    results = backtest_models(features, fitted, days, args, market)
+    results = backtest_models(features, fitted, days, args, market, engine)
     for name in names:
         if name == BLEND:
             # Blend.fit fits each member on the same rows, and Blend.predict is `combine` of
@@ -455,6 +461,7 @@ def run(args: Any, parser: argparse.ArgumentParser) -> dict[str, Any]:
         "train_days": args.train_days,
         "rmae_convention": RMAE_CONVENTION,
         "library": code,
+        "engine": None if engine is None else {"name": engine.name, "workers": engine.workers},
         "naive_mae": round(scale, 4),
         "models": models,
         "best": best,  # least test MAE: chosen in hindsight, for reference only
@@ -490,70 +497,19 @@ def _scored(
     }
 
 
-def backtest_models(
-    features: pd.DataFrame, fitted: Sequence[str], days: pd.DatetimeIndex, args: Any, what: str
-) -> dict[str, tuple[pd.DataFrame, int, float]]:
-    """Each model's walk-forward backtest over ``days``, up to ``args.jobs`` at once."""
-    log(f"backtesting {', '.join(fitted)} on {min(args.jobs, len(fitted))} process(es) …")
-    jobs = {
-        name: dict(
-            features=features,
-            name=name,
-            days=days,
-            recalibrate=args.recalibrate,
-            train_days=args.train_days,
-            description=f"{what} {name}",
-            penalty_days=args.penalty_days,
+def _engine(args: Any, parser: argparse.ArgumentParser, fitted: list[str]) -> Engine | None:
+    """The compute engine ``--engine`` names, or None (one process per model)."""
+    if args.engine is None:
+        if args.address:
+            parser.error("--address needs --engine ray")
+        return None
+    if args.penalty_days > 1 and "lear" in fitted:
+        parser.error(
+            "--engine fits a backtest's blocks in parallel, each with a new model, and "
+            "--penalty-days N > 1 carries LEAR's penalties from one refit to the next: "
+            "use one or the other"
         )
-        for name in fitted
-    }
-    if args.jobs > 1 and len(fitted) > 1:
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(min(args.jobs, len(fitted)), mp_context=context) as pool:
-            futures = {name: pool.submit(run_backtest, **job) for name, job in jobs.items()}
-            return {name: future.result() for name, future in futures.items()}
-    return {name: run_backtest(**job) for name, job in jobs.items()}
-
-
-def run_backtest(
-    features: pd.DataFrame,
-    name: str,
-    days: pd.DatetimeIndex,
-    recalibrate: str,
-    train_days: int,
-    description: str,
-    penalty_days: int = 1,
-) -> tuple[pd.DataFrame, int, float]:
-    """One model's walk-forward predictions (indexed by timestamp), its fits and wall time.
-
-    LEAR is one instance refit at every block: it starts each day's LARS paths as long as the
-    day before needed (the same penalties, sooner), and with ``penalty_days`` > 1 keeps its
-    AIC penalties for that many days (see ``Lear``). Recalibrated daily, the GBM is one
-    instance refit from scratch every ``GBM_REFIT_DAYS`` days and given ``GBM_UPDATE_TREES``
-    more trees per booster on the other days (see ``QuantileGBM.fit``). Every other model
-    gets a new instance per block.
-    """
-    started = time.perf_counter()
-    kept = None
-    if name == "lear":
-        kept = make_model(name, penalty_days=penalty_days)
-    elif name == "gbm_quantile" and recalibrate == "daily":
-        kept = make_model(name, refit_days=GBM_REFIT_DAYS, update_trees=GBM_UPDATE_TREES)
-    try:
-        result = backtest(
-            features,
-            (lambda: kept) if kept is not None else (lambda: make_model(name)),
-            start=days[0],
-            end=days[-1],
-            recalibrate=recalibrate,
-            train_days=train_days,
-            description=description,
-            keys=("market",),
-        )
-    except ValueError as exc:  # a model cannot fit what the window holds
-        raise DataError(f"{name} cannot be fit: {exc}", field="training window") from None
-    wall = time.perf_counter() - started
-    return result.predictions.set_index("timestamp"), result.fits, wall
+    return open_engine(ComputeSettings(engine=args.engine, address=args.address, workers=args.jobs))
 
 
 def library() -> dict[str, str]:

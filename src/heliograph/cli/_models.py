@@ -30,6 +30,51 @@ for _app in load_apps():
     if "train" in _app.commands:
         train_app.command(_app.name)(_app.commands["train"])
 
+
+@train_app.callback()
+def _train_options(
+    ctx: typer.Context,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the backtests' folds run: local (processes) or ray "
+            "(default: [compute] engine)."
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="The Ray cluster's address (default: [compute] address)."),
+    ] = None,
+    sweep: Annotated[
+        Path | None,
+        typer.Option(
+            help="A sweep file (TOML): its candidate's trials, chosen by Optuna, replace the "
+            "candidates; the best trial is registered (docs/compute.md)."
+        ),
+    ] = None,
+) -> None:
+    """Options of every app's training: the compute engine, and a hyperparameter sweep."""
+    from heliograph.compute import ENGINES
+
+    if engine is not None and engine not in ENGINES:
+        raise UsageError(
+            f"unknown engine {engine!r}", field="--engine", rule="one of " + ", ".join(ENGINES)
+        )
+    if engine is not None or address is not None:
+        project = project_of(ctx)
+        compute = project.settings.compute
+        changes = {"engine": engine or compute.engine, "address": compute.address}
+        if address is not None:
+            changes["address"] = address
+        project.settings = project.settings.model_copy(
+            update={"compute": compute.model_copy(update=changes)}
+        )
+    if sweep is not None:
+        from heliograph.training import Sweep, sweeping
+
+        ctx.with_resource(sweeping(Sweep.read(sweep)))
+
+
 model_app = typer.Typer(
     help="Registered models: roles, promotion, rollback, history.", no_args_is_help=True
 )
@@ -334,3 +379,71 @@ def ui(
     if stopped:
         raise typer.Exit(130 if stopped[1] == signal.SIGINT else 0)
     raise typer.Exit(code)
+
+
+def _pipeline(spec: str) -> Any:
+    """The training pipeline ``module:attribute`` names (a pipeline, or a function making one)."""
+    import importlib
+
+    from heliograph.training import TrainingPipeline
+
+    module, _, attribute = spec.partition(":")
+    rule = "module:attribute of a TrainingPipeline, e.g. heliograph.apps.energy:price_pipeline"
+    try:
+        found = getattr(importlib.import_module(module), attribute) if attribute else None
+    except (ImportError, AttributeError):
+        found = None
+    if callable(found) and not isinstance(found, TrainingPipeline):
+        found = found()
+    if not isinstance(found, TrainingPipeline):
+        raise UsageError(f"no training pipeline at {spec!r}", field="--pipeline", rule=rule)
+    return found
+
+
+@app.command()
+def score(
+    ctx: typer.Context,
+    snapshot: Annotated[
+        list[str], typer.Argument(help="Snapshots to score (dataset@id; others: the newest).")
+    ],
+    model: Annotated[str, typer.Option(help="Registered model, e.g. energy-price-GB.")],
+    pipeline: Annotated[
+        str,
+        typer.Option(
+            help="The model's training pipeline, module:attribute "
+            "(e.g. heliograph.apps.energy:price_pipeline)."
+        ),
+    ],
+    alias: Annotated[str, typer.Option(help="The role whose version scores.")] = "champion",
+    engine: Annotated[
+        str | None, typer.Option(help="local or ray (default: [compute] engine).")
+    ] = None,
+) -> None:
+    """Batch-score every row of a snapshot with a registered version, into the ledger."""
+    from heliograph.compute import ENGINES, open_engine
+    from heliograph.training import score_snapshot
+
+    project = project_of(ctx)
+    chosen = _pipeline(pipeline)
+    prefix = chosen.model_name()
+    if model != prefix and not model.startswith(prefix + "-"):
+        raise UsageError(
+            f"{model} is not a model of the {prefix} pipeline",
+            field="--model",
+            rule=f"{prefix} or {prefix}-<{chosen.subject}>",
+        )
+    if engine is not None and engine not in ENGINES:
+        raise UsageError(
+            f"unknown engine {engine!r}", field="--engine", rule="one of " + ", ".join(ENGINES)
+        )
+    compute = project.settings.compute
+    settings = compute if engine is None else compute.model_copy(update={"engine": engine})
+    outcome = score_snapshot(
+        project,
+        chosen,
+        snapshot,
+        subject=model[len(prefix) + 1 :] or None,
+        alias=alias,
+        engine=open_engine(settings),
+    )
+    console.print(outcome.summary())

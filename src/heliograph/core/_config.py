@@ -30,6 +30,7 @@ __all__ = [
     "CONFIG_FILE",
     "ENV_PREFIX",
     "ClockSettings",
+    "ComputeSettings",
     "DashboardSettings",
     "DatasetSettings",
     "GatewaySettings",
@@ -153,6 +154,13 @@ class DashboardSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8501, ge=1, le=65535)
     password: str = ""
+class ComputeSettings(_Section):
+    """``[compute]``: where heavy compute runs (backtests, sweeps, batch scoring, simulations):
+    ``local`` processes, or a ``ray`` cluster at ``address`` (docs/compute.md)."""
+
+    engine: Literal["local", "ray"] = "local"
+    address: str = ""
+    workers: int = Field(default=0, ge=0)
 
 
 class DatasetSettings(_Section):
@@ -180,6 +188,7 @@ class Settings(_Section):
     monitoring: MonitoringSettings = MonitoringSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     dashboard: DashboardSettings = DashboardSettings()
+    compute: ComputeSettings = ComputeSettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 

@@ -163,6 +163,15 @@ port = 8501
 # Required to bind anywhere but 127.0.0.1 / localhost: asked for on the first page, or given
 # as ?token=... in the address. Better set by HELIO_DASHBOARD__PASSWORD than written here.
 password = ""
+[compute]
+# Where heavy compute runs: backtest folds, sweep trials, batch scoring (docs/compute.md).
+# "local": processes of this machine; "ray": Ray tasks on the cluster at `address`
+# (empty: a cluster started in the process; "auto": the one this host has joined;
+# ray://HOST:10001: a remote one). `helio train --engine` overrides it for one run.
+engine = "local"
+address = ""
+# Local processes (or CPUs of a Ray cluster started here); 0: one per core, 1: in-process.
+workers = 0
 
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,

@@ -16,15 +16,21 @@ from ._backtest import CADENCES, BacktestResult, Forecaster, backtest, cadence_d
 from ._evaluation import Evaluation, Judged
 from ._inputs import check_snapshots, resolve_snapshots
 from ._pipeline import Candidate, TrainingPipeline, TrainingProgress, TrainOutcome
+from ._score import ScoreOutcome, score_snapshot
+from ._sweep import TAG_SWEEP, TAG_TRIAL, Sweep, sweeping
 from ._train import train
 
 __all__ = [
     "CADENCES",
+    "TAG_SWEEP",
+    "TAG_TRIAL",
     "BacktestResult",
     "Candidate",
     "Evaluation",
     "Forecaster",
     "Judged",
+    "ScoreOutcome",
+    "Sweep",
     "TrainOutcome",
     "TrainedModel",
     "TrainingPipeline",
@@ -33,6 +39,8 @@ __all__ = [
     "cadence_days",
     "check_snapshots",
     "resolve_snapshots",
+    "score_snapshot",
+    "sweeping",
     "train",
 ]
 

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from heliograph.compute import Engine
 from heliograph.core import DataError, track
 
 __all__ = ["CADENCES", "BacktestResult", "Forecaster", "backtest", "cadence_days"]
@@ -73,6 +74,42 @@ def cadence_days(recalibrate: str | int) -> int:
     return days
 
 
+@dataclass(frozen=True)
+class _Fold:
+    """One block of a walk-forward backtest: fit on what was known, forecast the block.
+
+    A module-level callable (not a closure), so that an engine can send it to a worker once
+    and call it for each block there."""
+
+    features: pd.DataFrame
+    make_model: Callable[[], Forecaster]
+    train_days: int | None
+    identifiers: list[str]
+    outputs: list[str] | None
+
+    def __call__(self, block: np.ndarray) -> pd.DataFrame:
+        features = self.features
+        rows = features.loc[features["timestamp"].dt.normalize().isin(block)]
+        origin = rows["as_of"].min()
+        known = features["target"].notna() & features["target_available_at"].notna()
+        train_mask = known & (features["target_available_at"] <= origin)
+        if self.train_days is not None:
+            train_mask &= features["timestamp"] >= origin - pd.Timedelta(days=self.train_days)
+        train = features.loc[train_mask]
+        if train.empty:
+            raise DataError(
+                f"nothing to train on before {origin:%Y-%m-%d %H:%M}",
+                field="training window",
+                rule="labels known before the first forecast origin",
+            )
+        model = self.make_model()
+        model.fit(train)
+        predicted = model.predict(rows)
+        if self.outputs is not None:
+            predicted = predicted[self.outputs]
+        return pd.concat([rows[self.identifiers], predicted], axis=1)
+
+
 def backtest(
     features: pd.DataFrame,
     make_model: Callable[[], Forecaster],
@@ -84,11 +121,15 @@ def backtest(
     description: str = "backtest",
     keys: Sequence[str] = (),
     outputs: Sequence[str] | None = None,
+    engine: Engine | None = None,
 ) -> BacktestResult:
     """Walk forward over the days ``start``..``end`` (inclusive, UTC dates) of ``timestamp``.
 
     ``keys``: the identifier columns to keep beside the predictions (and sort them by);
-    ``outputs``: the model's columns to keep (default: all it predicts).
+    ``outputs``: the model's columns to keep (default: all it predicts); ``engine``: where the
+    blocks' fits run, in parallel (``heliograph.compute``; default: here, one after another).
+    Every block gets a fresh model from ``make_model``, so the predictions are the same on
+    every engine; a factory that hands back one stateful model must run with no engine.
     """
     step = cadence_days(recalibrate)
     start_ts, end_ts = (
@@ -105,28 +146,17 @@ def backtest(
             rule="the window holds delivery days",
         )
     blocks = [days[i : i + step] for i in range(0, len(days), step)]
-    known = features["target"].notna() & features["target_available_at"].notna()
-    identifiers = [*keys, "timestamp", "as_of", "target"]
-    blocks_out = []
-    for block in track(blocks, description):
-        rows = features.loc[day.isin(block)]
-        origin = rows["as_of"].min()
-        train_mask = known & (features["target_available_at"] <= origin)
-        if train_days is not None:
-            train_mask &= features["timestamp"] >= origin - pd.Timedelta(days=train_days)
-        train = features.loc[train_mask]
-        if train.empty:
-            raise DataError(
-                f"nothing to train on before {origin:%Y-%m-%d %H:%M}",
-                field="training window",
-                rule="labels known before the first forecast origin",
-            )
-        model = make_model()
-        model.fit(train)
-        predicted = model.predict(rows)
-        if outputs is not None:
-            predicted = predicted[list(outputs)]
-        blocks_out.append(pd.concat([rows[identifiers], predicted], axis=1))
+    fold = _Fold(
+        features,
+        make_model,
+        train_days,
+        [*keys, "timestamp", "as_of", "target"],
+        None if outputs is None else list(outputs),
+    )
+    if engine is None:
+        blocks_out = [fold(block) for block in track(blocks, description)]
+    else:
+        blocks_out = engine.map(fold, blocks)
     return BacktestResult(
         pd.concat(blocks_out).sort_values([*keys, "timestamp"]),
         start_ts,

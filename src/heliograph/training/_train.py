@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from heliograph import __version__
-from heliograph.core import DataError, Project, get_logger
+from heliograph.compute import Engine, open_engine
+from heliograph.core import DataError, Project, UsageError, get_logger
 from heliograph.features import compute_offline
 from heliograph.lake import open_lake
 from heliograph.registry import CHAMPION, TAG_RESCORES, TAG_WINDOW, Registry
@@ -34,6 +35,7 @@ from ._inputs import check_snapshots, resolve_snapshots
 from ._judged import _train_judged
 from ._pipeline import Candidate, TrainingPipeline, TrainingProgress, TrainOutcome
 from ._run import _log_metrics, _register, _Run
+from ._sweep import Sweep, _Trials, current_sweep
 
 __all__ = ["train"]
 
@@ -215,14 +217,28 @@ def train(
     allow_failed_checks: bool = False,
     reason: str = "",
     progress: Progress | None = None,
+    engine: Engine | None = None,
+    sweep: Sweep | None = None,
 ) -> TrainOutcome:
     """Backtest, log and register the candidates of ``pipeline`` for ``subject`` (module doc).
 
     ``candidates``: the names to try (default: all); ``progress`` is called as each candidate
-    starts and finishes, and when the best is registered.
+    starts and finishes, and when the best is registered. ``engine``: where the backtests'
+    folds run (default: the project's ``[compute]``); the metrics are the same on every
+    engine. ``sweep`` (default: the one :func:`sweeping` set, if any): the trials of its
+    candidate run in place of the candidates (``heliograph.training.Sweep``).
     """
     import mlflow
 
+    sweep = sweep if sweep is not None else current_sweep()
+    if sweep is not None:
+        if pipeline.evaluation is not None:
+            raise UsageError(
+                f"{pipeline.name} judges its candidates with its own evaluation: no sweep",
+                field="--sweep",
+                rule="a pipeline of walk-forward backtests",
+            )
+        candidates = [sweep.candidate]
     names = list(candidates) if candidates is not None else list(pipeline.candidate_names)
     for candidate_name in names:
         pipeline.candidate(candidate_name)  # an unknown name is a UsageError, before any work
@@ -262,12 +278,16 @@ def train(
     subject_params = {pipeline.subject: subject} if subject else {}
     results: dict[str, BacktestResult] = {}
     finals: dict[str, Any] = {}
-    order = _members_first(pipeline, names)
-    for index, candidate_name in enumerate(order, 1):
-        candidate = pipeline.candidate(candidate_name)
+    engine = engine if engine is not None else open_engine(project.settings.compute)
+    trials = _Trials(sweep, pipeline, run.policy) if sweep is not None else None
+    plan = trials if trials is not None else [
+        pipeline.candidate(n) for n in _members_first(pipeline, names)
+    ]  # fmt: skip
+    for index, candidate in enumerate(plan, 1):
+        candidate_name = candidate.name
         began = time.perf_counter()
         if progress:
-            progress(TrainingProgress("started", name, candidate_name, index, len(order)))
+            progress(TrainingProgress("started", name, candidate_name, index, len(plan)))
         result, final = _run_candidate(
             pipeline,
             candidate,
@@ -279,11 +299,14 @@ def train(
             recalibrate=recalibrate,
             train_days=train_days,
             label=label,
+            engine=engine,
         )
         results[candidate_name], finals[candidate_name] = result, final
         outcome.window = result.window
         metrics = _score(pipeline, result.predictions, features)
         outcome.metrics[candidate_name] = metrics
+        if trials is not None:
+            trials.tell(candidate_name, metrics)
         with tracked_run(
             project,
             experiment,
@@ -293,6 +316,7 @@ def train(
                 **pipeline.report_tags(),
                 TAG_WINDOW: result.window,
                 "helio.model": candidate_name,
+                **(trials.tags(candidate_name) if trials is not None else {}),
             },
         ) as active:
             params = final.params() if hasattr(final, "params") else {}
@@ -320,12 +344,14 @@ def train(
                     name,
                     candidate_name,
                     index,
-                    len(order),
+                    len(plan),
                     time.perf_counter() - began,
                     metrics,
                 )
             )
     metric, _ = run.policy
+    if trials is not None:
+        names = list(outcome.metrics)  # the trials, in the order they ran
     outcome.metrics = {n: outcome.metrics[n] for n in names}  # the order asked for
     outcome.best = run.best(outcome, names)
     outcome.checks_passed = checks_passed
@@ -359,6 +385,7 @@ def _run_candidate(
     recalibrate: str | int,
     train_days: int | None,
     label: str,
+    engine: Engine | None = None,
 ) -> tuple[BacktestResult, Any]:
     """The candidate's backtest and its model fit on the recent rows."""
     members = candidate.members
@@ -384,5 +411,8 @@ def _run_candidate(
         description=f"{label} {candidate.name} backtest",
         keys=pipeline.keys,
         outputs=pipeline.outputs or None,
+        engine=engine
+        if engine is not None and (engine.name != "local" or engine.workers > 1)
+        else None,
     )
     return result, candidate.make().fit(_recent(features, train_days))
