@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from heliograph.core import MonitoringSettings
 from heliograph.ledger import Ledger, MonitorResult
@@ -106,13 +107,18 @@ def deliver_alerts(
     settings: MonitoringSettings,
     *,
     backoff: float = 0.5,
+    at: datetime | None = None,
 ) -> WebhookDelivery | None:
     """Record each alert as an event; post them all in one message to the webhook, if one is
-    configured (None otherwise, or when there is no alert). A failed post is an event."""
+    configured (None otherwise, or when there is no alert). A failed post is an event.
+
+    ``at`` is the time the events carry: the project's clock at the pass (``run_monitor``
+    gives its window end), so that on a replayed clock alerts sort with what they judge;
+    default: now."""
     for alert in alerts:
         details = {"alert": alert.kind, "name": alert.name, "value": alert.value}
         details["threshold"] = alert.threshold
-        ledger.record("alert_raised", alert.subject, alert.reason, details=details)
+        ledger.record("alert_raised", alert.subject, alert.reason, details=details, at=at)
     if not alerts or not settings.webhook_url:
         return None
     lines = [f"heliograph: {len(alerts)} alert{'s' if len(alerts) > 1 else ''}"]
@@ -130,5 +136,6 @@ def deliver_alerts(
             "webhook",
             f"the alert webhook failed {delivery.attempts} times: {delivery.error}",
             details={"alerts": len(alerts), "status": delivery.status},
+            at=at,
         )
     return delivery

@@ -252,5 +252,7 @@ def run_monitor(
     outcome.alerts += new_health
     outcome.results += health_results
     store_monitor_results(url, outcome.results)
-    outcome.delivery = deliver_alerts(outcome.alerts, Ledger(url), settings, backoff=backoff)
+    outcome.delivery = deliver_alerts(
+        outcome.alerts, Ledger(url), settings, backoff=backoff, at=end
+    )
     return outcome
