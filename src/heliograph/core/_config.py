@@ -99,6 +99,7 @@ class PolicySettings(_Section):
     min_margin: float = Field(default=0.0, ge=0, lt=1)
     require_checks: bool = True
     same_window: bool = True
+    max_p99_ms: float = Field(default=0.0, ge=0)
 
 
 class GatewaySettings(_Section):

@@ -95,6 +95,9 @@ min_margin = 0.0
 require_checks = true
 # Both versions must have been backtested on the same window.
 same_window = true
+# Promotion on live evidence (the `promote` job): the challenger's shadow answers must have
+# a 99th-percentile latency of at most this many milliseconds. 0: no latency gate.
+max_p99_ms = 0.0
 
 [gateway]
 # `helio serve`: the HTTP gateway that serves what the registry says.

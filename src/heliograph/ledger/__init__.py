@@ -21,6 +21,7 @@ from ._monitor_results import (
     store_monitor_results,
 )
 from ._prediction_lookup import find_predictions, predictions_per_version
+from ._latencies import prediction_latencies
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
 from ._predictions import JsonText, PredictionRecord
@@ -47,6 +48,7 @@ __all__ = [
     "last_prediction_times",
     "ledger_counts",
     "prediction_inputs",
+    "prediction_latencies",
     "predictions_per_version",
     "read_actuals",
     "read_monitor_results",

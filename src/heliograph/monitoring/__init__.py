@@ -8,7 +8,7 @@
   (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
 - ``compare_live`` / ``live_evidence``: the challenger against the champion on the same live
-  window, the verdict a ``promote`` job acts on.
+  window by a ``LivePolicy``, the verdict a ``promote`` job acts on.
 
 Example::
 
@@ -21,7 +21,7 @@ from __future__ import annotations
 from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
 from ._business import BusinessMetric, app_business_metrics
 from ._drift import CATEGORY_STATISTICS, NUMERIC_STATISTICS, ColumnDrift, column_drift, frame_drift
-from ._evidence import LiveVerdict, compare_live, live_evidence
+from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
 from ._monitor import MonitorOutcome, References, run_monitor, window_results
 from ._performance import GROUP, performance, quantile_columns
@@ -37,6 +37,7 @@ __all__ = [
     "Alert",
     "BusinessMetric",
     "ColumnDrift",
+    "LivePolicy",
     "LiveVerdict",
     "MonitorOutcome",
     "References",
