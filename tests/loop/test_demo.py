@@ -1,7 +1,7 @@
 """The demo: `helio up` on a fresh energy project runs the whole loop, stops on Ctrl-C, resumes.
 
 The real command in a subprocess, on the demo's configuration shortened as the other energy
-tests shorten it (GB only, history from 2025-04-01), its clock slower. What happened is read
+tests shorten it (GB only, history from 2025-02-15), its clock slower. What happened is read
 back from the ledger and `helio status --json`, as a person would.
 The full five-minute demo (three markets, to the promotion) is measured, not run here: see
 docs/scheduler.md.
@@ -39,10 +39,10 @@ def helio(*args: str) -> list[str]:
 
 def demo_project(folder: Path) -> Path:
     app = load_app("energy")
-    config = app.config.replace('start = "2024-01-01"', 'start = "2025-04-01"').replace(
+    config = app.config.replace('start = "2024-01-01"', 'start = "2025-02-15"').replace(
         'markets = ["GB", "DE", "FR"]', 'markets = ["GB"]'
     )
-    assert 'start = "2025-04-01"' in config and "shifts = [" in config
+    assert 'start = "2025-02-15"' in config and "shifts = [" in config
     init_project(folder, extra=config, clock={**app.clock, "speed": SPEED})
     return folder
 
