@@ -132,6 +132,9 @@ wasserstein = 0.2
 jensen_shannon = 0.2
 # Alert when an interval's live coverage is further than this from its nominal level.
 coverage_tolerance = 0.15
+# Alert when a version's MAE over the shortest window is more than this much worse than over
+# the longest (0.5: 50 % worse): a champion degrading, e.g. after a regime shift. 0: off.
+degradation = 0.5
 # Fewer judged predictions (or live values of a feature) than this in a window: no metric
 # or drift alert, and no promotion on live evidence.
 min_judged = 48

@@ -13,6 +13,7 @@ from ._actuals import Actual, read_actuals, record_actuals
 from ._counts import ledger_counts
 from ._job_runs import RUN_STATUSES, JobRun, JobRuns
 from ._judged import judged_predictions, prediction_inputs
+from ._latencies import prediction_latencies
 from ._ledger import Event, Ledger, LedgerError
 from ._monitor_results import (
     MONITOR_KINDS,
@@ -21,7 +22,6 @@ from ._monitor_results import (
     store_monitor_results,
 )
 from ._prediction_lookup import find_predictions, predictions_per_version
-from ._latencies import prediction_latencies
 from ._prediction_queries import count_predictions, read_predictions
 from ._prediction_writer import PredictionWriter
 from ._predictions import JsonText, PredictionRecord

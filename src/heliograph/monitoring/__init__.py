@@ -23,13 +23,21 @@ from ._business import BusinessMetric, app_business_metrics
 from ._drift import CATEGORY_STATISTICS, NUMERIC_STATISTICS, ColumnDrift, column_drift, frame_drift
 from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
-from ._monitor import MonitorOutcome, References, run_monitor, window_results
+from ._monitor import (
+    DEGRADATION,
+    MonitorOutcome,
+    References,
+    degradation_results,
+    run_monitor,
+    window_results,
+)
 from ._performance import GROUP, performance, quantile_columns
 from ._reference import PREDICTION_COLUMN, REFERENCE_ARTIFACT, training_reference
 from ._webhook import WebhookDelivery, post_webhook
 
 __all__ = [
     "CATEGORY_STATISTICS",
+    "DEGRADATION",
     "GROUP",
     "NUMERIC_STATISTICS",
     "PREDICTION_COLUMN",
@@ -45,6 +53,7 @@ __all__ = [
     "app_business_metrics",
     "column_drift",
     "compare_live",
+    "degradation_results",
     "deliver_alerts",
     "frame_drift",
     "live_evidence",
