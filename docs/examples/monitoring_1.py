@@ -12,7 +12,7 @@ from heliograph.ledger import (
     read_monitor_results,
     record_actuals,
 )
-from heliograph.monitoring import live_evidence, run_monitor
+from heliograph.monitoring import LivePolicy, live_evidence, run_monitor
 
 url = f"sqlite:///{Path('ledger.db').resolve()}"
 start, half = datetime(2025, 6, 1, tzinfo=UTC), timedelta(minutes=30)
@@ -70,6 +70,6 @@ verdict = live_evidence(
     challenger="4",
     since=now - timedelta(days=2),
     until=now,
-    min_margin=0.05,
+    policy=LivePolicy(min_margin=0.05),
 )
 print("promote" if verdict.accepted else "refuse", "-", verdict.reasons[-1])

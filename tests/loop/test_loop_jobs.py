@@ -151,8 +151,18 @@ def test_retrain_then_promote_on_live_evidence(tmp_path: Path) -> None:
 
     later = at(project, now + timedelta(hours=1))
     assert not retrain_apps(later, [TINY]).trained  # within the week, no alert: not due
+    drift = {"alert": "drift", "name": "psi", "value": 0.5}
+    # an alert about the challenger (it does not serve) is no reason to retrain
+    ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v2/challenger/load_1d", "drifted",
+                  details=drift)  # fmt: skip
+    assert not retrain_apps(later, [TINY]).trained
     ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v1/champion/load_1d", "drifted",
-                  details={"alert": "drift", "name": "psi", "value": 0.5})  # fmt: skip
+                  details=drift)  # fmt: skip
+    # about the champion, while v2 shadows: v2 is the answer in progress, not replaced
+    waiting = retrain_apps(later, [TINY])
+    assert not waiting.trained and f"{MODEL} v2 shadows" in waiting.why
+    assert registry.aliases(MODEL)["challenger"] == "2"
+    registry.client.delete_registered_model_alias(MODEL, "challenger")  # v2 given up
     second = retrain_apps(later, [TINY])
     assert second.trained and second.versions == {MODEL: "3"} and "1 alert" in second.why
     assert registry.aliases(MODEL)["challenger"] == "3"

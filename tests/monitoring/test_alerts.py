@@ -12,6 +12,8 @@ import pytest
 from heliograph.core import MonitoringSettings
 from heliograph.ledger import Ledger, MonitorResult
 from heliograph.monitoring import (
+    DEGRADATION,
+    degradation_results,
     deliver_alerts,
     overdue_jobs,
     post_webhook,
@@ -63,6 +65,28 @@ def test_coverage_alerts_only_with_enough_judged_predictions() -> None:
     assert threshold_alerts([gap(-0.3, 10)], {}, settings) == []
     [alert] = threshold_alerts([gap(-0.3, 60)], {}, settings)
     assert "-0.300" in alert.reason
+
+
+def test_a_champion_whose_recent_mae_is_much_worse_raises_a_degradation_alert() -> None:
+    settings = MonitoringSettings(degradation=0.5, min_judged=48)
+
+    def mae(hours: float, value: float, version: str = "1") -> MonitorResult:
+        return MonitorResult(
+            "s", "m", version, "champion", hours, T0, "metric", "mae", "", value, 96
+        )
+
+    # v1: 12 over the last day against 6 over the week (a regime shift); v2: steady, better
+    results = [mae(24.0, 12.0), mae(168.0, 6.0), mae(24.0, 5.0, "2"), mae(168.0, 6.0, "2")]
+    figures = degradation_results(results)
+    assert [(r.model_version, round(r.value or 0, 3)) for r in figures] == [
+        ("1", 1.0),
+        ("2", -0.167),
+    ]
+    assert {(r.name, r.window_hours) for r in figures} == {(DEGRADATION, 24.0)}
+    [alert] = threshold_alerts(figures, {}, settings)  # better than the week is no alarm
+    assert alert.kind == "metric" and alert.subject == "s/m/v1/champion"
+    assert "MAE degraded: +100% against the longest window" in alert.reason
+    assert threshold_alerts(figures, {}, MonitoringSettings(degradation=0)) == []  # off
 
 
 def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heliograph.core import UsageError
+from heliograph.core import Project, UsageError, init_project
 from heliograph.ledger import Actual, PredictionRecord, PredictionWriter, record_actuals
-from heliograph.monitoring import compare_live, live_evidence
+from heliograph.monitoring import LivePolicy, compare_live, live_evidence
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -44,8 +44,7 @@ def test_a_better_challenger_on_the_shared_window_is_accepted() -> None:
         champion="3",
         challenger="4",
         until=T0 + 72 * HOUR,
-        min_margin=0.1,
-        min_judged=48,
+        policy=LivePolicy(min_margin=0.1, min_judged=48),
     )
     assert verdict.accepted, verdict.reasons
     assert verdict.judged == 72 and verdict.shadow_hours == 72
@@ -81,8 +80,7 @@ def test_a_short_shadow_and_too_few_judged_are_refused_with_both_reasons() -> No
         champion="3",
         challenger="4",
         until=T0 + 10 * HOUR,
-        min_shadow_hours=24,
-        min_judged=48,
+        policy=LivePolicy(min_shadow_hours=24, min_judged=48),
     )
     assert not verdict.accepted
     assert any("shadowed 10.0 h, the policy needs 24 h" in r for r in verdict.reasons)
@@ -92,8 +90,11 @@ def test_a_short_shadow_and_too_few_judged_are_refused_with_both_reasons() -> No
 def test_an_unknown_live_metric_is_a_usage_error() -> None:
     frame = pd.concat([side("3", "champion", 5.0, 50, 0), side("4", "challenger", 1.0, 50, 0)])
     with pytest.raises(UsageError) as caught:
-        compare_live(frame, model="m", champion="3", challenger="4", until=T0, metric="smape")
+        policy = LivePolicy(metric="smape")
+        compare_live(frame, model="m", champion="3", challenger="4", until=T0, policy=policy)
     assert caught.value.field == "policy.metric"
+    with pytest.raises(UsageError, match="direction"):
+        LivePolicy(direction="up")
 
 
 def test_live_evidence_reads_the_ledger_window(tmp_path: Path) -> None:
@@ -133,8 +134,30 @@ def test_live_evidence_reads_the_ledger_window(tmp_path: Path) -> None:
         challenger="4",
         since=T0,
         until=T0 + 61 * HOUR,
-        min_shadow_hours=48,
-        min_judged=48,
+        policy=LivePolicy(min_shadow_hours=48, min_judged=48, max_p99_ms=5.0),
     )
     assert verdict.accepted and verdict.judged == 60
     assert verdict.challenger_value == pytest.approx(2.0)
+    assert verdict.p99_ms == pytest.approx(1.0)  # its 60 shadow answers took 1 ms each
+    # better, but slower than serving allows: refused, with the figure
+    slow = live_evidence(
+        url,
+        "svc",
+        "m",
+        champion="3",
+        challenger="4",
+        since=T0,
+        until=T0 + 61 * HOUR,
+        policy=LivePolicy(min_shadow_hours=48, min_judged=48, max_p99_ms=0.5),
+    )
+    assert not slow.accepted
+    assert any("p99 latency is 1.0 ms over 60 shadow answers" in r for r in slow.reasons)
+
+
+def test_the_live_policy_is_the_projects(tmp_path: Path) -> None:
+    project = init_project(tmp_path / "p")
+    policy = LivePolicy.of(project.settings)
+    assert policy == LivePolicy(max_p99_ms=0.0)  # the documented defaults
+    config = project.root / "helio.toml"
+    config.write_text(config.read_text().replace("max_p99_ms = 0.0", "max_p99_ms = 25.0"))
+    assert LivePolicy.of(Project.load(project.root).settings).max_p99_ms == 25.0

@@ -101,6 +101,7 @@ class PolicySettings(_Section):
     min_margin: float = Field(default=0.0, ge=0, lt=1)
     require_checks: bool = True
     same_window: bool = True
+    max_p99_ms: float = Field(default=0.0, ge=0)
 
 
 class GatewaySettings(_Section):
@@ -124,6 +125,7 @@ class MonitoringSettings(_Section):
     wasserstein: float = Field(default=0.2, gt=0)
     jensen_shannon: float = Field(default=0.2, gt=0, le=1)
     coverage_tolerance: float = Field(default=0.15, gt=0, lt=1)
+    degradation: float = Field(default=0.5, ge=0)
     min_judged: int = Field(default=48, ge=1)
     webhook_url: str = ""
     webhook_attempts: int = Field(default=3, ge=1, le=10)

@@ -95,6 +95,9 @@ min_margin = 0.0
 require_checks = true
 # Both versions must have been backtested on the same window.
 same_window = true
+# Promotion on live evidence (the `promote` job): the challenger's shadow answers must have
+# a 99th-percentile latency of at most this many milliseconds. 0: no latency gate.
+max_p99_ms = 0.0
 
 [gateway]
 # `helio serve`: the HTTP gateway that serves what the registry says.
@@ -129,6 +132,9 @@ wasserstein = 0.2
 jensen_shannon = 0.2
 # Alert when an interval's live coverage is further than this from its nominal level.
 coverage_tolerance = 0.15
+# Alert when a version's MAE over the shortest window is more than this much worse than over
+# the longest (0.5: 50 % worse): a champion degrading, e.g. after a regime shift. 0: off.
+degradation = 0.5
 # Fewer judged predictions (or live values of a feature) than this in a window: no metric
 # or drift alert, and no promotion on live evidence.
 min_judged = 48

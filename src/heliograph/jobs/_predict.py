@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from heliograph.core import Project, load_apps
-from heliograph.ledger import PredictionRecord, PredictionWriter
+from heliograph.ledger import JsonText, PredictionRecord, PredictionWriter
 from heliograph.registry import CHALLENGER, CHAMPION, Registry
 from heliograph.serving import LoadedModel, Service, ServiceContext, ServiceError, load_version
 
@@ -67,8 +68,10 @@ def _record(
     latency = 1000 * (time.perf_counter() - began)
     first, last = answer.features.targets
     inputs = answer.inputs
+    # As the gateway records them (a missing value as null, which every JSON reader, the
+    # monitor's drift included, accepts; json.dumps would write a bare NaN).
     logged = (
-        {"columns": list(inputs.columns), "data": inputs.to_numpy().tolist()}
+        JsonText(inputs.to_json(orient="split", date_format="iso"))
         if len(inputs) <= _LOGGED_ROWS
         else None
     )
@@ -91,13 +94,29 @@ def _record(
     )
 
 
+_LOADED: OrderedDict[tuple[str, str, str], LoadedModel] = OrderedDict()
+_KEEP_LOADED = 16  # versions kept loaded between runs (a champion and a challenger per model)
+
+
+def _loaded(project: Project, registry: Registry, name: str, version: str) -> LoadedModel:
+    """Version ``version`` of ``name``, loaded once per process: a registered version is
+    immutable, and loading it from MLflow costs about a second, every 30 minutes."""
+    key = (project.tracking_uri, name, version)
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    model = _LOADED[key] = load_version(registry, name, version)
+    while len(_LOADED) > _KEEP_LOADED:
+        _LOADED.popitem(last=False)
+    return model
+
+
 def predict_services(project: Project, services: Sequence[Service]) -> PredictOutcome:
     """Ask each service's scheduled questions as of the clock's now (see the module)."""
     now = project.clock().now()
     context = ServiceContext.open(project)
     registry = Registry(project)
     known = set(registry.models())
-    loaded: dict[tuple[str, str], LoadedModel] = {}
     outcome = PredictOutcome()
     with PredictionWriter(project.ledger_url, project.state_dir / "spool") as writer:
         for service in services:
@@ -117,9 +136,7 @@ def predict_services(project: Project, services: Sequence[Service]) -> PredictOu
                     version = roles.get(role)
                     if version is None:
                         continue
-                    if (name, version) not in loaded:
-                        loaded[name, version] = load_version(registry, name, version)
-                    model = loaded[name, version]
+                    model = _loaded(project, registry, name, version)
                     writer.submit(_record(service, model, role, request, context, features, now))
                     outcome.predictions += 1
     return outcome

@@ -5,7 +5,8 @@ For each registered model with a ``challenger``:
 - no champion yet: the registry's policy decides on the backtest alone (the first champion);
 - otherwise, once the challenger has shadowed ``[monitoring] min_shadow_hours``, the two are
   compared on the same live ledger window (``heliograph.monitoring.live_evidence``, the
-  project's ``[policy]`` metric, direction and margin): the verdict is an event
+  project's ``LivePolicy``: the ``[policy]`` metric, direction, margin and p99 latency
+  gate): the verdict is an event
   ``live_verdict``; accepted, the registry promotes (its policy still gates on the backtest
   and the checks, and records every alias move), refused, the reasons stay in the event.
 
@@ -20,13 +21,14 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from heliograph.core import App, Project, load_apps
 from heliograph.ledger import Ledger, read_predictions
-from heliograph.monitoring import LiveVerdict, app_business_metrics, live_evidence
+from heliograph.monitoring import LivePolicy, LiveVerdict, app_business_metrics, live_evidence
 from heliograph.registry import CHALLENGER, CHAMPION, Registry
 
 from ._job import job
@@ -62,7 +64,6 @@ def _verdict(
     project: Project, service: str, name: str, champion: str, challenger: str, apps: Sequence[App]
 ) -> LiveVerdict:
     now = project.clock().now()
-    settings, policy = project.settings.monitoring, project.settings.policy
     business = app_business_metrics(apps).get(service)
     return live_evidence(
         project.ledger_url,
@@ -70,14 +71,9 @@ def _verdict(
         name,
         champion=champion,
         challenger=challenger,
-        since=now - timedelta(hours=max(settings.windows_hours)),
+        since=now - timedelta(hours=max(project.settings.monitoring.windows_hours)),
         until=now,
-        metric=policy.metric,
-        direction=policy.direction,
-        min_margin=policy.min_margin,
-        min_shadow_hours=settings.min_shadow_hours,
-        min_judged=settings.min_judged,
-        business=business if business is not None and business.name == policy.metric else None,
+        policy=LivePolicy.of(project.settings, business),
     )
 
 
@@ -115,6 +111,7 @@ def _decide(
             "challenger_value": verdict.challenger_value,
             "champion_value": verdict.champion_value,
             "judged": verdict.judged,
+            "p99_ms": None if math.isnan(verdict.p99_ms) else verdict.p99_ms,
             "reasons": verdict.reasons,
         },
     )

@@ -2,7 +2,10 @@
 
 The job looks every hour and trains when one of these holds: no retrain has been recorded
 yet; the last was a week (``RETRAIN_EVERY``) or more before the run's scheduled time; or the
-``monitor`` job raised a drift or metric alert since the last retrain. Training goes through
+``monitor`` job raised a drift or metric alert about a *champion* since the last retrain,
+and no challenger is shadowing (a challenger is the answer to the alerts in progress: a
+retrain would replace it and restart its shadow period, so that none would ever be
+promoted). Alerts about a challenger do not trigger (it is not serving). Training goes through
 each app's declared entry point (``App.retrain``), which registers each model's best as the
 ``challenger``; the retrain is then an event ``retrained`` (its trigger and the versions). A
 run for a scheduled time that already retrained does nothing. Data too short to train on is
@@ -22,6 +25,7 @@ from datetime import datetime, timedelta
 
 from heliograph.core import App, DataError, Project, as_utc, load_apps
 from heliograph.ledger import Event, Ledger
+from heliograph.registry import CHALLENGER, CHAMPION, Registry
 
 from ._job import CannotRun, job
 
@@ -55,22 +59,44 @@ def _scheduled(event: Event) -> datetime | None:
     return as_utc(datetime.fromisoformat(value)) if value else None
 
 
-def _why(ledger: Ledger, last: Event | None, now: datetime) -> str | None:
-    """Why a retrain is due at ``now``, or None."""
+def _about_a_champion(event: Event) -> bool:
+    """An alert's subject is ``service/model/vVERSION/role[/feature]``."""
+    parts = event.subject.split("/")
+    return len(parts) >= 4 and parts[3] == CHAMPION
+
+
+def _shadowing(project: Project) -> list[str]:
+    """The models with a challenger (``model vN``)."""
+    registry = Registry(project)
+    found = []
+    for name in registry.models():
+        version = registry.aliases(name).get(CHALLENGER)
+        if version is not None:
+            found.append(f"{name} v{version}")
+    return found
+
+
+_NOT_DUE = "not due: retrained within the week, no alert about a champion since"
+
+
+def _why(project: Project, ledger: Ledger, last: Event | None, now: datetime) -> tuple[bool, str]:
+    """Whether a retrain is due at ``now``, and why (or why not)."""
     if last is None:
-        return "first training"
+        return True, "first training"
     when = _scheduled(last)
     if when is not None and now - when >= RETRAIN_EVERY:
-        return f"weekly: the last retrain was for {when:%Y-%m-%d %H:%M} UTC"
+        return True, f"weekly: the last retrain was for {when:%Y-%m-%d %H:%M} UTC"
     alerts = [
         e
         for e in ledger.events(kind="alert_raised", limit=500)
-        if e.id > last.id and e.details.get("alert") in RETRAIN_TRIGGERS
+        if e.id > last.id and e.details.get("alert") in RETRAIN_TRIGGERS and _about_a_champion(e)
     ]
-    if alerts:
-        count = f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}"
-        return f"{count} since the last retrain, the first: {alerts[-1].reason}"
-    return None
+    if not alerts:
+        return False, _NOT_DUE
+    count = f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}"
+    if shadowing := _shadowing(project):
+        return False, f"{count} since the last retrain; waiting: {', '.join(shadowing)} shadows"
+    return True, f"{count} since the last retrain, the first: {alerts[-1].reason}"
 
 
 def retrain_apps(project: Project, apps: Sequence[App]) -> RetrainOutcome:
@@ -80,9 +106,9 @@ def retrain_apps(project: Project, apps: Sequence[App]) -> RetrainOutcome:
     recent = ledger.events(kind=_EVENT, limit=50)
     if any(_scheduled(e) == now for e in recent):
         return RetrainOutcome(False, f"already retrained for {now:%Y-%m-%d %H:%M} UTC")
-    why = _why(ledger, recent[0] if recent else None, now)
-    if why is None:
-        return RetrainOutcome(False, "not due: retrained within the week, no alert since")
+    due, why = _why(project, ledger, recent[0] if recent else None, now)
+    if not due:
+        return RetrainOutcome(False, why)
     trainers = [app for app in apps if app.retrain is not None]
     if not trainers:
         raise CannotRun("no app declares a training entry point (App.retrain)")

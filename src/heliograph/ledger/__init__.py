@@ -13,6 +13,7 @@ from ._actuals import Actual, read_actuals, record_actuals
 from ._counts import ledger_counts
 from ._job_runs import RUN_STATUSES, JobRun, JobRuns
 from ._judged import judged_predictions, prediction_inputs
+from ._latencies import prediction_latencies
 from ._ledger import Event, Ledger, LedgerError
 from ._monitor_results import (
     MONITOR_KINDS,
@@ -50,6 +51,7 @@ __all__ = [
     "monitor_history",
     "newest_window_ends",
     "prediction_inputs",
+    "prediction_latencies",
     "predictions_per_version",
     "read_actuals",
     "read_monitor_results",

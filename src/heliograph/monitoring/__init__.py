@@ -9,7 +9,7 @@
   (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
 - ``compare_live`` / ``live_evidence``: the challenger against the champion on the same live
-  window, the verdict a ``promote`` job acts on.
+  window by a ``LivePolicy``, the verdict a ``promote`` job acts on.
 
 Example::
 
@@ -22,9 +22,16 @@ from __future__ import annotations
 from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
 from ._business import BusinessMetric, app_business_metrics
 from ._drift import CATEGORY_STATISTICS, NUMERIC_STATISTICS, ColumnDrift, column_drift, frame_drift
-from ._evidence import LiveVerdict, compare_live, live_evidence
+from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
-from ._monitor import MonitorOutcome, References, run_monitor, window_results
+from ._monitor import (
+    DEGRADATION,
+    MonitorOutcome,
+    References,
+    degradation_results,
+    run_monitor,
+    window_results,
+)
 from ._performance import GROUP, performance, quantile_columns
 from ._ranking import hit_rate
 from ._reference import PREDICTION_COLUMN, REFERENCE_ARTIFACT, training_reference
@@ -32,6 +39,7 @@ from ._webhook import WebhookDelivery, post_webhook
 
 __all__ = [
     "CATEGORY_STATISTICS",
+    "DEGRADATION",
     "GROUP",
     "NUMERIC_STATISTICS",
     "PREDICTION_COLUMN",
@@ -39,6 +47,7 @@ __all__ = [
     "Alert",
     "BusinessMetric",
     "ColumnDrift",
+    "LivePolicy",
     "LiveVerdict",
     "MonitorOutcome",
     "References",
@@ -46,6 +55,7 @@ __all__ = [
     "app_business_metrics",
     "column_drift",
     "compare_live",
+    "degradation_results",
     "deliver_alerts",
     "frame_drift",
     "hit_rate",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from heliograph.core import MonitoringSettings
 from heliograph.ledger import Ledger, MonitorResult
@@ -68,11 +69,20 @@ def _limit(result: MonitorResult, settings: MonitoringSettings) -> float | None:
         return None if result.count < settings.min_judged else float(getattr(settings, result.name))
     if result.kind == "metric" and result.name == "coverage_gap":
         return None if result.count < settings.min_judged else settings.coverage_tolerance
+    if result.kind == "metric" and result.name == "mae_degradation" and settings.degradation:
+        return None if result.count < settings.min_judged else settings.degradation
     return None
 
 
 def _over(value: float | None, limit: float) -> bool:
     return value is not None and math.isfinite(value) and abs(value) > limit
+
+
+def _over_limit(result: MonitorResult, value: float | None, limit: float) -> bool:
+    """Over the threshold: in size, or (for a degradation, where better is no alarm) above."""
+    if result.name == "mae_degradation":
+        return value is not None and math.isfinite(value) and value > limit
+    return _over(value, limit)
 
 
 def threshold_alerts(
@@ -85,14 +95,16 @@ def threshold_alerts(
     alerts = []
     for result in results:
         limit = _limit(result, settings)
-        if limit is None or not _over(result.value, limit):
+        if limit is None or not _over_limit(result, result.value, limit):
             continue
-        if _over(previous.get(result_key(result)), limit):
+        if _over_limit(result, previous.get(result_key(result)), limit):
             continue  # still over: alerted when it crossed
         value = float(result.value or 0.0)
         window = f"{result.window_hours:g} h window"
         if result.kind == "drift":
             what = f"{result.feature} drifted: {result.name} {value:.3g} > {limit:g}"
+        elif result.name == "mae_degradation":
+            what = f"MAE degraded: {100 * value:+.0f}% against the longest window (> {limit:.0%})"
         else:
             what = f"interval coverage is off its nominal level by {value:+.3f} (> ±{limit:g})"
         reason = f"{what} over the {window} to {result.window_end:%Y-%m-%d %H:%M} UTC"
@@ -106,13 +118,18 @@ def deliver_alerts(
     settings: MonitoringSettings,
     *,
     backoff: float = 0.5,
+    at: datetime | None = None,
 ) -> WebhookDelivery | None:
     """Record each alert as an event; post them all in one message to the webhook, if one is
-    configured (None otherwise, or when there is no alert). A failed post is an event."""
+    configured (None otherwise, or when there is no alert). A failed post is an event.
+
+    ``at`` is the time the events carry: the project's clock at the pass (``run_monitor``
+    gives its window end), so that on a replayed clock alerts sort with what they judge;
+    default: now."""
     for alert in alerts:
         details = {"alert": alert.kind, "name": alert.name, "value": alert.value}
         details["threshold"] = alert.threshold
-        ledger.record("alert_raised", alert.subject, alert.reason, details=details)
+        ledger.record("alert_raised", alert.subject, alert.reason, details=details, at=at)
     if not alerts or not settings.webhook_url:
         return None
     lines = [f"heliograph: {len(alerts)} alert{'s' if len(alerts) > 1 else ''}"]
@@ -130,5 +147,6 @@ def deliver_alerts(
             "webhook",
             f"the alert webhook failed {delivery.attempts} times: {delivery.error}",
             details={"alerts": len(alerts), "status": delivery.status},
+            at=at,
         )
     return delivery

@@ -9,14 +9,20 @@ pair is judged once that target has an actual. The verdict accepts the challenge
 - at least ``min_judged`` pairs are judged,
 - its metric over the pairs beats the champion's by more than ``min_margin`` (relative, in
   the policy's ``direction``; the sign convention of ``heliograph.registry``'s verdict),
+- and, when ``max_p99_ms`` is set, its answers' 99th-percentile latency in the window (what
+  serving it would cost, as the ledger recorded its shadow answers) is within it,
 
-and otherwise refuses, with every reason that applies. The ``promote`` job calls
-``live_evidence`` (the ledger window) or ``compare_live`` (a frame already read).
+and otherwise refuses, with every reason that applies. The rules are one value,
+``LivePolicy`` (``LivePolicy.of(project.settings)`` reads them from ``[policy]`` and
+``[monitoring]``). The ``promote`` job calls ``live_evidence`` (the ledger window) or
+``compare_live`` (a frame already read).
 
 Example::
 
+    policy = LivePolicy(min_margin=0.02, min_shadow_hours=24)
     verdict = live_evidence(url, "price-forecast", "energy-price-GB", champion="3",
-                            challenger="4", since=now - timedelta(days=7), until=now)
+                            challenger="4", since=now - timedelta(days=7), until=now,
+                            policy=policy)
     verdict.accepted, verdict.reasons
     # (False, ['shadowed 20.5 h, the policy needs 24 h'])
 """
@@ -30,16 +36,56 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from heliograph.core import UsageError, as_utc
-from heliograph.ledger import judged_predictions
+from heliograph.core import Settings, UsageError, as_utc
+from heliograph.ledger import judged_predictions, prediction_latencies
 from heliograph.registry import CHALLENGER, CHAMPION, format_change, relative_change
 
 from ._business import BusinessMetric
 from ._performance import performance
 
-__all__ = ["LiveVerdict", "compare_live", "live_evidence"]
+__all__ = ["LivePolicy", "LiveVerdict", "compare_live", "live_evidence"]
 
 _PAIR = ["as_of", "target_time"]
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    """The rules a challenger's live evidence is judged by (see the module).
+
+    ``metric`` is a live metric (``mae``, ``rmse``, ``pinball``, ``pinball_p50``, ...,
+    ``coverage_gap`` judged by its size) or the name of the service's ``business`` metric;
+    ``max_p99_ms`` 0 means no latency gate.
+    """
+
+    metric: str = "mae"
+    direction: str = "minimize"
+    min_margin: float = 0.0
+    min_shadow_hours: float = 24.0
+    min_judged: int = 48
+    max_p99_ms: float = 0.0
+    business: BusinessMetric | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in ("minimize", "maximize"):
+            raise UsageError(
+                f"direction {self.direction!r}", field="direction", rule="minimize or maximize"
+            )
+
+    @classmethod
+    def of(cls, settings: Settings, business: BusinessMetric | None = None) -> LivePolicy:
+        """The project's rules: metric, direction, margin and p99 gate from ``[policy]``,
+        shadow period and judged count from ``[monitoring]``; ``business`` is used only when
+        the policy's metric names it."""
+        policy, monitoring = settings.policy, settings.monitoring
+        return cls(
+            metric=policy.metric,
+            direction=policy.direction,
+            min_margin=policy.min_margin,
+            min_shadow_hours=monitoring.min_shadow_hours,
+            min_judged=monitoring.min_judged,
+            max_p99_ms=policy.max_p99_ms,
+            business=business if business is not None and business.name == policy.metric else None,
+        )
 
 
 @dataclass
@@ -57,6 +103,7 @@ class LiveVerdict:
     change: float = math.nan
     judged: int = 0
     shadow_hours: float = 0.0
+    p99_ms: float = math.nan  # the challenger's answers' p99 latency, when the policy gates it
 
 
 def _side(judged: pd.DataFrame, model: str, version: str, role: str) -> pd.DataFrame:
@@ -75,20 +122,19 @@ def compare_live(
     champion: str,
     challenger: str,
     until: datetime,
-    metric: str = "mae",
-    direction: str = "minimize",
-    min_margin: float = 0.0,
-    min_shadow_hours: float = 24.0,
-    min_judged: int = 48,
+    policy: LivePolicy = LivePolicy(),
     point: str = "p50",
-    business: BusinessMetric | None = None,
+    latencies: np.ndarray | None = None,
 ) -> LiveVerdict:
-    """The verdict on ``judged`` (``heliograph.ledger.judged_predictions``' frame).
-
-    ``metric`` is a live metric (``mae``, ``rmse``, ``pinball``, ``pinball_p50``, ...,
-    ``coverage_gap`` judged by its size) or the name of the service's ``business`` metric."""
-    if direction not in ("minimize", "maximize"):
-        raise UsageError(f"direction {direction!r}", field="direction", rule="minimize or maximize")
+    """The verdict on ``judged`` (``heliograph.ledger.judged_predictions``' frame) by
+    ``policy``; ``latencies`` are the challenger's answer times in milliseconds (for the
+    policy's p99 gate; None: not gated)."""
+    metric, direction, min_margin = policy.metric, policy.direction, policy.min_margin
+    min_shadow_hours, min_judged, business = (
+        policy.min_shadow_hours,
+        policy.min_judged,
+        policy.business,
+    )
     verdict = LiveVerdict(model, champion, challenger, False, metric)
     if judged.empty:
         verdict.reasons.append("no predictions of either version in the window")
@@ -104,6 +150,13 @@ def compare_live(
         verdict.reasons.append(
             f"shadowed {verdict.shadow_hours:.1f} h, the policy needs {min_shadow_hours:g} h"
         )
+    if policy.max_p99_ms > 0 and latencies is not None and len(latencies):
+        verdict.p99_ms = float(np.percentile(latencies, 99))
+        if verdict.p99_ms > policy.max_p99_ms:
+            verdict.reasons.append(
+                f"its answers' p99 latency is {verdict.p99_ms:.1f} ms over {len(latencies)} "
+                f"shadow answers, the policy allows {policy.max_p99_ms:g} ms"
+            )
     if verdict.judged < min_judged:
         verdict.reasons.append(
             f"{verdict.judged} predictions both versions made have an actual, "
@@ -165,26 +218,23 @@ def live_evidence(
     challenger: str,
     since: datetime,
     until: datetime,
-    metric: str = "mae",
-    direction: str = "minimize",
-    min_margin: float = 0.0,
-    min_shadow_hours: float = 24.0,
-    min_judged: int = 48,
-    business: BusinessMetric | None = None,
+    policy: LivePolicy = LivePolicy(),
 ) -> LiveVerdict:
     """``compare_live`` over the ledger's predictions of ``model`` with targets in
-    ``[since, until)`` (two indexed range reads: predictions and actuals)."""
+    ``[since, until)`` (two indexed range reads: predictions and actuals; a third, of the
+    challenger's latencies only, when the policy gates its p99)."""
     judged = judged_predictions(url, service, since=since, until=until, model_name=model)
+    latencies = None
+    if policy.max_p99_ms > 0:
+        latencies = prediction_latencies(
+            url, model, challenger, CHALLENGER, since=since, until=until
+        )
     return compare_live(
         judged,
         model=model,
         champion=champion,
         challenger=challenger,
         until=until,
-        metric=metric,
-        direction=direction,
-        min_margin=min_margin,
-        min_shadow_hours=min_shadow_hours,
-        min_judged=min_judged,
-        business=business,
+        policy=policy,
+        latencies=latencies,
     )

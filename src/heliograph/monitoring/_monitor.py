@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -43,7 +44,14 @@ from ._performance import GROUP, performance
 from ._reference import PREDICTION_COLUMN
 from ._webhook import WebhookDelivery
 
-__all__ = ["MonitorOutcome", "References", "run_monitor", "window_results"]
+__all__ = [
+    "DEGRADATION",
+    "MonitorOutcome",
+    "References",
+    "degradation_results",
+    "run_monitor",
+    "window_results",
+]
 
 References = Callable[[str, str], pd.DataFrame | None]
 """``(model_name, version) -> frame``: a version's training reference (None: no drift)."""
@@ -186,6 +194,33 @@ def window_results(
     return results
 
 
+DEGRADATION = "mae_degradation"
+"""The figure ``mae`` over the shortest window relative to the longest, minus one."""
+
+
+def degradation_results(results: Iterable[MonitorResult]) -> list[MonitorResult]:
+    """Per (service, model, version, role): how much worse its MAE is over the shortest
+    window than over the longest (``0.8``: 80 % worse), counted by the shortest's judged."""
+    mae: dict[tuple[str, str, str, str], dict[float, MonitorResult]] = {}
+    for r in results:
+        if r.kind == "metric" and r.name == "mae" and r.value is not None:
+            key = (r.service, r.model_name, r.model_version, r.role)
+            mae.setdefault(key, {})[r.window_hours] = r
+    found = []
+    for (service, model, version, role), windows in sorted(mae.items()):
+        if len(windows) < 2:
+            continue
+        short, long = windows[min(windows)], windows[max(windows)]
+        if not long.value or not math.isfinite(long.value):
+            continue
+        value = float(short.value or 0.0) / float(long.value) - 1.0
+        found.append(
+            MonitorResult(service, model, version, role, short.window_hours, short.window_end,
+                          "metric", DEGRADATION, "", value, min(short.count, long.count))
+        )  # fmt: skip
+    return found
+
+
 def _health(
     alerts: list[Alert], checked: Iterable[str], previous: Mapping[str, float | None], end: datetime
 ) -> tuple[list[Alert], list[MonitorResult]]:
@@ -235,6 +270,7 @@ def run_monitor(
                 references=references,
                 business=(business or {}).get(service),
             )
+    outcome.results += degradation_results(outcome.results)
     previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}
     outcome.alerts = threshold_alerts(outcome.results, previous, settings)
     health = silent_services(last, end, minutes=settings.service_silence_minutes)
@@ -252,5 +288,7 @@ def run_monitor(
     outcome.alerts += new_health
     outcome.results += health_results
     store_monitor_results(url, outcome.results)
-    outcome.delivery = deliver_alerts(outcome.alerts, Ledger(url), settings, backoff=backoff)
+    outcome.delivery = deliver_alerts(
+        outcome.alerts, Ledger(url), settings, backoff=backoff, at=end
+    )
     return outcome
