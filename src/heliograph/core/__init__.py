@@ -8,6 +8,7 @@ from ._clock import Clock, FixedClock, RealClock, ReplayClock, as_utc
 from ._config import (
     CONFIG_FILE,
     ENV_PREFIX,
+    SECRET_KEYS,
     ClockSettings,
     DatasetSettings,
     GatewaySettings,
@@ -18,11 +19,14 @@ from ._config import (
     PolicySettings,
     ProjectSettings,
     SchedulerSettings,
+    SecuritySettings,
     Settings,
     SourceSettings,
     TrackingSettings,
     env_overrides,
     load_settings,
+    redacted,
+    secret_values,
 )
 from ._duck import duck_connect, duck_frame
 from ._errors import (
@@ -45,6 +49,7 @@ __all__ = [
     "CONFIG_TEMPLATE",
     "ENV_PREFIX",
     "PROJECT_ENV",
+    "SECRET_KEYS",
     "App",
     "CheckError",
     "Clock",
@@ -66,6 +71,7 @@ __all__ = [
     "RealClock",
     "ReplayClock",
     "SchedulerSettings",
+    "SecuritySettings",
     "Settings",
     "SnapshotError",
     "SourceError",
@@ -86,5 +92,7 @@ __all__ = [
     "load_apps",
     "load_settings",
     "progress_enabled",
+    "redacted",
+    "secret_values",
     "track",
 ]
