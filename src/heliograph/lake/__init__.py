@@ -49,7 +49,7 @@ from ._sources import (
     make_source,
     read_file,
 )
-from ._storage import is_remote, lake_root
+from ._storage import is_remote, lake_root, register_filesystem
 
 
 def open_lake(project: Project) -> Lake:
@@ -94,6 +94,7 @@ __all__ = [
     "quarantine_rejected",
     "read_check_log",
     "read_file",
+    "register_filesystem",
     "rejected_frame",
     "rejected_key",
     "render_markdown",

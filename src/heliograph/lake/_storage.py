@@ -47,18 +47,8 @@ import pyarrow.parquet as pq
 
 from heliograph.core import atomic_move, atomic_write
 
-__all__ = [
-    "append_text",
-    "file_rows",
-    "file_sha256",
-    "is_remote",
-    "lake_root",
-    "lock",
-    "publish_table",
-    "register_filesystem",
-    "write_parquet",
-    "write_text",
-]
+# The lake's own helpers are used by its modules; these three are public.
+__all__ = ["is_remote", "lake_root", "register_filesystem"]
 
 
 def lake_root(location: str | os.PathLike[str]) -> Path:

@@ -1,4 +1,5 @@
-"""The production topology's servers, started by the tests on 127.0.0.1.
+"""The production topology's servers, started by the tests on 127.0.0.1 (fixtures).
+
 
 - S3: moto's ``ThreadedMotoServer`` (``moto[server]``), a standalone S3-compatible HTTP
   server in a thread: there is no MinIO package here, no Docker daemon, and moto speaks the

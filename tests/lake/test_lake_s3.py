@@ -12,11 +12,9 @@ import pandas as pd
 import pytest
 
 from heliograph.core import FixedClock, SnapshotError, init_project
-from heliograph.lake import Lake, is_remote, open_lake, take_snapshot
-from heliograph.lake import _ingest  # the test crashes its write step
+from heliograph.lake import Lake, _ingest, is_remote, open_lake, take_snapshot
 from tests.conftest import PRICES, price_frame
-
-from .conftest import S3
+from tests.production.servers import S3
 
 
 def s3_lake(s3: S3, clock: FixedClock) -> tuple[Lake, str]:
@@ -47,7 +45,8 @@ def test_ingest_read_snapshot_and_quarantine_on_s3(s3: S3, clock: FixedClock) ->
     (entry,) = lake.quarantined("prices")
     assert entry.partition == "date=2025-01-04" and entry.rows == 48
     assert "between(price" in entry.reason
-    report = json.loads((lake.root / "_quarantine" / entry.id).with_suffix(".report.json").read_text())
+    report_json = (lake.root / "_quarantine" / entry.id).with_suffix(".report.json")
+    report = json.loads(report_json.read_text())
     assert report["rows"] == 48
     assert entry.report_path.read_text().startswith("#")
     (log,) = [line for line in lake.check_log("prices") if line["status"] == "quarantined"]
