@@ -58,8 +58,8 @@ def start_replicas(project: Project, env: Mapping[str, str], count: int) -> list
         log = project.root / f"replica-{index}.log"
         with open(log, "w") as out:
             process = subprocess.Popen(
-                [sys.executable, "-m", "heliograph.cli", "-p", str(project.root), "serve"]
-                + ["--port", str(port)],
+                [*(sys.executable, "-m", "heliograph.cli", "-p", str(project.root)),
+                 *("serve", "--port", str(port))],  # fmt: skip
                 env={**os.environ, **env, "HELIO_PROGRESS": "0", "PYTHONWARNINGS": "ignore"},
                 stdout=out,
                 stderr=subprocess.STDOUT,
