@@ -56,10 +56,10 @@ def start_replicas(project: Project, env: Mapping[str, str], count: int) -> list
     for index in range(count):
         port = free_port()
         log = project.root / f"replica-{index}.log"
+        serve = ("serve", "--port", str(port))
         with open(log, "w") as out:
             process = subprocess.Popen(
-                [*(sys.executable, "-m", "heliograph.cli", "-p", str(project.root)),
-                 *("serve", "--port", str(port))],  # fmt: skip
+                [sys.executable, "-m", "heliograph.cli", "-p", str(project.root), *serve],
                 env={**os.environ, **env, "HELIO_PROGRESS": "0", "PYTHONWARNINGS": "ignore"},
                 stdout=out,
                 stderr=subprocess.STDOUT,
