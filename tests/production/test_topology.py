@@ -198,7 +198,8 @@ def test_the_production_topology_for_a_few_simulated_days(
     assert s3.keys(tracking_server.bucket, "mlartifacts/"), "artefacts are on S3"
 
     # No secret in the replicas' logs, the ledger's events or the effective configuration.
-    events = json.dumps([e.__dict__ for e in Ledger(pg_database).events(limit=100_000)], default=str)
+    recorded = Ledger(pg_database).events(limit=100_000)
+    events = json.dumps([e.__dict__ for e in recorded], default=str)
     shown = json.dumps(Project.load(project.root).effective())
     for secret in (WEBHOOK_SECRET, SLACK):
         assert secret not in logs and secret not in events and secret not in shown
