@@ -16,6 +16,7 @@ import gc
 import hashlib
 import hmac
 import json
+import signal
 import time
 import urllib.request
 import uuid
@@ -180,7 +181,8 @@ def test_the_production_topology_for_a_few_simulated_days(
             traffic.stop()
         codes = [r.stop() for r in replicas]
     logs = "\n".join(r.log.read_text() for r in replicas)
-    assert codes == [0, 0], logs[-3000:]
+    stopped = (0, -signal.SIGTERM, 128 + signal.SIGTERM)  # a clean exit on SIGTERM
+    assert all(code in stopped for code in codes), logs[-3000:]
 
     # Nothing answered is lost or doubled across the replicas.
     answered = traffic.statuses.get(200, 0)
