@@ -16,6 +16,9 @@ from heliograph.checks import between, not_null
 from heliograph.core import FixedClock, Project
 from heliograph.lake import Dataset, Lake
 
+# The production topology's servers (S3, MLflow server, databases), for any test that asks.
+pytest_plugins = ("tests.production.servers",)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 POSTGRES_URL = os.environ.get(

@@ -8,6 +8,7 @@ from ._clock import Clock, FixedClock, RealClock, ReplayClock, as_utc
 from ._config import (
     CONFIG_FILE,
     ENV_PREFIX,
+    SECRET_KEYS,
     ClockSettings,
     ComputeSettings,
     DashboardSettings,
@@ -20,11 +21,14 @@ from ._config import (
     PolicySettings,
     ProjectSettings,
     SchedulerSettings,
+    SecuritySettings,
     Settings,
     SourceSettings,
     TrackingSettings,
     env_overrides,
     load_settings,
+    redacted,
+    secret_values,
 )
 from ._duck import duck_connect, duck_frame
 from ._errors import (
@@ -47,6 +51,7 @@ __all__ = [
     "CONFIG_TEMPLATE",
     "ENV_PREFIX",
     "PROJECT_ENV",
+    "SECRET_KEYS",
     "App",
     "CheckError",
     "Clock",
@@ -70,6 +75,7 @@ __all__ = [
     "RealClock",
     "ReplayClock",
     "SchedulerSettings",
+    "SecuritySettings",
     "Settings",
     "SnapshotError",
     "SourceError",
@@ -90,5 +96,7 @@ __all__ = [
     "load_apps",
     "load_settings",
     "progress_enabled",
+    "redacted",
+    "secret_values",
     "track",
 ]

@@ -29,6 +29,7 @@ from ._errors import ConfigError
 __all__ = [
     "CONFIG_FILE",
     "ENV_PREFIX",
+    "SECRET_KEYS",
     "ClockSettings",
     "ComputeSettings",
     "DashboardSettings",
@@ -41,14 +42,21 @@ __all__ = [
     "PolicySettings",
     "ProjectSettings",
     "SchedulerSettings",
+    "SecuritySettings",
     "Settings",
     "SourceSettings",
     "TrackingSettings",
     "env_overrides",
     "load_settings",
+    "redacted",
+    "secret_values",
 ]
 
 CONFIG_FILE = "helio.toml"
+# The keys whose values are secrets (shown as *** everywhere); URLs also lose their password.
+SECRET_KEYS = ("gateway.webhook_secret", "monitoring.webhook_url")
+_URL_KEYS = ("ledger.url", "tracking.uri", "online_store.url")
+_REDACTED = "***"
 ENV_PREFIX = "HELIO_"
 
 
@@ -76,6 +84,16 @@ class ClockSettings(_Section):
 
 class LakeSettings(_Section):
     path: str = ""
+    # Any fsspec URL (s3://bucket/prefix); set, it wins over ``path``. The endpoint and the
+    # credentials come from the environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...).
+    uri: str = ""
+
+    @field_validator("uri")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and "://" not in value:
+            raise ValueError("a URL such as s3://bucket/prefix (a folder goes in lake.path)")
+        return value
 
 
 class TrackingSettings(_Section):
@@ -143,6 +161,16 @@ class MonitoringSettings(_Section):
         return value
 
 
+class SecuritySettings(_Section):
+    """``[security]``: where secrets may come from (docs/production.md, "Security").
+
+    Secrets are the keys in ``SECRET_KEYS`` and any password inside a URL. They are never
+    printed: ``helio config show`` shows ``***`` (``redacted``)."""
+
+    # true: a secret written in helio.toml is refused; it must come from a HELIO_ variable.
+    secrets_from_env: bool = False
+
+
 class SchedulerSettings(_Section):
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_seconds: float = Field(default=1.0, gt=0)
@@ -191,6 +219,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     dashboard: DashboardSettings = DashboardSettings()
     compute: ComputeSettings = ComputeSettings()
+    security: SecuritySettings = SecuritySettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
 
@@ -265,7 +294,7 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
             ) from None
     overrides = env_overrides(environ)
     try:
-        return Settings.model_validate(_merge(data, overrides))
+        settings = Settings.model_validate(_merge(data, overrides))
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(p) for p in error["loc"])
@@ -281,6 +310,9 @@ def load_settings(path: Path | None, environ: Mapping[str, str] | None = None) -
             field=key,
             rule=error["type"],
         ) from None
+    if settings.security.secrets_from_env:
+        _secrets_in_file(data, where)
+    return settings
 
 
 def _lookup(tree: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
@@ -291,3 +323,58 @@ def _lookup(tree: Mapping[str, Any], loc: tuple[Any, ...]) -> bool:
         else:
             return False
     return True
+
+
+def _url_password(url: str) -> str | None:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password or None
+    except ValueError:
+        return None
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """The secret strings of ``settings`` (keys of ``SECRET_KEYS``, passwords in URLs), to
+    be kept out of anything printed, logged or recorded."""
+    data = settings.model_dump(mode="json")
+    found = []
+    for key in SECRET_KEYS:
+        section, name = key.split(".")
+        if value := data[section][name]:
+            found.append(str(value))
+    for key in _URL_KEYS:
+        section, name = key.split(".")
+        if password := _url_password(str(data[section][name])):
+            found.append(password)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def redacted(data: Any, secrets: list[str]) -> Any:
+    """``data`` (nested dicts, lists, strings) with every secret string replaced by ***."""
+    if isinstance(data, str):
+        for secret in secrets:
+            data = data.replace(secret, _REDACTED)
+        return data
+    if isinstance(data, Mapping):
+        return {key: redacted(value, secrets) for key, value in data.items()}
+    if isinstance(data, list | tuple):
+        return [redacted(value, secrets) for value in data]
+    return data
+
+
+def _secrets_in_file(data: Mapping[str, Any], where: str) -> None:
+    """Refuse a secret written in the file (``[security] secrets_from_env = true``)."""
+    for key in SECRET_KEYS + _URL_KEYS:
+        section, name = key.split(".")
+        value = data.get(section, {}).get(name) if isinstance(data.get(section), Mapping) else None
+        if not value or (key in _URL_KEYS and not _url_password(str(value))):
+            continue
+        env_name = ENV_PREFIX + "__".join(part.upper() for part in (section, name))
+        raise ConfigError(
+            f"{key} holds a secret in {where}; [security] secrets_from_env forbids it",
+            file=where,
+            field=key,
+            rule="secrets come from the environment",
+            hint=f"remove it from the file and set {env_name}",
+        )

@@ -20,7 +20,14 @@ from typing import Any
 
 from ._atomic import atomic_write
 from ._clock import Clock, RealClock, ReplayClock
-from ._config import CONFIG_FILE, Settings, env_overrides, load_settings
+from ._config import (
+    CONFIG_FILE,
+    Settings,
+    env_overrides,
+    load_settings,
+    redacted,
+    secret_values,
+)
 from ._errors import ConfigError
 
 __all__ = ["CONFIG_TEMPLATE", "PROJECT_ENV", "Project", "init_project"]
@@ -50,6 +57,10 @@ speed = {clock_speed}
 [lake]
 # Folder of the Parquet lake. Empty: <state_dir>/lake.
 path = ""
+# The lake on object storage instead: any fsspec URL, s3://bucket/prefix first (it wins over
+# path). Endpoint and credentials from the environment: AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+# AWS_SECRET_ACCESS_KEY (docs/production.md).
+uri = ""
 
 [tracking]
 # MLflow tracking and registry URI. Empty: sqlite:///<state_dir>/mlflow.db.
@@ -150,6 +161,11 @@ service_silence_minutes = 90.0
 job_overdue_factor = 2.0
 # Live evidence for promotion: the challenger must have shadowed this long.
 min_shadow_hours = 24.0
+
+[security]
+# true: a secret (gateway.webhook_secret, monitoring.webhook_url, a password in a URL) written
+# in this file is refused; it must come from its HELIO_ variable. Secrets always print as ***.
+secrets_from_env = false
 
 [scheduler]
 # `helio up` runs each job's schedule (`helio job list`); each run is one (job, scheduled time),
@@ -293,7 +309,8 @@ class Project:
         data["lake"]["path"] = str(self.lake_path)
         data["tracking"] = {"uri": _masked(self.tracking_uri), "artifacts": str(self.artifacts_dir)}
         data["ledger"]["url"] = _masked(self.ledger_url)
-        return data
+        data["online_store"]["url"] = _masked(data["online_store"]["url"])
+        return dict(redacted(data, secret_values(self.settings)))
 
     def overridden_keys(self) -> list[str]:
         """The keys that HELIO_ variables set, as ``section.key``."""

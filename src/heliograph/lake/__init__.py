@@ -49,6 +49,7 @@ from ._sources import (
     make_source,
     read_file,
 )
+from ._storage import is_remote, lake_root, register_filesystem
 
 
 def open_lake(project: Project) -> Lake:
@@ -56,7 +57,7 @@ def open_lake(project: Project) -> Lake:
     datasets = [
         Dataset.from_settings(name, spec) for name, spec in project.settings.datasets.items()
     ]
-    return Lake(project.lake_path, datasets, clock=project.clock())
+    return Lake(project.settings.lake.uri or project.lake_path, datasets, clock=project.clock())
 
 
 __all__ = [
@@ -79,7 +80,9 @@ __all__ = [
     "check_tally",
     "ingest_batch",
     "ingest_frames",
+    "is_remote",
     "is_tainted",
+    "lake_root",
     "latest_results",
     "list_retractions",
     "list_snapshots",
@@ -91,6 +94,7 @@ __all__ = [
     "quarantine_rejected",
     "read_check_log",
     "read_file",
+    "register_filesystem",
     "rejected_frame",
     "rejected_key",
     "render_markdown",

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ._storage import append_text
+
 __all__ = ["CheckTally", "append_check_log", "check_tally", "latest_results", "read_check_log"]
 
 
 def append_check_log(path: Path, lines: Iterable[Mapping[str, Any]]) -> None:
     """Append ``lines`` (one JSON object each); a torn last line after a crash is skipped."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.writelines(json.dumps(line, default=str) + "\n" for line in lines)
+    append_text(path, "".join(json.dumps(line, default=str) + "\n" for line in lines))
 
 
 def read_check_log(path: Path) -> list[dict[str, Any]]:

@@ -30,7 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from heliograph.checks import Check, arrow_schema, parse_checks
-from heliograph.core import ConfigError, DatasetSettings, LakeError, atomic_write
+from heliograph.core import ConfigError, DatasetSettings, LakeError
+
+from ._storage import write_text
 
 __all__ = ["Dataset"]
 
@@ -123,4 +125,4 @@ class Dataset:
                     hint="declare a new dataset for a new layout",
                 )
             return
-        atomic_write(path, json.dumps(self.layout(), indent=2))
+        write_text(path, json.dumps(self.layout(), indent=2))

@@ -15,12 +15,8 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
-import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,14 +27,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from heliograph.checks import CheckResult, conform, run_checks, to_arrow, unique
-from heliograph.core import atomic_move, duck_connect
+from heliograph.core import duck_connect
 
 from ._check_log import append_check_log
 from ._dataset import Dataset
 from ._quarantine import QuarantineEntry, write_reports
+from ._storage import file_rows, lock, publish_table, register_filesystem, write_parquet
 
 if TYPE_CHECKING:
     from ._lake import Lake
@@ -83,9 +79,7 @@ class IngestResult:
 
 def _write_parquet(table: pa.Table, path: Path) -> None:
     """Write ``table`` to ``path`` and make it durable (separate so tests can crash it)."""
-    pq.write_table(table, path, compression="zstd")
-    with open(path, "rb+") as handle:
-        os.fsync(handle.fileno())
+    write_parquet(table, path)
 
 
 def _content_hash(table: pa.Table) -> str:
@@ -100,32 +94,9 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-@contextlib.contextmanager
-def _lock(lake: Lake, name: str) -> Iterator[None]:
-    folder = lake.root / "_locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{name}.lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _staging(lake: Lake) -> Path:
-    folder = lake.root / "_staging"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _publish(lake: Lake, table: pa.Table, target: Path) -> None:
     """Write ``table`` to a staging file, then rename it to ``target`` in one step."""
-    tmp = _staging(lake) / f"{uuid.uuid4().hex}.parquet.tmp"
-    try:
-        _write_parquet(table, tmp)
-        atomic_move(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    publish_table(lake.root, table, target, lambda t, p: _write_parquet(t, p))
 
 
 def ingest_batch(
@@ -142,7 +113,7 @@ def ingest_batch(
     if frame.empty:
         return result
     now = lake.clock.now()
-    with _lock(lake, name):
+    with lock(lake.root, name):
         dataset.write_layout(lake.root / name)
         table, schema_result = conform(frame, dataset.columns)
         if table is None:
@@ -216,7 +187,7 @@ def _judge_and_write(
     )
     for date, results in verdicts.items():  # row counts are of the whole partition
         folder = lake.root / dataset.name / f"date={date}"
-        already = sum(pq.read_metadata(p).num_rows for p in folder.glob("part-*.parquet"))
+        already = sum(file_rows(p) for p in folder.glob("part-*.parquet"))
         if already:
             pairs = zip(checks, results, strict=True)
             results[:] = [check.with_existing_rows(r, already) for check, r in pairs]
@@ -278,6 +249,7 @@ def _split_known(
     if not existing:
         return table, 0, None
     con = duck_connect()
+    register_filesystem(con, [lake.root])
     try:
         numbered = table.append_column(_ROW, pa.array(np.arange(table.num_rows)))
         con.register("batch", numbered)

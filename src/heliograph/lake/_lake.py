@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from heliograph.checks import CheckResult, arrow_schema, run_dataset_checks
 from heliograph.core import (
@@ -38,6 +37,7 @@ from ._check_log import read_check_log
 from ._dataset import Dataset
 from ._ingest import IngestResult, ingest_batch
 from ._quarantine import QuarantineEntry
+from ._storage import file_rows, lake_root, register_filesystem
 
 __all__ = ["Lake", "PartitionInfo"]
 
@@ -61,7 +61,7 @@ class Lake:
     def __init__(
         self, root: Path | str, datasets: Iterable[Dataset] = (), *, clock: Clock | None = None
     ) -> None:
-        self.root = Path(root)
+        self.root = lake_root(root)
         self._declared = {d.name: d for d in datasets}
         self.clock = clock or RealClock()
 
@@ -98,7 +98,7 @@ class Lake:
             PartitionInfo(
                 date,
                 tuple(paths),
-                sum(pq.read_metadata(p).num_rows for p in paths),
+                sum(file_rows(p) for p in paths),
                 sum(p.stat().st_size for p in paths),
             )
             for date, paths in sorted(by_date.items())
@@ -108,6 +108,7 @@ class Lake:
     def connect(self, files: Mapping[str, list[Path]] | None = None) -> Any:
         """A DuckDB connection with one view per dataset (or over the ``files`` given)."""
         con = duck_connect()
+        register_filesystem(con, [self.root])
         names = self.dataset_names() if files is None else list(files)
         for name in names:
             paths = self.files(name) if files is None else files[name]

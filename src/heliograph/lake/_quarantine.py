@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from heliograph.checks import CheckResult
-from heliograph.core import atomic_write
+
+from ._storage import write_text
 
 __all__ = ["QuarantineEntry", "render_markdown", "write_reports"]
 
@@ -142,5 +143,5 @@ def write_reports(
         (entry.report_path, render_markdown(entry)),
         (json_path, json.dumps(report, indent=2, default=str)),
     ):
-        atomic_write(path, text)
+        write_text(path, text)
     return entry

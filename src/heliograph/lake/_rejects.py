@@ -18,21 +18,17 @@ Example::
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections.abc import Mapping
-from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from heliograph.checks import CheckResult
-from heliograph.core import atomic_move
 
 from ._ingest import IngestResult
 from ._lake import Lake
 from ._quarantine import QuarantineEntry, write_reports
+from ._storage import publish_table
 
 __all__ = [
     "REJECTED_COLUMNS",
@@ -82,7 +78,7 @@ def quarantine_rejected(
     if report_json.is_file():
         return QuarantineEntry.load(report_json)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(table, data_file)
+    publish_table(lake.root, table, data_file)
     first = rejected.sort_values("line").head(_EXAMPLES)
     result = CheckResult(
         f"{check}({dataset})",
@@ -125,14 +121,3 @@ def ingest_frames(
             result = lake.ingest(key, frame, origin=origin)
         results.append(result)
     return results
-
-
-def _write_atomically(table: pa.Table, target: Path) -> None:
-    tmp = target.with_name(f".{uuid.uuid4().hex}.tmp")
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        atomic_move(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)

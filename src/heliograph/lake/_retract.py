@@ -28,9 +28,10 @@ import re
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 
-from heliograph.core import SnapshotError, atomic_write
+from heliograph.core import SnapshotError
 
 from ._snapshot import Snapshot, list_snapshots, load_snapshot
+from ._storage import write_text
 
 if TYPE_CHECKING:
     from ._lake import Lake
@@ -143,5 +144,5 @@ def retract(lake: Lake, target: str, *, reason: str, actor: str) -> Retraction:
         at=lake.clock.now().isoformat(),
     )
     name = hashlib.sha256(f"{target}|{retraction.at}".encode()).hexdigest()[:16]
-    atomic_write(lake.root / "_retractions" / f"{name}.json", json.dumps(asdict(retraction)))
+    write_text(lake.root / "_retractions" / f"{name}.json", json.dumps(asdict(retraction)))
     return retraction

@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow.parquet as pq
+from heliograph.core import SnapshotError
 
-from heliograph.core import SnapshotError, atomic_write
+from ._storage import file_rows, file_sha256, write_text
 
 if TYPE_CHECKING:
     from ._lake import Lake
@@ -80,11 +80,7 @@ class Snapshot:
 
 
 def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _folder(lake: Lake, name: str) -> Path:
@@ -133,7 +129,7 @@ def take_snapshot(lake: Lake, name: str) -> Snapshot:
         size = path.stat().st_size
         cached = known_hashes.get(rel)
         sha = cached.sha256 if cached and cached.bytes == size else _sha256(path)
-        rows = cached.rows if cached and cached.bytes == size else pq.read_metadata(path).num_rows
+        rows = cached.rows if cached and cached.bytes == size else file_rows(path)
         files.append(SnapshotFile(rel, path.parent.name, rows, size, sha))
     layout = dataset.layout()
     content = json.dumps(
@@ -152,7 +148,7 @@ def take_snapshot(lake: Lake, name: str) -> Snapshot:
         layout=layout,
         checks=tuple(c.label() for c in dataset.checks),
     )
-    atomic_write(path, json.dumps(snap.to_dict(), indent=1))
+    write_text(path, json.dumps(snap.to_dict(), indent=1))
     return snap
 
 
