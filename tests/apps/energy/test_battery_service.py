@@ -60,7 +60,16 @@ def schedule(root: Path, battery: dict[str, Any] | None = None, **body: Any) -> 
     project = project_at(root, NOW, battery)
     app = create_app(project, [BatterySchedule()], poll_interval=3600, shadow=False)
     with TestClient(app) as client:
-        return client.post(PATH, json={"market": "GB", "as_of": "2025-03-31T11:00:00Z", **body})
+        return client.post(PATH, json={"market": "GB", "as_of": "2025-03-31T10:00:00Z", **body})
+
+
+def test_a_day_is_scheduled_whole_and_only_a_day_after_as_of(root: Path) -> None:
+    body = schedule(root, day="2025-04-01").json()
+    stamps = [p["timestamp"] for p in body["schedule"]]
+    assert len(stamps) == 48 and stamps[0] == "2025-04-01T00:00:00Z", stamps[:2]
+    assert stamps[-1] == "2025-04-01T23:30:00Z"
+    refused = schedule(root, day="2025-03-31")
+    assert refused.status_code == 422 and refused.json()["field"] == "day", refused.text
 
 
 def test_the_schedule_stays_within_the_batterys_limits_and_is_worth_price_times_dispatch(
@@ -121,7 +130,7 @@ def test_a_bad_battery_setting_is_refused_naming_the_key(
 def test_the_schedule_is_ledgered_and_its_realised_value_follows_the_actual_prices(
     root: Path,
 ) -> None:
-    decided = datetime(2025, 3, 29, 23, 30, tzinfo=UTC)  # the day-ahead decision for 30 March
+    decided = datetime(2025, 3, 29, 10, tzinfo=UTC)  # the day-ahead decision for 30 March
     project = project_at(root, decided)
     assert predict_services(project, [BatterySchedule()]).predictions == 1
     assert predict_services(project_at(root, decided - timedelta(hours=1)), [BatterySchedule()])\

@@ -11,8 +11,8 @@ price-forecast service's: the same model (``energy-price-<MARKET>``), the same f
 The schedule is ledgered like every prediction: each period's P10/P50/P90 with its
 ``charge_mw``, ``discharge_mw``, ``net_mw`` and ``soc_mwh``, so once the prices are known the
 ``monitor`` job reports the value the schedule realised (``realised_battery_value``). On a
-schedule, the ``predict`` job asks once a day, at 23:30 UTC, for the next UTC day: the
-day-ahead commitment.
+schedule, the ``predict`` job asks once a day, at 10:00 UTC (``DECISION_TIME``, when the
+price models forecast the next day), for the next UTC day: the day-ahead commitment.
 
 Example::
 
@@ -21,8 +21,10 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 import numpy as np
@@ -41,6 +43,7 @@ from heliograph.serving import (
 
 from ._actuals import BATTERY_SERVICE
 from ._battery import Battery, battery_settings, dispatch, price_scenarios, value_spread
+from ._features import ORIGIN_HOUR
 from ._service import PriceForecast, PriceRequest
 from ._train import model_name
 
@@ -52,15 +55,23 @@ __all__ = [
     "SchedulePoint",
 ]
 
-DECISION_TIME = time(23, 30)
-"""When (UTC) the ``predict`` job asks for the next day's schedule."""
+DECISION_TIME = time(ORIGIN_HOUR, 0)
+"""When (UTC) the ``predict`` job asks for the next day's schedule: when the price models
+forecast day D (``ORIGIN_HOUR`` on D-1), before the day-ahead auction clears."""
 _LEVELS = {0.1: "p10", 0.5: "p50", 0.9: "p90"}
 SCHEDULE_COLUMNS = ("charge_mw", "discharge_mw", "net_mw", "soc_mwh")
 _POINT_COLUMNS = (*SCHEDULE_COLUMNS, *_LEVELS.values())
 
 
 class BatteryRequest(PriceRequest):
-    """The market, the moment (default: now) and the hours ahead to schedule."""
+    """The market, the moment (default: now) and what to schedule: the periods of the hours
+    ahead, or (``day``) exactly the periods of one UTC day after ``as_of``'s."""
+
+    day: date | None = Field(
+        default=None,
+        description="Schedule exactly this UTC day (after as_of's day, within 48 h of as_of); "
+        "horizon_hours is then ignored.",
+    )
 
 
 class SchedulePoint(BaseModel):
@@ -133,6 +144,26 @@ class BatterySchedule(PriceForecast):
                 hint="fix [apps.energy.battery] in helio.toml",
             ) from None
 
+    def features(self, context: ServiceContext, request: Any) -> ServiceFeatures:
+        """The price service's features; for a ``day``, exactly that day's periods."""
+        if request.day is None:
+            return super().features(context, request)
+        as_of = self.as_of(context, request)
+        begins = datetime.combine(request.day, time(0), tzinfo=UTC)
+        hours = (begins + timedelta(days=1) - as_of).total_seconds() / 3600
+        if begins <= as_of or hours > 48:
+            raise ServiceError(
+                f"day {request.day} cannot be scheduled as of {as_of:%Y-%m-%d %H:%M} UTC",
+                status=422,
+                field="day",
+                rule="a UTC day after as_of's day, ending within 48 h of as_of",
+            )
+        asked = request.model_copy(update={"as_of": as_of, "horizon_hours": math.ceil(hours)})
+        found = super().features(context, asked)
+        stamps = pd.to_datetime(found.rows["timestamp"], utc=True)
+        inside = ((stamps >= begins) & (stamps < begins + timedelta(days=1))).to_numpy()
+        return dataclasses.replace(found, rows=found.rows.loc[inside].reset_index(drop=True))
+
     def answer(
         self,
         context: ServiceContext,
@@ -196,8 +227,9 @@ class BatterySchedule(PriceForecast):
         )
 
     def scheduled(self, context: ServiceContext, now: datetime) -> Sequence[BaseModel]:
-        """At 23:30 UTC (``DECISION_TIME``): each market's schedule for the next day."""
+        """At ``DECISION_TIME`` (UTC): each market's schedule for the next UTC day."""
         if now.time() != DECISION_TIME:
             return []
+        day = (now + timedelta(days=1)).date()
         markets = sorted(name.removeprefix(model_name("")) for name in self.models(context))
-        return [BatteryRequest(market=m, as_of=now, horizon_hours=24) for m in markets]
+        return [BatteryRequest(market=m, as_of=now, day=day) for m in markets]
