@@ -206,6 +206,7 @@ def events(
 def main(argv: list[str] | None = None) -> None:
     """Entry point of ``helio``: turns heliograph's errors into messages and exit codes."""
     from . import _checks, _jobs, _lake, _lineage, _models, _reports, _status, _up  # noqa: F401
+    from . import _simulate as _simulate  # helio simulate
 
     try:
         code = app(args=argv, prog_name="helio", standalone_mode=False)
