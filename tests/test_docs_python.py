@@ -39,6 +39,7 @@ STANDALONE = [
     "checks_1.py",
     "checks_2.py",
     "energy_1.py",
+    "energy_2.py",
     "features_1.py",
     "gateway_3.py",
     "lake_3.py",
