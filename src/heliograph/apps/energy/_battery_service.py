@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from heliograph.core import ConfigError
 from heliograph.serving import (
@@ -72,6 +72,15 @@ class BatteryRequest(PriceRequest):
         description="Schedule exactly this UTC day (after as_of's day, within 48 h of as_of); "
         "horizon_hours is then ignored.",
     )
+
+    @field_validator("as_of")
+    @classmethod
+    def _a_real_moment(cls, value: datetime | None) -> datetime | None:
+        # Moments near datetime.min/max overflow the platform's time arithmetic (a 500): a
+        # schedule is asked about this era, so say so (see the report: the same for prices).
+        if value is not None and not 1900 <= value.year <= 2999:
+            raise ValueError("as_of must be between the years 1900 and 2999")
+        return value
 
 
 class SchedulePoint(BaseModel):
@@ -176,8 +185,19 @@ class BatterySchedule(PriceForecast):
         features = features or self.features(context, request)
         inputs = model.inputs(features.rows)
         forecast = model.predict_cached(inputs)
+        if forecast.empty:
+            raise ServiceError(
+                "no period to schedule", status=422, field="horizon_hours",
+                rule="a horizon (or day) with at least one period after as_of",
+            )  # fmt: skip
         hours = _period_hours(features.rows["timestamp"], features.as_of)
-        plan = dispatch(_scenarios(forecast).mean(axis=0), battery, hours)
+        try:
+            plan = dispatch(_scenarios(forecast).mean(axis=0), battery, hours)
+        except ValueError as exc:  # a forecast with no number for some period
+            raise ServiceError(
+                f"no schedule can be made on this forecast: {exc}", status=503,
+                field="forecast", rule="a finite P10/P50/P90 for every period",
+            ) from None  # fmt: skip
         outputs = forecast.assign(
             charge_mw=plan.charge_mw,
             discharge_mw=plan.discharge_mw,
