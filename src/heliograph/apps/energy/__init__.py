@@ -22,7 +22,16 @@ from heliograph.core import App, ConfigError, track
 from heliograph.lake import ReplaySource
 
 from ._actuals import BATTERY_SERVICE, PRICE_SERVICE, read_price_actuals
-from ._battery import Battery, Dispatch, battery_settings, battery_value, dispatch, schedule_day
+from ._battery import (
+    Battery,
+    Dispatch,
+    battery_settings,
+    battery_value,
+    dispatch,
+    price_scenarios,
+    schedule_day,
+    value_spread,
+)
 from ._blend import Blend, combine
 from ._business import battery_capture, realised_battery_value
 from ._catalogue import make_model
@@ -77,6 +86,7 @@ __all__ = [
     "markets",
     "model_name",
     "price_pipeline",
+    "price_scenarios",
     "read_epf",
     "read_long",
     "read_price_actuals",
@@ -86,6 +96,7 @@ __all__ = [
     "simulate",
     "train_energy",
     "train_market",
+    "value_spread",
 ]
 
 # Imported only when needed: they pull in MLflow (_pyfunc) or the gateway's FastAPI (_service).
