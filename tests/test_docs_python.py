@@ -40,6 +40,7 @@ STANDALONE = [
     "checks_2.py",
     "dashboard_1.py",
     "energy_1.py",
+    "energy_2.py",
     "features_1.py",
     "gateway_3.py",
     "lake_3.py",

@@ -213,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
         _lineage,
         _models,
         _reports,
+        _simulate,
         _status,
         _up,
     )

@@ -222,6 +222,8 @@ class Settings(_Section):
     security: SecuritySettings = SecuritySettings()
     datasets: dict[str, DatasetSettings] = Field(default_factory=dict)
     sources: list[SourceSettings] = Field(default_factory=list)
+    # Each app's own settings (``[apps.energy.battery]``), validated by the app that reads them.
+    apps: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @field_validator("sources")
     @classmethod

@@ -63,4 +63,5 @@ def main(argv: list[str]) -> None:
     st.navigation(pages).run()
 
 
-main(sys.argv[1:])
+if __name__ == "__main__":  # how `streamlit run` executes the script; importing it draws nothing
+    main(sys.argv[1:])

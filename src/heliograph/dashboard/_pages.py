@@ -22,7 +22,7 @@ from . import _charts as charts
 from . import _data as data
 from . import _lake_data as lake_data
 
-__all__ = ["DRAWN", "PAGES", "TTL_SECONDS", "guarded"]
+__all__ = []  # the pages belong to the script (_app.py), not to the API
 
 TTL_SECONDS = 15
 DRAWN = "page drawn at"  # the last line of every page, also when it failed

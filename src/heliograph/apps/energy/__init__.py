@@ -21,10 +21,19 @@ from typing import Any
 from heliograph.core import App, ConfigError, track
 from heliograph.lake import ReplaySource
 
-from ._actuals import PRICE_SERVICE, read_price_actuals
-from ._battery import battery_value, schedule_day
+from ._actuals import BATTERY_SERVICE, PRICE_SERVICE, read_price_actuals
+from ._battery import (
+    Battery,
+    Dispatch,
+    battery_settings,
+    battery_value,
+    dispatch,
+    price_scenarios,
+    schedule_day,
+    value_spread,
+)
 from ._blend import Blend, combine
-from ._business import battery_capture
+from ._business import battery_capture, realised_battery_value
 from ._catalogue import make_model
 from ._cli import results_table, train_energy
 from ._features import (
@@ -44,6 +53,7 @@ from ._simulator import DEFAULT_SHIFTS, RegimeShift, simulate
 from ._train import markets, model_name, price_pipeline, train_market
 
 __all__ = [
+    "BATTERY_SERVICE",
     "DEFAULT_SHIFTS",
     "FEATURE_IDS",
     "FIRST_MODELS",
@@ -56,7 +66,9 @@ __all__ = [
     "QUANTILES",
     "RETRAIN_BACKTEST_DAYS",
     "RETRAIN_MODELS",
+    "Battery",
     "Blend",
+    "Dispatch",
     "Lear",
     "PriceFeatures",
     "PriceModel",
@@ -65,8 +77,10 @@ __all__ = [
     "SeasonalNaive",
     "app",
     "battery_capture",
+    "battery_settings",
     "battery_value",
     "combine",
+    "dispatch",
     "feature_columns",
     "forecast_requests",
     "make_model",
@@ -74,18 +88,21 @@ __all__ = [
     "markets",
     "model_name",
     "price_pipeline",
+    "price_scenarios",
     "read_epf",
     "read_long",
     "read_price_actuals",
+    "realised_battery_value",
     "results_table",
     "schedule_day",
     "simulate",
     "train_energy",
     "train_market",
+    "value_spread",
 ]
 
 # Imported only when needed: they pull in MLflow (_pyfunc) or the gateway's FastAPI (_service).
-LAZY = ("_pyfunc", "_service")
+LAZY = ("_battery_service", "_pyfunc", "_service")
 
 _SIMULATOR_OPTIONS = {"markets", "start", "end", "seed", "freq", "shifts"}
 
@@ -249,6 +266,13 @@ shifts = [
     { at = "2025-06-02", kind = "fuel", factor = 1.8 },
 ]
 
+# The battery the battery-schedule service schedules (every key shown with its default):
+[apps.energy.battery]
+capacity_mwh = 2.0  # the most it stores
+power_mw = 1.0  # the most it charges or discharges, at the grid
+efficiency = 0.9  # round trip: 1 MWh charged gives back 0.9 MWh
+initial_soc = 0.5  # stored at the start of a schedule, a fraction of capacity; kept at the end
+
 # Real data in the EPF benchmark format (timestamp, price, two exogenous forecasts):
 # [[sources]]
 # name = "epf"
@@ -260,23 +284,30 @@ shifts = [
 
 
 def _services() -> list[Any]:
+    from ._battery_service import BatterySchedule
     from ._service import PriceForecast  # imports the gateway (FastAPI): only when serving
 
-    return [PriceForecast()]
+    return [PriceForecast(), BatterySchedule()]
 
 
 def _business_metrics() -> list[Any]:
     from heliograph.monitoring import BusinessMetric
 
-    from ._business import battery_capture
+    from ._business import battery_capture, realised_battery_value
 
-    return [BusinessMetric("price-forecast", "battery_capture", battery_capture, "maximize")]
+    return [
+        BusinessMetric("price-forecast", "battery_capture", battery_capture, "maximize"),
+        BusinessMetric(BATTERY_SERVICE, "battery_value", realised_battery_value, "maximize"),
+    ]
 
 
 def _actuals() -> list[Any]:
     from heliograph.jobs import ActualsSource
 
-    return [ActualsSource(PRICE_SERVICE, read_price_actuals, source="energy_prices")]
+    return [
+        ActualsSource(service, read_price_actuals, source="energy_prices")
+        for service in (PRICE_SERVICE, BATTERY_SERVICE)
+    ]
 
 
 # What the `retrain` job trains. A market without a champion gets the quick baseline, so that

@@ -21,10 +21,12 @@ from heliograph.lake import Lake
 
 from ._train import MODEL_PREFIX
 
-__all__ = ["PRICE_SERVICE", "read_price_actuals"]
+__all__ = ["BATTERY_SERVICE", "PRICE_SERVICE", "read_price_actuals"]
 
 PRICE_SERVICE = "price-forecast"
 """The service whose predictions the prices judge."""
+BATTERY_SERVICE = "battery-schedule"
+"""The service whose schedules the prices value (``realised_battery_value``)."""
 
 
 def read_price_actuals(lake: Lake, wanted: pd.DataFrame, now: datetime) -> pd.DataFrame:

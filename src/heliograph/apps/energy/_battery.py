@@ -13,18 +13,40 @@ cheap.
 >>> actual.iloc[3:5], actual.iloc[18:20] = 10.0, 100.0
 >>> battery_value(actual, actual)["capture"]
 1.0
+
+The trader's decision is the other half (``Battery``, ``dispatch``, ``value_spread``): a
+configured battery's charge/discharge schedule over a forecast's periods, the linear programme
+solved by HiGHS (``scipy.optimize.linprog``), and the P10-P90 spread of its value over price
+scenarios drawn from the forecast's quantiles.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from scipy import sparse
+from scipy.optimize import linprog
+from scipy.stats import norm
 
-__all__ = ["battery_value", "schedule_day"]
+from heliograph.core import ConfigError
+
+__all__ = [
+    "Battery",
+    "Dispatch",
+    "battery_settings",
+    "battery_value",
+    "dispatch",
+    "price_scenarios",
+    "schedule_day",
+    "value_spread",
+]
 
 _HOURS_PER_DAY = 24.0
 
@@ -189,3 +211,169 @@ def battery_value(
     result["perfect_revenue"] = perfect
     result["capture"] = revenue / perfect if perfect > 0 else math.nan
     return result
+
+
+# -- the trader's decision: a schedule for a configured battery --------------------------------
+
+BATTERY_SECTION = "apps.energy.battery"
+"""Where ``helio.toml`` configures the battery (``[apps.energy.battery]``)."""
+
+
+_TIE_BREAK = 1e-4  # €/MWh: breaks ties, never a real trade-off
+
+
+class Battery(BaseModel):
+    """A battery: ``capacity_mwh`` stored at most, ``power_mw`` in or out at the grid,
+    ``efficiency`` the round trip (1 MWh charged gives back ``efficiency`` MWh), and the
+    state of charge at the start of a schedule (``initial_soc``, a fraction of capacity),
+    which a schedule leaves at least as full as it found it.
+
+    >>> Battery(capacity_mwh=4, power_mw=2).initial_mwh
+    2.0
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    capacity_mwh: float = Field(default=2.0, gt=0, allow_inf_nan=False)
+    power_mw: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+    efficiency: float = Field(default=0.9, gt=0, le=1)
+    initial_soc: float = Field(default=0.5, ge=0, le=1)
+
+    @property
+    def initial_mwh(self) -> float:
+        return self.initial_soc * self.capacity_mwh
+
+
+def battery_settings(apps: Mapping[str, Any]) -> Battery:
+    """The battery of ``[apps.energy.battery]`` (``project.settings.apps``); defaults when
+    the section is absent. A bad value is a ``ConfigError`` naming the key and the rule.
+
+    >>> battery_settings({"energy": {"battery": {"power_mw": 2}}}).power_mw
+    2.0
+    """
+    given = apps.get("energy", {}).get("battery", {})
+    try:
+        return Battery.model_validate(given)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
+        raise ConfigError(
+            f"invalid configuration key {BATTERY_SECTION}.{key}: {message}",
+            field=f"{BATTERY_SECTION}.{key}",
+            rule=message,
+        ) from None
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """A schedule: per period, ``charge_mw`` and ``discharge_mw`` at the grid, ``net_mw``
+    (discharge - charge: what the grid receives) and ``soc_mwh`` at the period's end;
+    ``value`` at the prices it was planned on, ``sum(price * net_mw) * period_hours``."""
+
+    charge_mw: np.ndarray
+    discharge_mw: np.ndarray
+    soc_mwh: np.ndarray
+    period_hours: float
+    value: float
+
+    @property
+    def net_mw(self) -> np.ndarray:
+        return self.discharge_mw - self.charge_mw
+
+    def value_at(self, prices: np.ndarray) -> np.ndarray:
+        """The schedule's value at each row of ``prices`` (periods along the last axis)."""
+        return np.asarray(prices, dtype=float) @ self.net_mw * self.period_hours
+
+
+def dispatch(prices: np.ndarray, battery: Battery, period_hours: float) -> Dispatch:
+    """The schedule that earns most at ``prices`` (€/MWh per period): a linear programme.
+
+    Charging ``c`` MW for a period stores ``c * period_hours`` MWh; discharging ``d`` MW draws
+    ``d * period_hours / efficiency`` MWh from store; the store stays within
+    ``[0, capacity_mwh]``, power within ``[0, power_mw]``, and it ends at least at
+    ``initial_soc``. Solved by HiGHS (``scipy.optimize.linprog``).
+
+    >>> plan = dispatch(np.array([10.0, 90.0]), Battery(capacity_mwh=1, initial_soc=0), 1.0)
+    >>> plan.net_mw.round(3).tolist(), round(plan.value, 3)
+    ([-1.0, 0.9], 71.0)
+    """
+    prices = np.asarray(prices, dtype=float).ravel()
+    if not period_hours > 0:
+        raise ValueError(f"period_hours must be positive, got {period_hours}")
+    if not np.isfinite(prices).all():
+        raise ValueError("prices contain NaN or infinity; a schedule needs every period's price")
+    n = len(prices)
+    if n == 0:
+        raise ValueError("no periods to schedule")
+    dt, eta, start = period_hours, battery.efficiency, battery.initial_mwh
+    # x = [charge (n), discharge (n), soc (n)]; maximise sum(p * (d - c)) * dt
+    # plus a hair's cost per MWh moved, so that among equal schedules the solver moves least
+    # (no cycling between equal prices, no charging and discharging in one period)
+    wear = _TIE_BREAK * dt
+    cost = np.concatenate([prices * dt + wear, -prices * dt + wear, np.zeros(n)])
+    eye = sparse.eye(n, format="csr")
+    previous = sparse.eye(n, k=-1, format="csr")  # soc[t-1] for t >= 1
+    # soc[t] - soc[t-1] - c[t] dt + d[t] dt / eta = 0 (soc[-1] = start)
+    a_eq = sparse.hstack([-dt * eye, (dt / eta) * eye, eye - previous], format="csr")
+    b_eq = np.zeros(n)
+    b_eq[0] = start
+    power = (0.0, battery.power_mw)
+    bounds = [power] * (2 * n) + [(0.0, battery.capacity_mwh)] * (n - 1)
+    bounds.append((start, battery.capacity_mwh))
+    solved = linprog(cost, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if solved.status != 0:
+        raise ValueError(f"the battery schedule could not be solved: {solved.message}")
+    charge, discharge, soc = np.split(np.clip(solved.x, 0.0, None), 3)
+    plan = Dispatch(charge, discharge, soc, dt, 0.0)
+    return Dispatch(charge, discharge, soc, dt, float(plan.value_at(prices)))
+
+
+_SCENARIOS = 1000
+_SCENARIO_SEED = 20241202
+_PERSISTENCE = 0.9  # correlation of a scenario's forecast error from one period to the next
+
+
+def price_scenarios(
+    quantiles: Mapping[float, np.ndarray], *, count: int = _SCENARIOS, seed: int = _SCENARIO_SEED
+) -> np.ndarray:
+    """``count`` price paths (rows) consistent with per-period forecast quantiles.
+
+    ``quantiles`` maps a level (0.1, 0.5, 0.9) to its prices per period. Each path's levels
+    follow a Gaussian AR(1) across periods (``_PERSISTENCE``: a forecast that is too low at
+    one period tends to be too low at the next), mapped through each period's quantile
+    function: linear between the given quantiles, extended linearly beyond the outer two.
+    Seeded: the same forecast gives the same paths.
+    """
+    levels = np.array(sorted(quantiles), dtype=float)
+    if len(levels) < 2 or levels[0] <= 0 or levels[-1] >= 1:
+        raise ValueError("need at least two quantile levels inside (0, 1)")
+    values = np.sort(np.vstack([np.asarray(quantiles[q], dtype=float) for q in levels]), axis=0)
+    n = values.shape[1]
+    rng = np.random.default_rng(seed)
+    shocks = rng.standard_normal((count, n))
+    z = np.empty_like(shocks)
+    z[:, 0] = shocks[:, 0]
+    scale = math.sqrt(1 - _PERSISTENCE**2)
+    for t in range(1, n):
+        z[:, t] = _PERSISTENCE * z[:, t - 1] + scale * shocks[:, t]
+    u = norm.cdf(z)
+    # piecewise-linear quantile function per period, with the end segments extended
+    segment = np.clip(np.searchsorted(levels, u) - 1, 0, len(levels) - 2)
+    lo, hi = levels[segment], levels[segment + 1]
+    column = np.arange(n)
+    v_lo, v_hi = values[segment, column], values[segment + 1, column]
+    return v_lo + (u - lo) / (hi - lo) * (v_hi - v_lo)
+
+
+def value_spread(values: np.ndarray) -> dict[str, float]:
+    """A schedule's ``values`` over price scenarios (``Dispatch.value_at``) summarised:
+    ``expected`` (the mean), ``p10``, ``p50`` and ``p90``."""
+    values = np.asarray(values, dtype=float)
+    p10, p50, p90 = np.quantile(values, [0.1, 0.5, 0.9])
+    return {
+        "expected": float(values.mean()),
+        "p10": float(p10),
+        "p50": float(p50),
+        "p90": float(p90),
+    }
