@@ -353,8 +353,11 @@ def ui(
         str(port),
     ]
     console.print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
+    # MLflow 3 starts eight job-runner processes for its GenAI jobs, which a UI over this
+    # store never runs: off unless the environment asks for them.
+    env = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", **os.environ}
     # Its own process group, so that stopping helio ui stops the server and its workers.
-    child = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
+    child = subprocess.Popen(command, env=env, start_new_session=True)
     stopped: list[float] = []  # when, and which signal
 
     def stop(signum: int, _frame: object) -> None:  # the MLflow server shuts down; wait() ends
