@@ -112,7 +112,7 @@ def test_helio_up_runs_the_loop_then_stops_on_ctrl_c_and_resumes(tmp_path: Path)
         ).stdout
     )  # fmt: skip
     assert status["ledger"]["events"].get("alert_raised", 0) > 0, (status["ledger"], out)
-    [service] = status["services"]
+    [service] = [s for s in status["services"] if s["service"] == "price-forecast"]
     assert service["models"]["energy-price-GB"]["champion"] == "1"
     drift = [e for e in ledger.events(kind="alert_raised", limit=5000) if "drifted" in e.reason]
     assert any("/v1/champion/" in e.subject for e in drift)
