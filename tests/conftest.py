@@ -33,10 +33,6 @@ def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("HELIO_") and "__" in name:
             monkeypatch.delenv(name)
     monkeypatch.delenv("HELIO_PROJECT", raising=False)
-    # Backtests in-process: the tests' models are small, a pool of workers per test process
-    # (and per `helio` subprocess) costs more than it saves on CI's 2 cores; tests/compute
-    # builds its engines explicitly.
-    monkeypatch.setenv("HELIO_COMPUTE__WORKERS", "1")
 
 
 @pytest.fixture

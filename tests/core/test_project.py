@@ -44,7 +44,6 @@ def test_init_refuses_to_overwrite(tmp_path: Path) -> None:
 
 def test_environment_overrides_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     init_project(tmp_path)
-    monkeypatch.delenv("HELIO_COMPUTE__WORKERS")  # the suite's own override (conftest)
     monkeypatch.setenv("HELIO_LEDGER__URL", "postgresql+psycopg://u@db/helio")
     monkeypatch.setenv("HELIO_CLOCK__SPEED", "60")
     project = Project.load(tmp_path)

@@ -223,7 +223,7 @@ def _ray_call(ray: Any) -> Any:
 
 
 def open_engine(settings: ComputeSettings | None = None) -> Engine:
-    """The engine ``[compute]`` names (default: local processes, one per core)."""
+    """The engine ``[compute]`` names (default: local, in this process)."""
     settings = settings or ComputeSettings()
     if settings.engine == "ray":
         return RayEngine(settings.address, settings.workers)

@@ -190,7 +190,7 @@ class ComputeSettings(_Section):
 
     engine: Literal["local", "ray"] = "local"
     address: str = ""
-    workers: int = Field(default=0, ge=0)
+    workers: int = Field(default=1, ge=0)  # 1: in this process (a script needs no main guard)
 
 
 class DatasetSettings(_Section):

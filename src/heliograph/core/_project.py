@@ -192,8 +192,10 @@ password = ""
 # ray://HOST:10001: a remote one). `helio train --engine` overrides it for one run.
 engine = "local"
 address = ""
-# Local processes (or CPUs of a Ray cluster started here); 0: one per core, 1: in-process.
-workers = 0
+# How many run at once: local processes (1: in this process, the default, so a script or
+# notebook needs no `if __name__ == "__main__":` guard; 0: one per core), or the CPUs of a Ray
+# cluster started here (0: all).
+workers = 1
 
 # Datasets: [datasets.NAME] with `key` (columns that identify a row), `time_column` (its
 # date names the partition), `columns` (name = type: string, double, bigint, boolean,
