@@ -45,6 +45,7 @@ from ._errors import (
 from ._logging import configure_logging, get_logger
 from ._progress import progress_enabled, track
 from ._project import CONFIG_TEMPLATE, PROJECT_ENV, Project, init_project
+from ._toml import read_toml_file
 
 __all__ = [
     "CONFIG_FILE",
@@ -96,6 +97,7 @@ __all__ = [
     "load_apps",
     "load_settings",
     "progress_enabled",
+    "read_toml_file",
     "redacted",
     "secret_values",
     "track",

@@ -36,14 +36,13 @@ Example::
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from heliograph.core import Settings, UsageError
+from heliograph.core import Settings, UsageError, read_toml_file
 from heliograph.jobs import RETRAIN_EVERY, RETRAIN_TRIGGERS
 
 __all__ = ["Policy", "PromotePolicy", "RetrainPolicy", "load_policy", "policy_from"]
@@ -151,14 +150,5 @@ def policy_from(data: Mapping[str, Any], *, name: str, where: str = "policy") ->
 def load_policy(path: Path | str) -> Policy:
     """The policy in the TOML file at ``path`` (see the module)."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(
-            f"no policy file at {path}", field="--policy", rule="a TOML file"
-        ) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(
-            f"{path} is not valid TOML: {exc}", file=str(path), field="--policy", rule="TOML"
-        ) from None
+    data = read_toml_file(path, what="policy", option="--policy")
     return policy_from(data, name=path.stem, where=str(path))

@@ -35,13 +35,12 @@ import contextvars
 import hashlib
 import json
 import math
-import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from heliograph.core import UsageError
+from heliograph.core import UsageError, read_toml_file
 
 from ._pipeline import Candidate, TrainingPipeline
 
@@ -106,16 +105,7 @@ class Sweep:
     def read(cls, path: Path) -> Sweep:
         """The sweep a TOML file declares; a bad file is a ``UsageError`` naming the key."""
         where = str(path)
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise UsageError(
-                f"no sweep file at {path}", field="--sweep", rule="a TOML file"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise UsageError(
-                f"{path} is not valid TOML: {exc}", field="--sweep", rule="TOML"
-            ) from None
+        data = read_toml_file(path, what="sweep", option="--sweep")
         unknown = set(data) - {"candidate", "space", "trials", "seed"}
         if unknown:
             raise _bad(sorted(unknown)[0], "unknown key (candidate, space, trials, seed)", where)
