@@ -269,6 +269,24 @@ def forecast(
 # -- live metrics and the policy's verdict ----------------------------------------------------
 
 
+def _history(
+    project: Project,
+    service: str,
+    end: datetime | None,
+    days: float,
+    **which: Any,
+) -> pd.DataFrame:
+    """What ``service``'s passes of the ``days`` before its newest (or ``end``) stored for
+    the shortest window, narrowed by ``which`` (``monitor_history``'s filters)."""
+    end = _end(project, service, end)
+    if end is None:
+        return _results_frame([])
+    window = min(project.settings.monitoring.windows_hours)
+    since = end - timedelta(days=days)
+    results = monitor_history(project.ledger_url, service, since=since, window_hours=window, **which)
+    return _results_frame(results)
+
+
 def live_metrics(
     project: Project,
     service: str,
@@ -279,19 +297,8 @@ def live_metrics(
 ) -> pd.DataFrame:
     """The live ``metric`` (every metric: None) of ``service`` per model, version and role at
     each monitor pass of the last ``days`` before the newest, for the shortest window."""
-    end = _end(project, service, end)
-    if end is None:
-        return _results_frame([])
-    window = min(project.settings.monitoring.windows_hours)
-    results = monitor_history(
-        project.ledger_url,
-        service,
-        since=end - timedelta(days=days),
-        kind="metric",
-        name=metric,
-        window_hours=window,
-    )
-    return _results_frame(results)
+    # a metric's feature is "": named, the (service, kind, name, feature, end) index is used
+    return _history(project, service, end, days, kind="metric", name=metric, features=[""])
 
 
 def metric_names(project: Project, service: str, end: datetime | None = None) -> list[str]:
@@ -407,22 +414,10 @@ def drift_history(
 ) -> pd.DataFrame:
     """``statistic`` of ``features`` of one version and role at each pass of the last
     ``days``, shortest window."""
-    end = _end(project, service, end)
-    if end is None or not features:
+    if not features:
         return _results_frame([])
-    window = min(project.settings.monitoring.windows_hours)
-    results = monitor_history(
-        project.ledger_url,
-        service,
-        since=end - timedelta(days=days),
-        kind="drift",
-        name=statistic,
-        window_hours=window,
-        features=features,
-        model_version=model_version,
-        role=role,
-    )
-    return _results_frame(results)
+    which = {"model_version": model_version, "role": role, "features": features}
+    return _history(project, service, end, days, kind="drift", name=statistic, **which)
 
 
 # -- events -----------------------------------------------------------------------------------

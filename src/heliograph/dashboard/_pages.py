@@ -27,6 +27,7 @@ __all__ = []  # the pages belong to the script (_app.py), not to the API
 TTL_SECONDS = 15
 DRAWN = "page drawn at"  # the last line of every page, also when it failed
 _log = logging.getLogger("heliograph.dashboard")
+_ServicePage = Callable[[Project, str, str, Any], None]
 
 
 @st.cache_resource
@@ -86,6 +87,24 @@ def _service(project: Project, key: str) -> tuple[str, Any] | tuple[None, None]:
     return service, ends[service]
 
 
+def _per_service(title: str, key: str) -> Callable[[_ServicePage], Callable[[Project], None]]:
+    """A page about one monitored service: its title, the service chooser, then ``body``
+    (the project, its root, the service and the end of its newest pass); a hint instead
+    when nothing is monitored yet."""
+
+    def wrap(body: _ServicePage) -> Callable[[Project], None]:
+        @functools.wraps(body)
+        def page(project: Project) -> None:
+            st.title(title)
+            service, end = _service(project, key)
+            if service is not None:
+                body(project, str(project.root), service, end)
+
+        return page
+
+    return wrap
+
+
 # -- pages ------------------------------------------------------------------------------------
 
 
@@ -131,12 +150,8 @@ def overview(project: Project) -> None:
         )
 
 
-def forecast(project: Project) -> None:
-    root = str(project.root)
-    st.title("Forecast against actual")
-    service, end = _service(project, "forecast")
-    if service is None:
-        return
+@_per_service("Forecast against actual", "forecast")
+def forecast(project: Project, root: str, service: str, end: Any) -> None:
     models = cached("models_of", root, service, end)
     left, right = st.columns([2, 1])
     model = left.selectbox("model (market)", models, key="forecast-model") if models else None
@@ -162,12 +177,8 @@ def forecast(project: Project) -> None:
     )
 
 
-def live_metrics(project: Project) -> None:
-    root = str(project.root)
-    st.title("Live metrics")
-    service, end = _service(project, "metrics")
-    if service is None:
-        return
+@_per_service("Live metrics", "metrics")
+def live_metrics(project: Project, root: str, service: str, end: Any) -> None:
     names = cached("metric_names", root, service, end)
     if not names:
         _hint("metrics")
@@ -197,12 +208,8 @@ def live_metrics(project: Project) -> None:
         st.caption(verdict.standing)
 
 
-def drift(project: Project) -> None:
-    root = str(project.root)
-    st.title("Drift")
-    service, end = _service(project, "drift")
-    if service is None:
-        return
+@_per_service("Drift", "drift")
+def drift(project: Project, root: str, service: str, end: Any) -> None:
     frame = cached("drift", root, service, end)
     if frame.empty:
         _hint("drift")

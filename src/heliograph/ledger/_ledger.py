@@ -105,8 +105,10 @@ class Ledger:
                 from pathlib import Path
 
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+        from ._schema import create_tables  # it reads the other modules' tables
+
         try:
-            _metadata.create_all(self.engine)
+            create_tables(self.engine)
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot open the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}",
