@@ -14,10 +14,13 @@ browser context:
 - ``rss_mb``: the server's resident memory after one round of every page, and after
   ``--reloads`` more reloads (cycling through the pages); ``rss_growth`` their ratio (the
   goal: within 1.10, flat);
+- ``open_seconds``: the first open of the ledger (an older ledger gains its indexes and
+  prediction counts then, once);
 - the baseline, in the same run: what the pages avoid, ``count(*)`` over every prediction
   and ``judged_predictions`` (every record, exploded per target) for the forecast page's 48 h.
 
-    nice -n 10 python benchmarks/dashboard.py                    # 10 M rows, ≈ 1.7 GB, minutes
+    nice -n 10 python benchmarks/dashboard.py --folder F         # 10 M rows, ≈ 5.3 GB, ~10 min
+                                                                 # to generate; F keeps it
     python benchmarks/dashboard.py --rows 200000 --reloads 20    # a quick look
 
 One JSON line on standard output; progress on standard error.
@@ -43,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _dashboard_ledger import END, SERVICE, generate_ledger
 
 from heliograph.core import init_project
-from heliograph.ledger import judged_predictions
+from heliograph.ledger import count_predictions, judged_predictions
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {  # url path: (the page's title in the sidebar, whether it draws a chart)
@@ -126,6 +129,9 @@ def main() -> None:
         started = time.perf_counter()
         result["generate"] = generate_ledger(project.ledger_url, args.rows, log=say)
         result["generate"]["seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    count_predictions(project.ledger_url, service="none")  # an older ledger migrates here
+    result["open_seconds"] = round(time.perf_counter() - started, 1)
     result["ledger_mb"] = round(ledger.stat().st_size / 1e6, 1)
     say(f"ledger {result['ledger_mb']} MB; baseline reads")
     result["baseline"] = baseline(project.ledger_url)

@@ -283,8 +283,8 @@ def _history(
         return _results_frame([])
     window = min(project.settings.monitoring.windows_hours)
     since = end - timedelta(days=days)
-    results = monitor_history(project.ledger_url, service, since=since, window_hours=window, **which)
-    return _results_frame(results)
+    found = monitor_history(project.ledger_url, service, since=since, window_hours=window, **which)
+    return _results_frame(found)
 
 
 def live_metrics(

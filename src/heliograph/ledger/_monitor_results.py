@@ -204,7 +204,7 @@ def read_monitor_results(
                 field=name,
                 rule="one of " + ", ".join(_FILTERS),
             )
-    given = {name: value for name, value in filters.items() if value is not None}
+    given: dict[str, Any] = {name: value for name, value in filters.items() if value is not None}
     if window_hours is not None:
         given["window_hours"] = float(window_hours)
     conditions = [table.c[name] == value for name, value in given.items()]

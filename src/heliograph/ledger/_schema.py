@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -103,12 +104,11 @@ def _add_missing_indexes(engine: sa.Engine, inspector: sa.Inspector, existed: se
 
 def _counts_sqlite(engine: sa.Engine) -> None:
     raw = engine.raw_connection()
+    driver: Any = raw.driver_connection  # sqlite3's own connection
     try:
-        driver = raw.driver_connection
-        assert driver is not None
-        driver.isolation_level = None  # type: ignore[attr-defined]  # we say BEGIN and COMMIT
+        driver.isolation_level = None  # we say BEGIN and COMMIT
         cursor = driver.cursor()
-        cursor.execute("BEGIN IMMEDIATE")  # writers wait: nothing inserted between trigger and count
+        cursor.execute("BEGIN IMMEDIATE")  # writers wait: none between trigger and count
         try:
             found = cursor.execute(
                 "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'prediction_counts'"
@@ -123,7 +123,7 @@ def _counts_sqlite(engine: sa.Engine) -> None:
             cursor.execute("ROLLBACK")
             raise
     finally:
-        driver.isolation_level = ""  # type: ignore[attr-defined]  # the pool's default again
+        driver.isolation_level = ""  # the pool's default again
         raw.close()
 
 
