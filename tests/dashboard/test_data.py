@@ -237,3 +237,16 @@ def test_binding_beyond_loopback_needs_a_password(project: Project) -> None:
     assert command[-2:] == ["--project", str(project.root)]
     assert password_ok(None, "") and password_ok("s3cret", "s3cret")
     assert not password_ok("s3cre", "s3cret") and not password_ok(None, "s3cret")
+
+
+def test_a_configured_secret_in_an_event_or_alert_is_shown_as_stars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = "https://hooks.example/T0/s3cr3t-token"
+    monkeypatch.setenv("HELIO_MONITORING__WEBHOOK_URL", hook)
+    secret = init_project(tmp_path / "s", name="board").with_clock(FixedClock(NOW))
+    ledger = Ledger(secret.ledger_url)
+    ledger.record("alert_undelivered", "alert/1", f"POST {hook} failed: timeout")
+    ledger.record("alert_raised", "drift/load", f"drifted; told {hook}")
+    shown = " ".join(events(secret)["reason"]) + " ".join(overview(secret).alerts["reason"])
+    assert "s3cr3t-token" not in shown and shown.count("***") == 3  # timeline 2, overview 1

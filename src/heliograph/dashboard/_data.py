@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.core import Project, as_utc
+from heliograph.core import Project, as_utc, redacted, secret_values
 from heliograph.ledger import (
     Event,
     Ledger,
@@ -199,6 +199,7 @@ def overview(project: Project, *, alerts: int = 20) -> Overview:
             {"at": e.at, "subject": e.subject, "reason": e.reason}
             for e in ledger.events(kind="alert_raised", limit=alerts)
         ]
+        raised = redacted(raised, secret_values(project.settings))  # a webhook URL, say
     finally:
         ledger.close()
     return Overview(
@@ -438,4 +439,5 @@ def events(
         {"at": e.at, "kind": e.kind, "subject": e.subject, "reason": e.reason, "actor": e.actor}
         for e in found
     ]
+    rows = redacted(rows, secret_values(project.settings))  # alert_undelivered names its URL
     return _frame(rows, ["at", "kind", "subject", "reason", "actor"])

@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from heliograph.core import HelioError, Project
+from heliograph.core import HelioError, Project, redacted, secret_values
 
 from . import _charts as charts
 from . import _data as data
@@ -50,8 +50,8 @@ def guarded(page: Callable[[Project], None], title: str) -> Callable[[Project], 
     def run(project: Project) -> None:
         try:
             page(project)
-        except HelioError as exc:
-            st.error(exc.headline)
+        except HelioError as exc:  # a message may quote configuration: no secret shown
+            st.error(redacted(exc.headline, secret_values(project.settings)))
         except Exception as exc:
             _log.exception("dashboard page %s failed", page.__name__)
             st.error(
