@@ -1,5 +1,6 @@
 """A generated ledger at scale for ``benchmarks/dashboard.py``: predictions, actuals, monitor
-results and events, written by SQLite itself (a recursive CTE), in the ledger's own schema (its triggers count the predictions per version as they go in).
+results and events, written by SQLite itself (a recursive CTE), in the ledger's own schema
+(its triggers count the predictions per version as they go in).
 
 Predictions: ``rows`` answers of the price-forecast service over a year ending at ``END``,
 spread over 3 markets (models ``energy-price-GB/DE/FR``), champion and challenger in turn,
@@ -18,7 +19,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from heliograph.ledger import _predictions, count_predictions
+from heliograph.ledger import _predictions as _engines
+from heliograph.ledger import count_predictions
 
 __all__ = ["END", "MARKETS", "SERVICE", "generate_ledger"]
 
@@ -153,7 +155,7 @@ def _events(con: sqlite3.Connection) -> int:
 def generate_ledger(url: str, rows: int, log: object = None) -> dict[str, float]:
     """Fill the (new, SQLite) ledger at ``url`` and return seconds and counts per part."""
     count_predictions(url)  # the ledger creates its tables, indexes and triggers
-    _predictions._SHARED.pop((url, os.getpid())).dispose()  # no reader holds the WAL open
+    _engines._SHARED.pop((url, os.getpid())).dispose()  # no reader holds the WAL open
     path = Path(url.removeprefix("sqlite:///"))
     con = sqlite3.connect(path, isolation_level=None)
     # no WAL while loading: each page is written once (a WAL would hold the whole load and
