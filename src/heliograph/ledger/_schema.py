@@ -90,8 +90,8 @@ def _add_missing_indexes(engine: sa.Engine, inspector: sa.Inspector, existed: se
         for index in table.indexes:
             if index.name not in have:
                 started = time.perf_counter()
-                with engine.begin() as con:
-                    index.create(con, checkfirst=True)
+                with engine.begin() as con:  # another process may be adding it too
+                    con.execute(sa.schema.CreateIndex(index, if_not_exists=True))
                     if engine.dialect.name == "sqlite":  # the planner's figures for it
                         con.exec_driver_sql(f'ANALYZE "{index.name}"')
                 logger.info(
