@@ -21,7 +21,7 @@ from heliograph.ledger import (
 )
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
-NEW_INDEXES = {"ix_monitor_results_group_end", "ix_monitor_results_history"}
+NEW_INDEXES = {"ix_monitor_results_group_end", "ix_monitor_results_history"}  # and events
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -53,7 +53,7 @@ def _make_old(url: str) -> None:
     """The ledger as the previous release left it: no new indexes, no prediction counts."""
     engine = sa.create_engine(url)
     with engine.begin() as con:
-        for index in NEW_INDEXES:
+        for index in [*NEW_INDEXES, "ix_events_kind_id"]:
             con.exec_driver_sql(f"DROP INDEX {index}")
         con.exec_driver_sql("DROP TABLE prediction_counts")
         if engine.dialect.name == "postgresql":
@@ -84,6 +84,7 @@ def test_an_old_ledger_gains_its_indexes_and_exact_counts_on_open(url: str, tmp_
     engine = sa.create_engine(url)
     indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("monitor_results")}
     assert NEW_INDEXES <= indexes
+    assert "ix_events_kind_id" in {ix["name"] for ix in sa.inspect(engine).get_indexes("events")}
     assert predictions_per_version(url, [("gb", "1"), ("gb", "2"), ("gb", "9")]) == {
         ("gb", "1"): 3,
         ("gb", "2"): 3,

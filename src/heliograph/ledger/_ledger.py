@@ -43,6 +43,9 @@ events_table = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("details", sa.Text, nullable=False, default="{}"),
+    # the newest N of one kind (the dashboard's alerts and timeline) without sorting every
+    # event of that kind: SQLite's kind index holds the rowid, PostgreSQL's does not
+    sa.Index("ix_events_kind_id", "kind", "id"),
 )
 
 
