@@ -15,6 +15,7 @@ from heliograph.dashboard import (
     check_binding,
     dashboard_command,
     drift,
+    drift_history,
     events,
     forecast,
     forecast_chart,
@@ -206,6 +207,34 @@ def test_drift_carries_the_configured_threshold(project: Project) -> None:
     over = dict(zip(frame["role"], frame["over"], strict=True))
     assert over == {"champion": False, "challenger": True}
     assert set(frame["threshold"]) == {project.settings.monitoring.psi}
+
+
+def test_drift_history_is_one_models_version_when_markets_share_numbers(project: Project) -> None:
+    _monitor(project)  # energy-price-GB v1 champion, psi of "load" 0.05 at each pass
+    other = [
+        MonitorResult(
+            SERVICE,
+            "energy-price-DE",
+            "1",
+            "champion",
+            24.0,
+            NOW - timedelta(hours=h),
+            "drift",
+            "psi",
+            "load",
+            0.9,
+            100,
+        )
+        for h in range(3)
+    ]
+    store_monitor_results(project.ledger_url, other)
+    one = {"model_version": "1", "role": "champion"}
+    gb = drift_history(project, SERVICE, "psi", ["load"], model_name=MODEL, **one)
+    assert list(gb["value"]) == [0.05, 0.05, 0.05] and set(gb["model_name"]) == {MODEL}
+    assert gb["window_end"].is_monotonic_increasing
+    both = drift_history(project, SERVICE, "psi", ["load"], **one)
+    assert sorted(set(both["model_name"])) == ["energy-price-DE", MODEL] and len(both) == 6
+    assert drift_history(project, SERVICE, "psi", [], **one).empty
 
 
 def test_timeline_keeps_rare_events_beside_a_flood_of_alerts(project: Project) -> None:

@@ -410,14 +410,18 @@ def drift_history(
     *,
     model_version: str,
     role: str,
+    model_name: str | None = None,
     days: float = 7.0,
     end: datetime | None = None,
 ) -> pd.DataFrame:
-    """``statistic`` of ``features`` of one version and role at each pass of the last
-    ``days``, shortest window."""
+    """``statistic`` of ``features`` of one version and role (of ``model_name``: each
+    market's model numbers its own versions) at each pass of the last ``days``, shortest
+    window."""
     if not features:
         return _results_frame([])
-    which = {"model_version": model_version, "role": role, "features": features}
+    which: dict[str, Any] = {"model_version": model_version, "role": role, "features": features}
+    if model_name is not None:
+        which["model_name"] = model_name
     return _history(project, service, end, days, kind="drift", name=statistic, **which)
 
 

@@ -219,10 +219,11 @@ def drift(project: Project, root: str, service: str, end: Any) -> None:
     statistic = left.selectbox(
         "statistic", statistics, index=statistics.index("psi") if "psi" in statistics else 0
     )
-    series = sorted((frame["role"] + " v" + frame["model_version"].astype(str)).unique())
-    chosen = right.selectbox("version", series)
-    role, _, version = chosen.partition(" v")
-    mine = frame[(frame["role"] == role) & (frame["model_version"] == version)]
+    # each market's model numbers its own versions: a version is chosen with its model
+    label = frame["model_name"] + " · " + frame["role"] + " v" + frame["model_version"].astype(str)
+    chosen = right.selectbox("version", sorted(label.unique()))
+    mine = frame[label == chosen]
+    model, role, version = (str(mine[c].iloc[0]) for c in ("model_name", "role", "model_version"))
     shown = mine[mine["name"] == statistic]
     over = int(shown["over"].sum())
     st.metric(f"features over the {statistic} threshold", f"{over} of {len(shown)}")
@@ -234,9 +235,8 @@ def drift(project: Project, root: str, service: str, end: Any) -> None:
             f"the predictions' own {statistic}: {row['value']:.3g} (threshold {row['threshold']:g})"
         )
     top = shown.sort_values("value", ascending=False)["feature"].head(5).tolist()
-    history = cached(
-        "drift_history", root, service, statistic, top, model_version=version, role=role, end=end
-    )
+    which = {"model_name": model, "model_version": version, "role": role}
+    history = cached("drift_history", root, service, statistic, top, **which, end=end)
     if not history.empty and top:
         st.subheader(f"{statistic} over time, the five most drifted")
         threshold = float(shown["threshold"].iloc[0])
