@@ -1,5 +1,6 @@
 """A generated ledger at scale for ``benchmarks/dashboard.py``: predictions, actuals, monitor
-results and events, written by SQLite itself (a recursive CTE), in the ledger's own schema.
+results and events, written by SQLite itself (a recursive CTE), in the ledger's own schema
+(its triggers count the predictions per version as they go in).
 
 Predictions: ``rows`` answers of the price-forecast service over a year ending at ``END``,
 spread over 3 markets (models ``energy-price-GB/DE/FR``), champion and challenger in turn,
@@ -12,11 +13,13 @@ alerts, job failures).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from heliograph.ledger import _predictions as _engines
 from heliograph.ledger import count_predictions
 
 __all__ = ["END", "MARKETS", "SERVICE", "generate_ledger"]
@@ -151,10 +154,13 @@ def _events(con: sqlite3.Connection) -> int:
 
 def generate_ledger(url: str, rows: int, log: object = None) -> dict[str, float]:
     """Fill the (new, SQLite) ledger at ``url`` and return seconds and counts per part."""
-    count_predictions(url)  # the ledger creates its tables and indexes
+    count_predictions(url)  # the ledger creates its tables, indexes and triggers
+    _engines._SHARED.pop((url, os.getpid())).dispose()  # no reader holds the WAL open
     path = Path(url.removeprefix("sqlite:///"))
     con = sqlite3.connect(path, isolation_level=None)
-    con.execute("PRAGMA journal_mode=WAL")
+    # no WAL while loading: each page is written once (a WAL would hold the whole load and
+    # be copied again at the checkpoint); the ledger is WAL again at the end
+    con.execute("PRAGMA journal_mode=OFF")
     con.execute("PRAGMA synchronous=OFF")
     con.execute("PRAGMA cache_size=-400000")
     figures: dict[str, float] = {}
@@ -170,5 +176,6 @@ def generate_ledger(url: str, rows: int, log: object = None) -> dict[str, float]
         if callable(log):
             log(f"generated {name} in {figures[f'{name}_seconds']} s")
     con.execute("ANALYZE")
+    con.execute("PRAGMA journal_mode=WAL")
     con.close()
     return figures

@@ -9,15 +9,20 @@ browser context:
 
 - ``first_chart_seconds``: from navigation to the first chart's marks drawn (pages without a
   chart: to the page's last line), the data computed (a server just started, nothing kept);
+- ``first_chart_server_cpu_seconds``: the server's CPU for that first view (comparable
+  across runs on a busy machine, unlike the wall times);
 - ``reload_seconds``: the same page again within the data's 15 s memory, **served from
   memory** (labelled so; it is what a person clicking around sees);
 - ``rss_mb``: the server's resident memory after one round of every page, and after
   ``--reloads`` more reloads (cycling through the pages); ``rss_growth`` their ratio (the
   goal: within 1.10, flat);
+- ``open_seconds``: the first open of the ledger (an older ledger gains its indexes and
+  prediction counts then, once);
 - the baseline, in the same run: what the pages avoid, ``count(*)`` over every prediction
   and ``judged_predictions`` (every record, exploded per target) for the forecast page's 48 h.
 
-    nice -n 10 python benchmarks/dashboard.py                    # 10 M rows, ≈ 1.7 GB, minutes
+    nice -n 10 python benchmarks/dashboard.py --folder F         # 10 M rows, ≈ 5.3 GB, ~10 min
+                                                                 # to generate; F keeps it
     python benchmarks/dashboard.py --rows 200000 --reloads 20    # a quick look
 
 One JSON line on standard output; progress on standard error.
@@ -43,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _dashboard_ledger import END, SERVICE, generate_ledger
 
 from heliograph.core import init_project
-from heliograph.ledger import judged_predictions
+from heliograph.ledger import count_predictions, judged_predictions
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = {  # url path: (the page's title in the sidebar, whether it draws a chart)
@@ -67,6 +72,13 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU so far: what a page cost the server, whatever else
+    the machine's cores were doing (wall times on a shared machine are not comparable)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -126,6 +138,9 @@ def main() -> None:
         started = time.perf_counter()
         result["generate"] = generate_ledger(project.ledger_url, args.rows, log=say)
         result["generate"]["seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    count_predictions(project.ledger_url, service="none")  # an older ledger migrates here
+    result["open_seconds"] = round(time.perf_counter() - started, 1)
     result["ledger_mb"] = round(ledger.stat().st_size / 1e6, 1)
     say(f"ledger {result['ledger_mb']} MB; baseline reads")
     result["baseline"] = baseline(project.ledger_url)
@@ -155,10 +170,12 @@ def main() -> None:
                 time.sleep(0.3)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM)
-            first, again = {}, {}
+            first, again, cpu = {}, {}, {}
             for path in PAGES:
                 context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                used = cpu_seconds(server.pid)
                 seconds, page = open_page(context, base, path)
+                cpu[path or "overview"] = round(cpu_seconds(server.pid) - used, 2)
                 first[path or "overview"] = round(seconds, 2)
                 started = time.perf_counter()
                 page.reload()
@@ -178,6 +195,7 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     result["first_chart_seconds"] = first
+    result["first_chart_server_cpu_seconds"] = cpu
     result["reload_seconds_from_memory"] = again
     result["slowest_first_chart_seconds"] = max(first.values())
     result["rss_mb"] = {"after_one_round": round(before, 1), "after_reloads": round(after, 1)}

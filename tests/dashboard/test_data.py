@@ -15,6 +15,7 @@ from heliograph.dashboard import (
     check_binding,
     dashboard_command,
     drift,
+    drift_history,
     events,
     forecast,
     forecast_chart,
@@ -208,6 +209,34 @@ def test_drift_carries_the_configured_threshold(project: Project) -> None:
     assert set(frame["threshold"]) == {project.settings.monitoring.psi}
 
 
+def test_drift_history_is_one_models_version_when_markets_share_numbers(project: Project) -> None:
+    _monitor(project)  # energy-price-GB v1 champion, psi of "load" 0.05 at each pass
+    other = [
+        MonitorResult(
+            SERVICE,
+            "energy-price-DE",
+            "1",
+            "champion",
+            24.0,
+            NOW - timedelta(hours=h),
+            "drift",
+            "psi",
+            "load",
+            0.9,
+            100,
+        )
+        for h in range(3)
+    ]
+    store_monitor_results(project.ledger_url, other)
+    one = {"model_version": "1", "role": "champion"}
+    gb = drift_history(project, SERVICE, "psi", ["load"], model_name=MODEL, **one)
+    assert list(gb["value"]) == [0.05, 0.05, 0.05] and set(gb["model_name"]) == {MODEL}
+    assert gb["window_end"].is_monotonic_increasing
+    both = drift_history(project, SERVICE, "psi", ["load"], **one)
+    assert sorted(set(both["model_name"])) == ["energy-price-DE", MODEL] and len(both) == 6
+    assert drift_history(project, SERVICE, "psi", [], **one).empty
+
+
 def test_timeline_keeps_rare_events_beside_a_flood_of_alerts(project: Project) -> None:
     ledger = Ledger(project.ledger_url)
     ledger.record("alias_moved", f"model/{MODEL}", "champion: - → 1: first", details={})
@@ -237,3 +266,16 @@ def test_binding_beyond_loopback_needs_a_password(project: Project) -> None:
     assert command[-2:] == ["--project", str(project.root)]
     assert password_ok(None, "") and password_ok("s3cret", "s3cret")
     assert not password_ok("s3cre", "s3cret") and not password_ok(None, "s3cret")
+
+
+def test_a_configured_secret_in_an_event_or_alert_is_shown_as_stars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hook = "https://hooks.example/T0/s3cr3t-token"
+    monkeypatch.setenv("HELIO_MONITORING__WEBHOOK_URL", hook)
+    secret = init_project(tmp_path / "s", name="board").with_clock(FixedClock(NOW))
+    ledger = Ledger(secret.ledger_url)
+    ledger.record("alert_undelivered", "alert/1", f"POST {hook} failed: timeout")
+    ledger.record("alert_raised", "drift/load", f"drifted; told {hook}")
+    shown = " ".join(events(secret)["reason"]) + " ".join(overview(secret).alerts["reason"])
+    assert "s3cr3t-token" not in shown and shown.count("***") == 3  # timeline 2, overview 1

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.core import Project, as_utc
+from heliograph.core import Project, as_utc, redacted, secret_values
 from heliograph.ledger import (
     Event,
     Ledger,
@@ -199,6 +199,7 @@ def overview(project: Project, *, alerts: int = 20) -> Overview:
             {"at": e.at, "subject": e.subject, "reason": e.reason}
             for e in ledger.events(kind="alert_raised", limit=alerts)
         ]
+        raised = redacted(raised, secret_values(project.settings))  # a webhook URL, say
     finally:
         ledger.close()
     return Overview(
@@ -269,6 +270,24 @@ def forecast(
 # -- live metrics and the policy's verdict ----------------------------------------------------
 
 
+def _history(
+    project: Project,
+    service: str,
+    end: datetime | None,
+    days: float,
+    **which: Any,
+) -> pd.DataFrame:
+    """What ``service``'s passes of the ``days`` before its newest (or ``end``) stored for
+    the shortest window, narrowed by ``which`` (``monitor_history``'s filters)."""
+    end = _end(project, service, end)
+    if end is None:
+        return _results_frame([])
+    window = min(project.settings.monitoring.windows_hours)
+    since = end - timedelta(days=days)
+    found = monitor_history(project.ledger_url, service, since=since, window_hours=window, **which)
+    return _results_frame(found)
+
+
 def live_metrics(
     project: Project,
     service: str,
@@ -279,19 +298,8 @@ def live_metrics(
 ) -> pd.DataFrame:
     """The live ``metric`` (every metric: None) of ``service`` per model, version and role at
     each monitor pass of the last ``days`` before the newest, for the shortest window."""
-    end = _end(project, service, end)
-    if end is None:
-        return _results_frame([])
-    window = min(project.settings.monitoring.windows_hours)
-    results = monitor_history(
-        project.ledger_url,
-        service,
-        since=end - timedelta(days=days),
-        kind="metric",
-        name=metric,
-        window_hours=window,
-    )
-    return _results_frame(results)
+    # a metric's feature is "": named, the (service, kind, name, feature, end) index is used
+    return _history(project, service, end, days, kind="metric", name=metric, features=[""])
 
 
 def metric_names(project: Project, service: str, end: datetime | None = None) -> list[str]:
@@ -402,27 +410,19 @@ def drift_history(
     *,
     model_version: str,
     role: str,
+    model_name: str | None = None,
     days: float = 7.0,
     end: datetime | None = None,
 ) -> pd.DataFrame:
-    """``statistic`` of ``features`` of one version and role at each pass of the last
-    ``days``, shortest window."""
-    end = _end(project, service, end)
-    if end is None or not features:
+    """``statistic`` of ``features`` of one version and role (of ``model_name``: each
+    market's model numbers its own versions) at each pass of the last ``days``, shortest
+    window."""
+    if not features:
         return _results_frame([])
-    window = min(project.settings.monitoring.windows_hours)
-    results = monitor_history(
-        project.ledger_url,
-        service,
-        since=end - timedelta(days=days),
-        kind="drift",
-        name=statistic,
-        window_hours=window,
-        features=features,
-        model_version=model_version,
-        role=role,
-    )
-    return _results_frame(results)
+    which: dict[str, Any] = {"model_version": model_version, "role": role, "features": features}
+    if model_name is not None:
+        which["model_name"] = model_name
+    return _history(project, service, end, days, kind="drift", name=statistic, **which)
 
 
 # -- events -----------------------------------------------------------------------------------
@@ -443,4 +443,5 @@ def events(
         {"at": e.at, "kind": e.kind, "subject": e.subject, "reason": e.reason, "actor": e.actor}
         for e in found
     ]
+    rows = redacted(rows, secret_values(project.settings))  # alert_undelivered names its URL
     return _frame(rows, ["at", "kind", "subject", "reason", "actor"])

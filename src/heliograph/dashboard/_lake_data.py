@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.core import Project
+from heliograph.core import Project, redacted, secret_values
 from heliograph.lake import check_tally, open_lake, render_markdown
 from heliograph.ledger import read_predictions
 
@@ -99,7 +99,9 @@ def recent_predictions(project: Project, service: str, *, limit: int = 10) -> pd
 def lineage_of(project: Project, ident: str) -> dict[str, Any]:
     """``helio lineage ID --json`` for the dashboard: a prediction back to its version, run,
     snapshots, checks, commit and environment, or some data forward to its users. Raises
-    ``UsageError`` for an unknown id (the page shows its sentence)."""
+    ``UsageError`` for an unknown id (the page shows its sentence). Any configured secret
+    is shown as ``***``."""
     from heliograph.registry import lineage  # imports MLflow: only when a page asks
 
-    return lineage(project, ident, mlflow=False).to_dict()
+    found = lineage(project, ident, mlflow=False).to_dict()
+    return dict(redacted(found, secret_values(project.settings)))

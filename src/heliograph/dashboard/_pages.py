@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from heliograph.core import HelioError, Project
+from heliograph.core import HelioError, Project, redacted, secret_values
 
 from . import _charts as charts
 from . import _data as data
@@ -27,6 +27,7 @@ __all__ = []  # the pages belong to the script (_app.py), not to the API
 TTL_SECONDS = 15
 DRAWN = "page drawn at"  # the last line of every page, also when it failed
 _log = logging.getLogger("heliograph.dashboard")
+_ServicePage = Callable[[Project, str, str, Any], None]
 
 
 @st.cache_resource
@@ -49,8 +50,8 @@ def guarded(page: Callable[[Project], None], title: str) -> Callable[[Project], 
     def run(project: Project) -> None:
         try:
             page(project)
-        except HelioError as exc:
-            st.error(exc.headline)
+        except HelioError as exc:  # a message may quote configuration: no secret shown
+            st.error(redacted(exc.headline, secret_values(project.settings)))
         except Exception as exc:
             _log.exception("dashboard page %s failed", page.__name__)
             st.error(
@@ -84,6 +85,24 @@ def _service(project: Project, key: str) -> tuple[str, Any] | tuple[None, None]:
         return None, None
     service = st.selectbox("service", sorted(ends), key=f"{key}-service")
     return service, ends[service]
+
+
+def _per_service(title: str, key: str) -> Callable[[_ServicePage], Callable[[Project], None]]:
+    """A page about one monitored service: its title, the service chooser, then ``body``
+    (the project, its root, the service and the end of its newest pass); a hint instead
+    when nothing is monitored yet."""
+
+    def wrap(body: _ServicePage) -> Callable[[Project], None]:
+        @functools.wraps(body)
+        def page(project: Project) -> None:
+            st.title(title)
+            service, end = _service(project, key)
+            if service is not None:
+                body(project, str(project.root), service, end)
+
+        return page
+
+    return wrap
 
 
 # -- pages ------------------------------------------------------------------------------------
@@ -131,12 +150,8 @@ def overview(project: Project) -> None:
         )
 
 
-def forecast(project: Project) -> None:
-    root = str(project.root)
-    st.title("Forecast against actual")
-    service, end = _service(project, "forecast")
-    if service is None:
-        return
+@_per_service("Forecast against actual", "forecast")
+def forecast(project: Project, root: str, service: str, end: Any) -> None:
     models = cached("models_of", root, service, end)
     left, right = st.columns([2, 1])
     model = left.selectbox("model (market)", models, key="forecast-model") if models else None
@@ -162,12 +177,8 @@ def forecast(project: Project) -> None:
     )
 
 
-def live_metrics(project: Project) -> None:
-    root = str(project.root)
-    st.title("Live metrics")
-    service, end = _service(project, "metrics")
-    if service is None:
-        return
+@_per_service("Live metrics", "metrics")
+def live_metrics(project: Project, root: str, service: str, end: Any) -> None:
     names = cached("metric_names", root, service, end)
     if not names:
         _hint("metrics")
@@ -197,12 +208,8 @@ def live_metrics(project: Project) -> None:
         st.caption(verdict.standing)
 
 
-def drift(project: Project) -> None:
-    root = str(project.root)
-    st.title("Drift")
-    service, end = _service(project, "drift")
-    if service is None:
-        return
+@_per_service("Drift", "drift")
+def drift(project: Project, root: str, service: str, end: Any) -> None:
     frame = cached("drift", root, service, end)
     if frame.empty:
         _hint("drift")
@@ -212,10 +219,11 @@ def drift(project: Project) -> None:
     statistic = left.selectbox(
         "statistic", statistics, index=statistics.index("psi") if "psi" in statistics else 0
     )
-    series = sorted((frame["role"] + " v" + frame["model_version"].astype(str)).unique())
-    chosen = right.selectbox("version", series)
-    role, _, version = chosen.partition(" v")
-    mine = frame[(frame["role"] == role) & (frame["model_version"] == version)]
+    # each market's model numbers its own versions: a version is chosen with its model
+    label = frame["model_name"] + " · " + frame["role"] + " v" + frame["model_version"].astype(str)
+    chosen = right.selectbox("version", sorted(label.unique()))
+    mine = frame[label == chosen]
+    model, role, version = (str(mine[c].iloc[0]) for c in ("model_name", "role", "model_version"))
     shown = mine[mine["name"] == statistic]
     over = int(shown["over"].sum())
     st.metric(f"features over the {statistic} threshold", f"{over} of {len(shown)}")
@@ -227,9 +235,8 @@ def drift(project: Project) -> None:
             f"the predictions' own {statistic}: {row['value']:.3g} (threshold {row['threshold']:g})"
         )
     top = shown.sort_values("value", ascending=False)["feature"].head(5).tolist()
-    history = cached(
-        "drift_history", root, service, statistic, top, model_version=version, role=role, end=end
-    )
+    which = {"model_name": model, "model_version": version, "role": role}
+    history = cached("drift_history", root, service, statistic, top, **which, end=end)
     if not history.empty and top:
         st.subheader(f"{statistic} over time, the five most drifted")
         threshold = float(shown["threshold"].iloc[0])

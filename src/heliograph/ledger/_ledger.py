@@ -43,6 +43,9 @@ events_table = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("actor", sa.String(128), nullable=False),
     sa.Column("details", sa.Text, nullable=False, default="{}"),
+    # the newest N of one kind (the dashboard's alerts and timeline) without sorting every
+    # event of that kind: SQLite's kind index holds the rowid, PostgreSQL's does not
+    sa.Index("ix_events_kind_id", "kind", "id"),
 )
 
 
@@ -105,8 +108,10 @@ class Ledger:
                 from pathlib import Path
 
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+        from ._schema import create_tables  # it reads the other modules' tables
+
         try:
-            _metadata.create_all(self.engine)
+            create_tables(self.engine)
         except SQLAlchemyError as exc:
             raise LedgerError(
                 f"cannot open the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}",

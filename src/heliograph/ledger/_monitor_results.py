@@ -46,6 +46,7 @@ _KEY = (
     "name",
     "feature",
 )
+_GROUP = ("service", "model_name", "model_version", "role", "window_hours", "kind")
 _FILTERS = ("service", "model_name", "model_version", "role", "kind", "name", "feature")
 _CHUNK = 5_000
 
@@ -67,6 +68,10 @@ monitor_results_table = sa.Table(
     sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     sa.UniqueConstraint(*_KEY, name="uq_monitor_results_key"),
     sa.Index("ix_monitor_results_service_end", "service", "window_end"),
+    # the newest window end of each (version, window, kind): read_monitor_results(latest=True)
+    sa.Index("ix_monitor_results_group_end", *_GROUP, "window_end"),
+    # one statistic's history: monitor_history(kind=, name=, features=) over a time range
+    sa.Index("ix_monitor_results_history", "service", "kind", "name", "feature", "window_end"),
 )
 
 
@@ -143,6 +148,42 @@ def store_monitor_results(url: str, results: Iterable[MonitorResult]) -> int:
     return len(rows)
 
 
+def _groups(con: sa.Connection, fixed: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """The distinct (service, model, version, role, window, kind) groups, each with its
+    newest window end: a skip along ``ix_monitor_results_group_end``, two index probes per
+    group, however many passes the table holds (a GROUP BY would read every row)."""
+    table = monitor_results_table
+    columns = [table.c[n] for n in _GROUP]
+    conditions = [table.c[n] == v for n, v in fixed.items()]
+    found: list[tuple[Any, ...]] = []
+    after: tuple[Any, ...] | None = None
+    while True:
+        query = sa.select(*columns).where(*conditions).order_by(*columns).limit(1)
+        if after is not None:
+            query = query.where(sa.tuple_(*columns) > sa.tuple_(*after))
+        group = con.execute(query).first()
+        if group is None:
+            return found
+        key = tuple(group)
+        newest = con.execute(
+            sa.select(sa.func.max(table.c.window_end)).where(
+                *(c == v for c, v in zip(columns, key, strict=True))
+            )
+        ).scalar_one()
+        found.append((*key, newest))
+        after = key
+
+
+def _result(row: Any) -> MonitorResult:
+    return MonitorResult(
+        **{name: row[name] for name in _KEY if name not in ("window_end",)},
+        window_end=as_utc(row["window_end"]),
+        value=row["value"],
+        count=int(row["count"]),
+        computed_at=as_utc(row["computed_at"]),
+    )
+
+
 def read_monitor_results(
     url: str,
     *,
@@ -152,44 +193,29 @@ def read_monitor_results(
 ) -> list[MonitorResult]:
     """Stored results, filtered by any of ``service``, ``model_name``, ``model_version``,
     ``role``, ``kind``, ``name``, ``feature`` and ``window_hours``. ``latest``: only each
-    version and window's newest window end (what a dashboard shows); otherwise every stored
-    window end, oldest first (a history)."""
+    version and window's newest window end (what a dashboard shows; the newest of the group,
+    whatever ``name`` and ``feature`` ask for); otherwise every stored window end, oldest
+    first (a history)."""
     table = monitor_results_table
-    query = sa.select(table)
-    for name, value in filters.items():
+    for name in filters:
         if name not in _FILTERS:
             raise LedgerError(
                 f"monitor results have no filter {name!r}",
                 field=name,
                 rule="one of " + ", ".join(_FILTERS),
             )
-        if value is not None:
-            query = query.where(table.c[name] == value)
+    given: dict[str, Any] = {name: value for name, value in filters.items() if value is not None}
     if window_hours is not None:
-        query = query.where(table.c.window_hours == float(window_hours))
-    if latest:
-        group = ("service", "model_name", "model_version", "role", "window_hours", "kind")
-        newest = (
-            sa.select(*(table.c[n] for n in group), sa.func.max(table.c.window_end).label("end"))
-            .group_by(*(table.c[n] for n in group))
-            .subquery()
-        )
-        query = query.join(
-            newest,
-            sa.and_(
-                *(table.c[n] == newest.c[n] for n in group), table.c.window_end == newest.c.end
-            ),
-        )
-    query = query.order_by(table.c.window_end, table.c.id)
+        given["window_hours"] = float(window_hours)
+    conditions = [table.c[name] == value for name, value in given.items()]
     with _ledger_engine(url, "read monitor results from") as engine, engine.connect() as con:
-        rows = con.execute(query).mappings().all()
-    return [
-        MonitorResult(
-            **{name: row[name] for name in _KEY if name not in ("window_end",)},
-            window_end=as_utc(row["window_end"]),
-            value=row["value"],
-            count=int(row["count"]),
-            computed_at=as_utc(row["computed_at"]),
-        )
-        for row in rows
-    ]
+        if not latest:
+            query = sa.select(table).where(*conditions).order_by(table.c.window_end, table.c.id)
+            return [_result(row) for row in con.execute(query).mappings()]
+        rows: list[Any] = []
+        for *key, end in _groups(con, {n: v for n, v in given.items() if n in _GROUP}):
+            at_end = [table.c[n] == v for n, v in zip(_GROUP, key, strict=True)]
+            query = sa.select(table).where(*at_end, table.c.window_end == end, *conditions)
+            rows += con.execute(query).mappings().all()
+    rows.sort(key=lambda row: (row["window_end"], row["id"]))
+    return [_result(row) for row in rows]

@@ -1,7 +1,8 @@
 """Finding predictions for lineage: by record or request id, and counts per model version.
 
-Both read indexed columns (``record_id`` is unique, ``request_id`` and ``(model_name,
-model_version)`` are indexed), never the whole ledger.
+``find_predictions`` reads indexed columns (``record_id`` is unique, ``request_id`` is
+indexed); ``predictions_per_version`` reads ``prediction_counts``, one row per version that
+triggers on the predictions keep exact (``_schema``), never a count over the ledger.
 
 Example::
 
@@ -19,7 +20,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from ._prediction_queries import _query
-from ._predictions import PredictionRecord, predictions_table
+from ._predictions import PredictionRecord, _ledger_engine, predictions_table
+from ._schema import prediction_counts_table
 
 __all__ = ["find_predictions", "predictions_per_version"]
 
@@ -44,17 +46,17 @@ def find_predictions(url: str, ident: str, *, limit: int = 50) -> list[Predictio
 def predictions_per_version(
     url: str, versions: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    """How many predictions each ``(model_name, model_version)`` made (0 for none)."""
+    """How many predictions each ``(model_name, model_version)`` made (0 for none): exact,
+    one primary-key row per version of ``prediction_counts``."""
     wanted = sorted(set(versions))
     counts = dict.fromkeys(wanted, 0)
     if not wanted:
         return counts
-    table = predictions_table
-    query = (
-        sa.select(table.c.model_name, table.c.model_version, sa.func.count().label("n"))
-        .where(sa.tuple_(table.c.model_name, table.c.model_version).in_(wanted))
-        .group_by(table.c.model_name, table.c.model_version)
+    table = prediction_counts_table
+    query = sa.select(table.c.model_name, table.c.model_version, table.c.n).where(
+        sa.tuple_(table.c.model_name, table.c.model_version).in_(wanted)
     )
-    for row in _query(url, query, {}):
-        counts[(row["model_name"], row["model_version"])] = int(row["n"])
+    with _ledger_engine(url, "read prediction counts from") as engine, engine.connect() as con:
+        for name, version, n in con.execute(query):
+            counts[(name, version)] = int(n)
     return counts

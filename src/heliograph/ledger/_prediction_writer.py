@@ -37,7 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ._journal import Journal, adopt_journals
-from ._ledger import LedgerError, _metadata
+from ._ledger import LedgerError
 from ._predictions import (
     _DOWN,
     PredictionRecord,
@@ -46,6 +46,7 @@ from ._predictions import (
     _first_line,
     predictions_table,
 )
+from ._schema import create_tables
 from ._spool import _SEGMENT_LINES, _SEGMENTS, _append, _spool_line
 
 __all__ = ["PredictionWriter"]
@@ -334,7 +335,7 @@ class PredictionWriter:
     def _probe(self) -> bool:
         """Is the database there? Creates the tables if need be; marks it up or down."""
         try:
-            _metadata.create_all(self._engine)  # a few catalogue queries when they exist
+            create_tables(self._engine)  # a few catalogue queries when they exist
         except Exception as exc:
             self._error(f"the ledger database {self._url} is unreachable", exc, down=True)
             return False

@@ -189,9 +189,11 @@ def _shared_engine(url: str) -> sa.Engine:
         if engine is not None:
             _SHARED.move_to_end(key)
             return engine
+    from ._schema import create_tables  # it reads the other modules' tables
+
     engine = _engine(url)
     try:
-        _metadata.create_all(engine)
+        create_tables(engine)
     except BaseException:
         engine.dispose()
         raise

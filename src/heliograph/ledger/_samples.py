@@ -106,7 +106,10 @@ def monitor_history(
     """Every stored monitor result of ``service`` with ``since <= window_end < until``
     (optionally of one ``kind``, statistic ``name``, window, ``features`` and
     ``model_name`` / ``model_version`` / ``role``), oldest first: a range on the (service,
-    window_end) index."""
+    kind, name, feature, window_end) index when a statistic is named (pass ``features=[""]``
+    for metrics: a metric's feature is ``""``), else on the (service, window_end) index.
+    Sorted here, not by the database: an ORDER BY window_end made SQLite prefer the
+    (service, window_end) index and read every statistic of the range."""
     table = monitor_results_table
     query = sa.select(table).where(table.c.service == service, table.c.window_end >= as_utc(since))
     if until is not None:
@@ -127,9 +130,9 @@ def monitor_history(
                 rule="model_name, model_version or role",
             )
         query = query.where(table.c[column] == value)
-    query = query.order_by(table.c.window_end, table.c.id)
     with _ledger_engine(url, "read monitor results from") as engine, engine.connect() as con:
         rows = con.execute(query).mappings().all()
+    rows = sorted(rows, key=lambda row: (row["window_end"], row["id"]))
     return [
         MonitorResult(
             service=row["service"],
