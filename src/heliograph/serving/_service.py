@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, Field, TypeAdapter
 
 from heliograph.core import Clock, HelioError, Project, as_utc
-from heliograph.features import InputFreshness, OnlineStore, OnlineView
+from heliograph.features import InputFreshness, OnlineStore, OnlineView, column_names
 
 from ._loaded import LoadedModel
 
@@ -319,7 +319,7 @@ class Service(ABC):
         as_of, entity = self.as_of(context, request), self.entity(request)
         self.check(context, request, as_of)
         got = context.store.features(online, entity, as_of, horizon=self.horizon(request))
-        columns = _feature_columns(online, tuple(got.rows.columns))
+        columns = _feature_columns(online, column_names(got.rows.columns))
         report = self.vouch(context, got.freshness.with_missing(got.rows, columns))
         return ServiceFeatures(got.rows, as_of, report, got.source, got.reason, got.state)
 
