@@ -67,7 +67,7 @@ def measure(project: Any, version: str, questions: int, seed: int) -> dict[str, 
 
     model = load_version(Registry(project), model_name("GB"), version)
     context = ServiceContext.open(project)
-    (service,) = load_app("energy").services()  # the price-forecast service
+    (service,) = [s for s in load_app("energy").services() if s.name == "price-forecast"]
     rng = random.Random(seed)
     asked = [
         service.Request(

@@ -230,3 +230,41 @@ def test_any_headers_to_the_webhook_are_a_named_401(client: TestClient) -> None:
 
     run()
     assert not found, "\n".join(dict.fromkeys(found))
+
+
+# Moments at the ends of what a datetime holds, in and out of UTC, and before pandas'
+# nanosecond timestamps (1677): each once overflowed somewhere (a 500) on the way to the store.
+EXTREME_MOMENTS = [
+    "0001-01-01T00:00:00",
+    "0001-01-01T00:00:00+05:00",
+    "0001-01-01T00:00:00-05:00",
+    "1600-01-01T00:00:00Z",
+    "1899-12-31T23:59:59Z",
+    "9999-12-31T23:59:59-05:00",
+    "9999-12-31T23:59:59",
+]
+
+
+@pytest.mark.parametrize("service", ["price-forecast", "battery-schedule"])
+def test_an_as_of_at_the_ends_of_time_is_a_422_naming_as_of(
+    client: TestClient, service: str
+) -> None:
+    path = f"/v1/services/{service}/predict"
+    warm = client.post(path, json={"market": "GB"})  # the store's reader and memory warmed:
+    assert warm.status_code == 200, warm.text  # the remembered path is looked at first
+    for moment in EXTREME_MOMENTS:
+        for _ in range(2):  # computed, then from what the gateway remembers
+            response = client.post(path, json={"market": "GB", "as_of": moment})
+            assert response.status_code == 422, (moment, response.text)
+            body = response.json()
+            assert body["field"] == "as_of", (moment, body)
+            assert "1900-01-01T00:00:00Z" in body["rule"] and "now" in body["rule"], body
+
+
+def test_a_schedule_for_the_last_day_a_date_holds_is_a_422_naming_day(client: TestClient) -> None:
+    for day in ("9999-12-31", "0001-01-01"):
+        response = client.post(
+            "/v1/services/battery-schedule/predict", json={"market": "GB", "day": day}
+        )
+        assert response.status_code == 422, (day, response.text)
+        assert response.json()["field"] == "day", response.text

@@ -19,10 +19,19 @@ __all__ = ["Clock", "FixedClock", "RealClock", "ReplayClock", "as_utc"]
 
 
 def as_utc(value: datetime) -> datetime:
-    """``value`` as an aware UTC datetime (a naive value is taken to be UTC already)."""
+    """``value`` as an aware UTC datetime (a naive value is taken to be UTC already).
+
+    A moment whose UTC time falls outside the years 1 to 9999 (``0001-01-01T00:00+05:00``)
+    cannot be held by a datetime: a ``ValueError`` saying so, never an ``OverflowError``.
+    """
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(
+            f"{value.isoformat()} is outside the years 1 to 9999 once expressed in UTC"
+        ) from None
 
 
 class Clock(ABC):

@@ -15,7 +15,7 @@ from ._asof import (
     labels_as_of,
     point_in_time,
 )
-from ._columns import column_positions
+from ._columns import column_names, column_positions
 from ._freshness import InputFreshness, InputTimes, freshness, input_times
 from ._online_backends import OnlineBackend, RedisBackend, SQLiteBackend, open_backend
 from ._online_materialize import MaterializeOutcome, materialize_view
@@ -34,6 +34,7 @@ __all__ = [
     "OnlineView",
     "RedisBackend",
     "SQLiteBackend",
+    "column_names",
     "column_positions",
     "compute_offline",
     "compute_online",

@@ -53,7 +53,10 @@ def to_us(moment: Any) -> int:
     """A moment as integer microseconds since the epoch (UTC)."""
     stamp = pd.Timestamp(moment)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return int(stamp.value // 1000)
+    try:
+        return int(stamp.value // 1000)
+    except OverflowError:  # outside nanoseconds' 1677-2262, held in microseconds: still exact
+        return int(stamp.as_unit("us").asm8.view("i8"))
 
 
 def from_us(value: int | None) -> datetime | None:

@@ -55,12 +55,17 @@ def _names(columns: pd.Index) -> bytes:
     return found[1]
 
 
-def _hash(frame: pd.DataFrame) -> str:
+def _kinds(frame: pd.DataFrame) -> set[Any]:
+    """``frame``'s dtypes (one ``frame.dtypes`` Series costs ~35 µs on hundreds of columns)."""
+    return set(frame.dtypes)
+
+
+def _hash(frame: pd.DataFrame, kinds: set[Any] | None = None) -> str:
     """SHA-256 of ``frame``'s columns, dtypes and values (not its index): equal inputs, equal
     hash. A frame of one numeric dtype (what serving passes) is hashed as one matrix's bytes,
     in microseconds; pandas' per-column row hashing cost milliseconds on hundreds of columns."""
     digest = hashlib.sha256(_names(frame.columns))
-    kinds = set(frame.dtypes)
+    kinds = set(_kinds(frame) if kinds is None else kinds)
     if len(kinds) == 1 and isinstance(kind := kinds.pop(), np.dtype) and kind.kind in "fiub":
         digest.update(f"{kind.str}:{frame.shape[0]}".encode())
         digest.update(np.ascontiguousarray(frame.to_numpy()).tobytes())
@@ -70,11 +75,11 @@ def _hash(frame: pd.DataFrame) -> str:
     return digest.hexdigest()
 
 
-def _split_json(frame: pd.DataFrame) -> str:
+def _split_json(frame: pd.DataFrame, kinds: set[Any] | None = None) -> str:
     """``frame`` as pandas' ``orient="split"`` JSON (columns, index, data; missing: null).
     A float frame with an integer index (what serving passes) is written by orjson from its
     matrix, every digit kept; anything else by pandas."""
-    floats = set(frame.dtypes) == {np.dtype(np.float64)}
+    floats = (_kinds(frame) if kinds is None else kinds) == {np.dtype(np.float64)}
     if floats and frame.index.dtype.kind in "iu":
         index, values = frame.index.to_numpy(), np.ascontiguousarray(frame.to_numpy())
         data = dumps({"index": index, "data": values})
@@ -85,7 +90,8 @@ def _split_json(frame: pd.DataFrame) -> str:
 def _targets(rows: pd.DataFrame | None) -> tuple[Any, Any]:
     if rows is None or "timestamp" not in rows:
         return None, None
-    return rows["timestamp"].min(), rows["timestamp"].max()
+    stamps = rows["timestamp"]  # looked up once: each lookup of a column costs ~12 µs
+    return stamps.min(), stamps.max()
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,9 +121,10 @@ class Answer:
         ``outputs`` (a JSON value, or JSON bytes); the targets come from ``rows``' timestamps."""
         digest, logged = "", None
         if inputs is not None:
-            digest = _hash(inputs)
+            kinds = _kinds(inputs)
+            digest = _hash(inputs, kinds)
             if len(inputs) <= _LOGGED_ROWS:
-                logged = JsonText(_split_json(inputs))
+                logged = JsonText(_split_json(inputs, kinds))
         text = outputs if isinstance(outputs, bytes) else dumps(outputs)
         return cls(body, as_of, _targets(rows), digest, logged, JsonText(text.decode()))
 

@@ -19,6 +19,7 @@ from ._follower import ROLES, RegistryFollower
 from ._loaded import LoadedModel
 from ._loading import load_version
 from ._service import (
+    EARLIEST_AS_OF,
     FreshnessReport,
     InputAge,
     Service,
@@ -31,6 +32,7 @@ from ._store import ModelStore
 from ._webhooks import webhook_signed
 
 __all__ = [
+    "EARLIEST_AS_OF",
     "ROLES",
     "FreshnessReport",
     "InputAge",

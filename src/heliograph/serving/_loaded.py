@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from heliograph.features import column_positions
+from heliograph.features import column_names, column_positions
 
 __all__ = ["LoadedModel"]
 
@@ -82,7 +82,8 @@ class LoadedModel:
         requests often repeat (every client asking for today's prices), so the last
         ``_MEMO`` distinct inputs of each version are answered from memory.
         """
-        key = (tuple(frame.columns), frame.to_numpy(dtype="float64", na_value=np.nan).tobytes())
+        values = frame.to_numpy(dtype="float64", na_value=np.nan)
+        key = (column_names(frame.columns), values.tobytes())
         found = self._memo.get(key)
         if found is None:
             found = pd.DataFrame(self.predict_frame(frame))

@@ -18,18 +18,19 @@ import functools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 import pandas as pd
 from pydantic import BaseModel, Field, TypeAdapter
 
 from heliograph.core import Clock, HelioError, Project, as_utc
-from heliograph.features import InputFreshness, OnlineStore, OnlineView
+from heliograph.features import InputFreshness, OnlineStore, OnlineView, column_names
 
 from ._loaded import LoadedModel
 
 __all__ = [
+    "EARLIEST_AS_OF",
     "FreshnessReport",
     "InputAge",
     "Service",
@@ -54,6 +55,17 @@ class ServiceError(HelioError):
 
 def _iso(moment: datetime) -> str:
     return _MOMENT.dump_python(moment, mode="json")
+
+
+EARLIEST_AS_OF = datetime(1900, 1, 1, tzinfo=UTC)
+"""The earliest ``as_of`` a service answers about (:meth:`Service.as_of`)."""
+
+
+def _refused(headline: str, now: datetime) -> ServiceError:
+    """A request's ``as_of`` that no answer can be given for (422, with the rule)."""
+    rule = f"from {_iso(EARLIEST_AS_OF)} to now on the gateway's clock ({_iso(now)})"
+    rule += "; omit it for now"
+    return ServiceError(headline, status=422, field="as_of", rule=rule)
 
 
 class InputAge(BaseModel):
@@ -280,20 +292,23 @@ class Service(ABC):
     def as_of(self, context: ServiceContext, request: Any) -> datetime:
         """The moment ``request`` asks about: its ``as_of``, or now on the project's clock.
 
-        An ``as_of`` after now is refused (422): nothing is known about the future yet.
+        An ``as_of`` after now is refused (422): nothing is known about the future yet; so is
+        one before :data:`EARLIEST_AS_OF` (422), which no input can precede and whose time
+        arithmetic (a lookback, nanosecond timestamps from 1677) would overflow. Every use of
+        a request's moment (the store, the gateway's memory, the lake) goes through here.
         """
         given = getattr(request, "as_of", None)
         now = context.clock.now()
         if given is None:
             return now
-        as_of = as_utc(given)
+        try:
+            as_of = as_utc(given)
+        except ValueError as exc:  # 0001-01-01T00:00+05:00: no UTC datetime holds it
+            raise _refused(f"as_of {given.isoformat()} cannot be read: {exc}", now) from None
+        if as_of < EARLIEST_AS_OF:
+            raise _refused(f"as_of {_iso(as_of)} is before {_iso(EARLIEST_AS_OF)}", now)
         if as_of > now:
-            raise ServiceError(
-                f"as_of {_iso(as_of)} is after now",
-                status=422,
-                field="as_of",
-                rule=f"at or before now on the gateway's clock ({_iso(now)}); omit it for now",
-            )
+            raise _refused(f"as_of {_iso(as_of)} is after now", now)
         return as_of
 
     def features(self, context: ServiceContext, request: Any) -> ServiceFeatures:
@@ -304,7 +319,7 @@ class Service(ABC):
         as_of, entity = self.as_of(context, request), self.entity(request)
         self.check(context, request, as_of)
         got = context.store.features(online, entity, as_of, horizon=self.horizon(request))
-        columns = _feature_columns(online, tuple(got.rows.columns))
+        columns = _feature_columns(online, column_names(got.rows.columns))
         report = self.vouch(context, got.freshness.with_missing(got.rows, columns))
         return ServiceFeatures(got.rows, as_of, report, got.source, got.reason, got.state)
 

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from heliograph.core import ConfigError
 from heliograph.serving import (
@@ -72,15 +72,6 @@ class BatteryRequest(PriceRequest):
         description="Schedule exactly this UTC day (after as_of's day, within 48 h of as_of); "
         "horizon_hours is then ignored.",
     )
-
-    @field_validator("as_of")
-    @classmethod
-    def _a_real_moment(cls, value: datetime | None) -> datetime | None:
-        # Moments near datetime.min/max overflow the platform's time arithmetic (a 500): a
-        # schedule is asked about this era, so say so (see the report: the same for prices).
-        if value is not None and not 1900 <= value.year <= 2999:
-            raise ValueError("as_of must be between the years 1900 and 2999")
-        return value
 
 
 class SchedulePoint(BaseModel):
@@ -159,14 +150,15 @@ class BatterySchedule(PriceForecast):
             return super().features(context, request)
         as_of = self.as_of(context, request)
         begins = datetime.combine(request.day, time(0), tzinfo=UTC)
-        hours = (begins + timedelta(days=1) - as_of).total_seconds() / 3600
-        if begins <= as_of or hours > 48:
+        ahead = begins - as_of  # not begins + 1 day: date.max has none after it
+        if ahead <= timedelta(0) or ahead > timedelta(hours=24):  # the day ends within 48 h
             raise ServiceError(
                 f"day {request.day} cannot be scheduled as of {as_of:%Y-%m-%d %H:%M} UTC",
                 status=422,
                 field="day",
                 rule="a UTC day after as_of's day, ending within 48 h of as_of",
             )
+        hours = (ahead + timedelta(days=1)).total_seconds() / 3600
         asked = request.model_copy(update={"as_of": as_of, "horizon_hours": math.ceil(hours)})
         found = super().features(context, asked)
         stamps = pd.to_datetime(found.rows["timestamp"], utc=True)
