@@ -1,9 +1,11 @@
 """The ledger's schema on an older database, and the reads the dashboard relies on at scale:
-indexes added on open, per-version prediction counts kept by triggers, the newest monitor
-pass found by index probes, on SQLite and PostgreSQL."""
+indexes added on open (by one process when several open it at once), exact per-version
+prediction counts, the newest monitor pass found by index probes, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -50,19 +52,20 @@ def _result(version: str, end: datetime, name: str, value: float, **kw: object) 
 
 
 def _make_old(url: str) -> None:
-    """The ledger as the previous release left it: no new indexes, no prediction counts."""
+    """The ledger as the previous release left it: without the new indexes."""
     engine = sa.create_engine(url)
     with engine.begin() as con:
         for index in [*NEW_INDEXES, "ix_events_kind_id"]:
             con.exec_driver_sql(f"DROP INDEX {index}")
-        con.exec_driver_sql("DROP TABLE prediction_counts")
-        if engine.dialect.name == "postgresql":
-            con.exec_driver_sql("DROP FUNCTION helio_prediction_counts_insert() CASCADE")
-            con.exec_driver_sql("DROP FUNCTION helio_prediction_counts_delete() CASCADE")
-        else:
-            con.exec_driver_sql("DROP TRIGGER prediction_counts_insert")
-            con.exec_driver_sql("DROP TRIGGER prediction_counts_delete")
     engine.dispose()
+
+
+def _indexes(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    inspector = sa.inspect(engine)
+    found = {ix["name"] for t in ("monitor_results", "events") for ix in inspector.get_indexes(t)}
+    engine.dispose()
+    return {str(name) for name in found}
 
 
 def _reopen(url: str) -> None:
@@ -74,34 +77,70 @@ def _reopen(url: str) -> None:
     _predictions._SHARED.clear()
 
 
-def test_an_old_ledger_gains_its_indexes_and_exact_counts_on_open(url: str, tmp_path: Path) -> None:
+def test_an_old_ledger_gains_its_indexes_on_open_and_counts_exactly(
+    url: str, tmp_path: Path
+) -> None:
     _write(url, tmp_path / "spool", [_record(v, i) for i, v in enumerate("11122")])
     store_monitor_results(url, [_result("1", T0, "mae", 4.0)])
     _reopen(url)
     _make_old(url)
+    assert not NEW_INDEXES & _indexes(url)
     _write(url, tmp_path / "spool-old", [_record("2", 7)])  # a writer opens it first: migrated
 
-    engine = sa.create_engine(url)
-    indexes = {ix["name"] for ix in sa.inspect(engine).get_indexes("monitor_results")}
-    assert NEW_INDEXES <= indexes
-    assert "ix_events_kind_id" in {ix["name"] for ix in sa.inspect(engine).get_indexes("events")}
+    assert {*NEW_INDEXES, "ix_events_kind_id"} <= _indexes(url)
     assert predictions_per_version(url, [("gb", "1"), ("gb", "2"), ("gb", "9")]) == {
         ("gb", "1"): 3,
         ("gb", "2"): 3,
         ("gb", "9"): 0,
     }
-    _write(url, tmp_path / "spool", [_record("1", 8), _record("1", 0)])
     again = _record("1", 9)
     _write(url, tmp_path / "spool", [again, again])  # a replayed record is stored (counted) once
+    engine = sa.create_engine(url)
     with engine.begin() as con:
-        con.execute(sa.text("DELETE FROM predictions WHERE request_id = 'req-8'"))
-    assert predictions_per_version(url, [("gb", "1")]) == {("gb", "1"): 5}
-    with engine.connect() as con:
-        exact = con.execute(
-            sa.text("SELECT count(*) FROM predictions WHERE model_version = '1'")
-        ).scalar_one()
-    assert exact == 5
+        con.execute(sa.text("DELETE FROM predictions WHERE request_id = 'req-0'"))
     engine.dispose()
+    assert predictions_per_version(url, [("gb", "1")]) == {("gb", "1"): 3}
+
+
+def test_processes_opening_an_old_ledger_at_once_all_read_it(url: str, tmp_path: Path) -> None:
+    """Replicas, the scheduler and the dashboard start together on a ledger an older release
+    made: one builds the indexes, the others wait for it (PostgreSQL) or read without them
+    for now (SQLite, whose write lock is held meanwhile); none fails."""
+    _write(url, tmp_path / "spool", [_record("1", i) for i in range(3)])
+    store_monitor_results(url, [_result("1", T0, "mae", 4.0)])
+    _reopen(url)
+    _make_old(url)
+    from heliograph.ledger._schema import create_tables
+
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        engine = sa.create_engine(url)  # its own engine: what another process has
+        try:
+            create_tables(engine)
+        except BaseException as exc:  # the test reports it
+            failures.append(exc)
+        finally:
+            engine.dispose()
+
+    if url.startswith("sqlite"):  # a builder holds the write lock: the opener goes on
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("PRAGMA busy_timeout = 0")
+        holder.execute("BEGIN IMMEDIATE")
+        engine = sa.create_engine(url, connect_args={"timeout": 0.2})
+        create_tables(engine)
+        engine.dispose()
+        holder.execute("ROLLBACK")
+        holder.close()
+        assert not NEW_INDEXES & _indexes(url)  # not built yet; the next open builds them
+    threads = [threading.Thread(target=open_it) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert {*NEW_INDEXES, "ix_events_kind_id"} <= _indexes(url)
+    assert [r.value for r in read_monitor_results(url, name="mae")] == [4.0]
 
 
 def test_latest_is_each_groups_newest_pass_whatever_is_asked(url: str) -> None:

@@ -1,8 +1,8 @@
 """Finding predictions for lineage: by record or request id, and counts per model version.
 
-``find_predictions`` reads indexed columns (``record_id`` is unique, ``request_id`` is
-indexed); ``predictions_per_version`` reads ``prediction_counts``, one row per version that
-triggers on the predictions keep exact (``_schema``), never a count over the ledger.
+Both read indexed columns (``record_id`` is unique, ``request_id`` and ``(model_name,
+model_version)`` are indexed), never the whole ledger: a version's count is a range of the
+``(model_name, model_version)`` index (SQLite: about 0.2 s of CPU for 1.7 M entries).
 
 Example::
 
@@ -21,7 +21,6 @@ import sqlalchemy as sa
 
 from ._prediction_queries import _query
 from ._predictions import PredictionRecord, _ledger_engine, predictions_table
-from ._schema import prediction_counts_table
 
 __all__ = ["find_predictions", "predictions_per_version"]
 
@@ -47,16 +46,17 @@ def predictions_per_version(
     url: str, versions: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
     """How many predictions each ``(model_name, model_version)`` made (0 for none): exact,
-    one primary-key row per version of ``prediction_counts``."""
+    one count per version on the ``(model_name, model_version)`` index."""
     wanted = sorted(set(versions))
     counts = dict.fromkeys(wanted, 0)
     if not wanted:
         return counts
-    table = prediction_counts_table
-    query = sa.select(table.c.model_name, table.c.model_version, table.c.n).where(
-        sa.tuple_(table.c.model_name, table.c.model_version).in_(wanted)
+    table = predictions_table
+    query = sa.select(sa.func.count()).where(
+        table.c.model_name == sa.bindparam("name", type_=sa.String),
+        table.c.model_version == sa.bindparam("version", type_=sa.String),
     )
-    with _ledger_engine(url, "read prediction counts from") as engine, engine.connect() as con:
-        for name, version, n in con.execute(query):
-            counts[(name, version)] = int(n)
+    with _ledger_engine(url, "count predictions in") as engine, engine.connect() as con:
+        for key in wanted:  # one equality range each: the index, not a scan of the IN list
+            counts[key] = int(con.execute(query, {"name": key[0], "version": key[1]}).scalar_one())
     return counts
