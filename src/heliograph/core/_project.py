@@ -161,6 +161,11 @@ service_silence_minutes = 90.0
 job_overdue_factor = 2.0
 # Live evidence for promotion: the challenger must have shadowed this long.
 min_shadow_hours = 24.0
+# Per service, the features whose drift is watched: shell-style patterns, "!" excludes, the
+# last match decides ("prediction" is the predictions). A service not named here: what its
+# app declares (the energy app leaves out the calendar), else every feature. E.g.
+# [monitoring.watch]
+# price-forecast = ["price_*", "prediction"]
 
 [security]
 # true: a secret (gateway.webhook_secret, monitoring.webhook_url, a password in a URL) written

@@ -54,6 +54,7 @@ from ._train import markets, model_name, price_pipeline, train_market
 
 __all__ = [
     "BATTERY_SERVICE",
+    "CALENDAR_FEATURES",
     "DEFAULT_SHIFTS",
     "FEATURE_IDS",
     "FIRST_MODELS",
@@ -66,6 +67,7 @@ __all__ = [
     "QUANTILES",
     "RETRAIN_BACKTEST_DAYS",
     "RETRAIN_MODELS",
+    "WATCHED_FEATURES",
     "Battery",
     "Blend",
     "Dispatch",
@@ -358,6 +360,13 @@ def _online_views() -> list[Any]:
     return [ONLINE_PRICE_FEATURES]
 
 
+# The calendar of a target (its period, hour, weekday, day of year) always differs between a
+# day or a week of live questions and a training sample of many weeks: its drift says nothing
+# about the market, so monitoring watches every other input and the predictions.
+CALENDAR_FEATURES = ("period", "hour", "dow", "doy", "is_weekend")
+WATCHED_FEATURES = ("*", *(f"!{name}" for name in CALENDAR_FEATURES))
+
+
 # The simulated markets are replayed: the clock starts on 2025-06-01 and runs an hour of
 # market time per real second, so each `helio up` releases what has become known since.
 app = App(
@@ -371,5 +380,6 @@ app = App(
     business_metrics=_business_metrics,
     actuals=_actuals,
     retrain=_retrain,
+    watched_features={PRICE_SERVICE: WATCHED_FEATURES, BATTERY_SERVICE: WATCHED_FEATURES},
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )
