@@ -141,9 +141,7 @@ def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None: 
 def test_a_pass_writes_its_alerts_in_one_transaction_all_or_none(tmp_path: Path) -> None:
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     settings = MonitoringSettings()
-    alerts = threshold_alerts(
-        [drift(0.5, version=str(v)) for v in range(1, 2001)], {}, settings
-    )
+    alerts = threshold_alerts([drift(0.5, version=str(v)) for v in range(1, 2001)], {}, settings)
     assert len(alerts) == 2000
     deliver_alerts(alerts, ledger, settings, at=T0)
     assert len(ledger.events(kind="alert_raised", limit=5000)) == 2000

@@ -170,8 +170,9 @@ def deliver_alerts(
     backoff: float = 0.5,
     at: datetime | None = None,
 ) -> WebhookDelivery | None:
-    """Record the alerts as events, in one transaction; post them all in one message to the webhook, if one is
-    configured (None otherwise, or when there is no alert). A failed post is an event.
+    """Record the alerts as events, in one transaction; post them all in one message to the
+    webhook, if one is configured (None otherwise, or when there is no alert). A failed post
+    is an event.
 
     ``at`` is the time the events carry: the project's clock at the pass (``run_monitor``
     gives its window end), so that on a replayed clock alerts sort with what they judge;

@@ -56,6 +56,7 @@ __all__ = [
     "BATTERY_SERVICE",
     "CALENDAR_FEATURES",
     "DEFAULT_SHIFTS",
+    "DRIFT_THRESHOLDS",
     "FEATURE_IDS",
     "FIRST_MODELS",
     "LEAR_WINDOWS",
@@ -259,9 +260,9 @@ start = "2024-01-01"
 end = "2025-12-31"
 seed = 7
 # Regime shifts (kind demand or fuel, a factor, optionally markets = [...]). The third is the
-# demo's: the replayed clock starts on 2025-06-01 and a day later fuel costs 1.8 times as
-# much in every market, so the first champion (trained on what came before) degrades live
-# within a minute of `helio up` (docs/scheduler.md, "The five-minute demo").
+# demo's: the replay starts on 2025-06-01 once a first model serves, and a day later fuel
+# costs 1.8 times as much in every market, so the first champion (trained on what came
+# before) degrades live (docs/scheduler.md, "The five-minute demo").
 shifts = [
     { at = "2025-03-01", kind = "demand", factor = 0.85 },
     { at = "2025-09-01", kind = "fuel", factor = 1.6 },
@@ -362,18 +363,37 @@ def _online_views() -> list[Any]:
 
 # The calendar of a target (its period, hour, weekday, day of year) always differs between a
 # day or a week of live questions and a training sample of many weeks: its drift says nothing
-# about the market, so monitoring watches every other input and the predictions.
+# about the market. Nor does that of the day vectors (`price_d1_h08`, `fc_wind_forecast_d7_h13`)
+# and of D-1's mean, min and max: one value per delivery day, so a day of questions is one or
+# two values against the reference's weeks, "drifted" whatever happens. Monitoring watches
+# the inputs that vary within a day (the price lags, the driver forecasts of the period and
+# their lags) and the predictions.
 CALENDAR_FEATURES = ("period", "hour", "dow", "doy", "is_weekend")
-WATCHED_FEATURES = ("*", *(f"!{name}" for name in CALENDAR_FEATURES))
+WATCHED_FEATURES = (
+    "*",
+    *(f"!{name}" for name in CALENDAR_FEATURES),
+    "!*_h[0-2][0-9]",  # the day vectors
+    "!price_d1_*",  # D-1's mean, min and max: one value per delivery day too
+)
+
+# The demo's drift thresholds, in its helio.toml. A 24-hour window holds one or two delivery
+# days of one market, whose prices move a standard deviation or more from day to day against
+# a training sample of weeks (the seeded markets, May 2025: single-day KS up to ~0.8,
+# Wasserstein up to ~1.3 standard deviations, PSI up to its ceiling of ~12 on a day's 48
+# correlated values); the demo's fuel shift moves them to KS ~1 and Wasserstein ~4. So the
+# thresholds alert on a shift, not on a day.
+DRIFT_THRESHOLDS = {"psi": 12.0, "ks": 0.95, "wasserstein": 3.0}
 
 
-# The simulated markets are replayed: the clock starts on 2025-06-01 and runs an hour of
-# market time per real second, so each `helio up` releases what has become known since.
+# The simulated markets are replayed: the clock starts on 2025-06-01 and runs a quarter of
+# an hour of market time per real second, so each `helio up` releases what has become known
+# since. Faster, a look (every due job, ~20 s here) would pass more than the 6 hours `predict`
+# catches up, and a retrain the champion's whole week of degradation.
 app = App(
     name="energy",
     description="day-ahead electricity price forecasting",
     config=_CONFIG,
-    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
+    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 900.0},
     commands={"train": train_energy},
     services=_services,
     online_views=_online_views,
@@ -381,5 +401,6 @@ app = App(
     actuals=_actuals,
     retrain=_retrain,
     watched_features={PRICE_SERVICE: WATCHED_FEATURES, BATTERY_SERVICE: WATCHED_FEATURES},
+    settings={"monitoring": DRIFT_THRESHOLDS},
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )
