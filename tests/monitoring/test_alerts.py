@@ -141,17 +141,17 @@ def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None: 
 def test_a_pass_writes_its_alerts_in_one_transaction_all_or_none(tmp_path: Path) -> None:
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     settings = MonitoringSettings()
-    alerts = threshold_alerts([drift(0.5, version=str(v)) for v in range(1, 2001)], {}, settings)
-    assert len(alerts) == 2000
+    alerts = threshold_alerts([drift(0.5, version=str(v)) for v in range(1, 301)], {}, settings)
+    assert len(alerts) == 300
     deliver_alerts(alerts, ledger, settings, at=T0)
-    assert len(ledger.events(kind="alert_raised", limit=5000)) == 2000
+    assert len(ledger.events(kind="alert_raised", limit=5000)) == 300
     assert {e.at for e in ledger.events(limit=5)} == {T0}
     # a fault inside the transaction (a subject the database refuses) writes none of them
     broken = Ledger(f"sqlite:///{tmp_path / 'broken.db'}")
     broken.record("created", "x", "the tables exist")
     with broken.engine.begin() as con:
         con.exec_driver_sql(
-            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.subject LIKE '%v1500%' "
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.subject LIKE '%v150%' "
             "BEGIN SELECT RAISE(ABORT, 'refused'); END"
         )
     with pytest.raises(LedgerError):

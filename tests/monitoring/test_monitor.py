@@ -140,7 +140,7 @@ def test_only_the_watched_features_drift_the_app_declares_or_helio_toml_says(
     outcome = run_monitor(url, now=NOW, settings=settings, references=reference, watched=declared)
     assert {r.feature for r in outcome.results if r.kind == "drift"} == {"prediction"}
     assert [a for a in outcome.alerts if a.kind == "drift"] == []  # the load is not watched
-    # [monitoring.watch] wins over what the app declares
+    # [monitoring] watch wins over what the app declares
     toml = MonitoringSettings(
         windows_hours=[24.0], min_judged=10, watch={"price-forecast": ["lo*"]}
     )

@@ -52,7 +52,7 @@ class App:
     watched_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Per service, the patterns of the input columns whose drift the ``monitor`` job watches
     (shell-style; ``!`` excludes; ``prediction`` is the predictions): e.g. everything but
-    the calendar, which always differs from a training sample. ``[monitoring.watch]`` in
+    the calendar, which always differs from a training sample. ``[monitoring] watch`` in
     ``helio.toml`` overrides it; a service not named: every column."""
 
 

@@ -164,8 +164,8 @@ min_shadow_hours = 24.0
 # Per service, the features whose drift is watched: shell-style patterns, "!" excludes, the
 # last match decides ("prediction" is the predictions). A service not named here: what its
 # app declares (the energy app leaves out the calendar), else every feature. E.g.
-# [monitoring.watch]
-# price-forecast = ["price_*", "prediction"]
+# watch = {{ price-forecast = ["price_lag_*", "prediction"] }}
+watch = {{}}
 
 [security]
 # true: a secret (gateway.webhook_secret, monitoring.webhook_url, a password in a URL) written

@@ -6,7 +6,7 @@
 - ``frame_drift`` / ``column_drift``: PSI, KS and Wasserstein for numbers, Jensen–Shannon and
   chi² for categories, against a version's training reference (``training_reference``), of
   the features a service watches (``watched_columns``: the app's ``App.watched_features``,
-  or ``[monitoring.watch]``);
+  or ``[monitoring] watch``);
 - ``run_monitor``: one pass over the ledger, stored pre-aggregated per version and window
   (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;

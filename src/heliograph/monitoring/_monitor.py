@@ -257,7 +257,7 @@ def run_monitor(
 ) -> MonitorOutcome:
     """One pass over every service in the ledger at ``url``, ending at ``now`` (see the
     module); ``job_last_runs`` and ``job_intervals`` turn on the overdue-job check;
-    ``watched`` maps a service to the patterns of its watched features (``[monitoring.watch]``
+    ``watched`` maps a service to the patterns of its watched features (``[monitoring] watch``
     of the settings wins over it; a service in neither: every feature)."""
     end = as_utc(now).replace(microsecond=0)
     outcome = MonitorOutcome(end)
