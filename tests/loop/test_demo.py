@@ -95,12 +95,12 @@ def test_helio_up_runs_the_loop_then_stops_on_ctrl_c_and_resumes(tmp_path: Path)
     assert " 0 quarantined" in succeeded(runs, "ingest")[0].summary  # checked on arrival
     assert count_predictions(url, role="champion") == 1  # GB's question at the first look
 
-    # resumed, later on the replayed clock: actuals, predictions every 30 simulated
-    # minutes (the missed ones of the last 6 hours), live metrics, drift alerts
+    # resumed until 6 hours into the replay (it began after the first look): actuals,
+    # predictions every 30 simulated minutes, live metrics, drift alerts
     began = time.monotonic()
     jobs = [arg for name in ("ingest", "actuals", "materialize", "monitor", "predict")
             for arg in ("--job", name)]  # fmt: skip
-    out = finish(up(folder, "--for", "1s", *jobs), timeout=300)
+    out = finish(up(folder, "--until", "2025-06-01T06:00:00Z", *jobs), timeout=300)
     timings["catch-up"] = time.monotonic() - began
     predicted = sorted(r.scheduled_for for r in succeeded(runs, "predict"))
     assert {b - a for a, b in pairwise(predicted[1:])} == {timedelta(minutes=30)}, predicted
