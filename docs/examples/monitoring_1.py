@@ -58,8 +58,8 @@ now = start + 48 * timedelta(hours=1)
 outcome = run_monitor(url, now=now, settings=MonitoringSettings(), references=training_reference)
 for r in read_monitor_results(url, kind="metric", name="mae", window_hours=24.0):
     print(f"v{r.model_version} {r.role}: MAE {r.value:.2f} over {r.count} judged predictions")
-for alert in outcome.alerts:
-    if alert.subject.endswith("v3/champion/load") and alert.name == "psi":
+for alert in outcome.alerts:  # one drift alert per version, naming its drifted features
+    if alert.kind == "drift" and alert.subject.endswith("v3/champion"):
         print("alert:", alert.reason)
 
 verdict = live_evidence(

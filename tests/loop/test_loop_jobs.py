@@ -156,7 +156,12 @@ def test_retrain_then_promote_on_live_evidence(tmp_path: Path) -> None:
     ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v2/challenger/load_1d", "drifted",
                   details=drift)  # fmt: skip
     assert not retrain_apps(later, [TINY]).trained
-    ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v1/champion/load_1d", "drifted",
+    # nor is the champion's interval coverage (a calibration for a person)
+    coverage = {"alert": "metric", "name": "coverage_gap", "value": -0.3}
+    ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v1/champion", "coverage off",
+                  details=coverage)  # fmt: skip
+    assert not retrain_apps(later, [TINY]).trained
+    ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v1/champion", "drifted",
                   details=drift)  # fmt: skip
     # about the champion, while v2 shadows: v2 is the answer in progress, not replaced
     waiting = retrain_apps(later, [TINY])

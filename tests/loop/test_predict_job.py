@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from heliograph.core import FixedClock, init_project
 from heliograph.jobs import predict_services, promote_on_evidence
 from heliograph.lake import open_lake
-from heliograph.ledger import count_predictions, read_predictions
+from heliograph.ledger import Ledger, count_predictions, read_predictions
 from heliograph.serving import ServiceContext
 from heliograph.training import train
 
@@ -64,3 +64,16 @@ def test_predict_records_champion_and_challenger_once_per_interval(tmp_path: Pat
     assert count_predictions(project.ledger_url) == 4
     stamps: Any = pd.Series([r.as_of for r in read_predictions(project.ledger_url)])
     assert sorted(set(stamps)) == [now, now + timedelta(minutes=30)]
+
+    # a run caught up for a time before the retrain that registered the challenger: it was
+    # trained on what the question asks about, so only the champion answers
+    Ledger(project.ledger_url).record(
+        "retrained",
+        "job:retrain",
+        "retrained: meter-load v2",
+        details={"scheduled_for": (now + timedelta(hours=2)).isoformat(),
+                 "versions": {"meter-load": "2"}},
+    )  # fmt: skip
+    earlier = copy.copy(project).with_clock(FixedClock(now + timedelta(hours=1)))
+    caught_up = predict_services(earlier, [service])
+    assert (caught_up.predictions, caught_up.questions) == (1, 1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from heliograph.core import MonitoringSettings
-from heliograph.ledger import Ledger, MonitorResult
+from heliograph.ledger import Ledger, LedgerError, MonitorResult
 from heliograph.monitoring import (
     DEGRADATION,
     degradation_results,
@@ -26,17 +26,19 @@ from heliograph.monitoring import (
 T0 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 
 
-def drift(value: float, end: datetime = T0, name: str = "psi") -> MonitorResult:
+def drift(
+    value: float, end: datetime = T0, name: str = "psi", feature: str = "load", version: str = "3"
+) -> MonitorResult:
     return MonitorResult(
         "price-forecast",
         "energy-price-GB",
-        "3",
+        version,
         "champion",
         24.0,
         end,
         "drift",
         name,
-        "load",
+        feature,
         value,
         480,
     )
@@ -46,12 +48,43 @@ def test_a_threshold_alerts_when_crossed_not_while_it_stays_over() -> None:
     settings = MonitoringSettings(psi=0.2)
     assert threshold_alerts([drift(0.1)], {}, settings) == []
     [alert] = threshold_alerts([drift(0.31)], {}, settings)
-    assert alert.subject == "price-forecast/energy-price-GB/v3/champion/load"
-    assert "psi 0.31 > 0.2" in alert.reason
+    assert alert.subject == "price-forecast/energy-price-GB/v3/champion"
+    assert alert.features == ("load",) and "load (psi 0.31 > 0.2, 24 h)" in alert.reason
     previous = {result_key(drift(0.31)): 0.31}
     assert threshold_alerts([drift(0.4, T0 + timedelta(hours=1))], previous, settings) == []
     back = {result_key(drift(0.1)): 0.1}
     assert len(threshold_alerts([drift(0.4)], back, settings)) == 1
+
+
+def test_drift_is_one_alert_per_version_and_pass_naming_its_features_worst_first() -> None:
+    settings = MonitoringSettings(psi=0.2, ks=0.2)
+    results = [
+        drift(0.1, feature="solar"),  # under: not named
+        drift(0.3, feature="load"),
+        drift(0.9, name="ks", feature="load"),  # load's worst figure, relative to its limit
+        drift(2.0, feature="price_lag_1d"),
+        drift(0.5, feature="prediction"),
+        drift(0.25, feature="wind", version="4"),
+        *[drift(0.21 + i / 100, feature=f"price_d1_h{i:02d}") for i in range(6)],
+    ]
+    alerts = threshold_alerts(results, {}, settings)
+    assert [a.subject.rsplit("/", 2)[-2] for a in alerts] == ["v3", "v4"]
+    three, four = alerts
+    assert three.features[:3] == ("price_lag_1d", "load", "prediction")
+    assert len(three.features) == 9 and "solar" not in three.features
+    assert (three.name, three.value, three.threshold) == ("psi", 2.0, 0.2)
+    assert three.reason.startswith("9 features drifted (10 newly over a threshold)")
+    assert "load (ks 0.9 > 0.2, 24 h)" in three.reason and "and 4 more" in three.reason
+    assert four.features == ("wind",)
+    # the next pass: v3's figures all still over, one more feature over: one alert again
+    later = T0 + timedelta(hours=1)
+    previous = {result_key(r): r.value for r in results}
+    again = [drift(r.value or 0, later, r.name, r.feature, r.model_version) for r in results]
+    assert threshold_alerts(again, previous, settings) == []
+    again.append(drift(0.4, later, feature="demand"))
+    [more] = threshold_alerts(again, previous, settings)
+    assert more.subject.endswith("/v3/champion") and len(more.features) == 10
+    assert "(1 newly over a threshold)" in more.reason
 
 
 def test_coverage_alerts_only_with_enough_judged_predictions() -> None:
@@ -92,13 +125,38 @@ def test_a_champion_whose_recent_mae_is_much_worse_raises_a_degradation_alert() 
 def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
     settings = MonitoringSettings(webhook_url=webhook.url)
-    alerts = threshold_alerts([drift(0.5), drift(0.6, name="ks")], {}, settings)
+    alerts = threshold_alerts(
+        [drift(0.5), drift(0.6, name="ks"), drift(0.7, version="4")], {}, settings
+    )
     delivery = deliver_alerts(alerts, ledger, settings, backoff=0)
     assert delivery is not None and delivery.delivered and delivery.attempts == 1
     [message] = webhook.received
     assert set(message) == {"text"} and "2 alerts" in message["text"]
-    assert "ks 0.6 > 0.2" in message["text"]
-    assert [e.kind for e in ledger.events()] == ["alert_raised", "alert_raised"]
+    assert "load (ks 0.6 > 0.2, 24 h)" in message["text"]
+    events = ledger.events()
+    assert [e.kind for e in events] == ["alert_raised", "alert_raised"]
+    assert events[0].details["features"] == ["load"] and events[0].details["alert"] == "drift"
+
+
+def test_a_pass_writes_its_alerts_in_one_transaction_all_or_none(tmp_path: Path) -> None:
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    settings = MonitoringSettings()
+    alerts = threshold_alerts([drift(0.5, version=str(v)) for v in range(1, 301)], {}, settings)
+    assert len(alerts) == 300
+    deliver_alerts(alerts, ledger, settings, at=T0)
+    assert len(ledger.events(kind="alert_raised", limit=5000)) == 300
+    assert {e.at for e in ledger.events(limit=5)} == {T0}
+    # a fault inside the transaction (a subject the database refuses) writes none of them
+    broken = Ledger(f"sqlite:///{tmp_path / 'broken.db'}")
+    broken.record("created", "x", "the tables exist")
+    with broken.engine.begin() as con:
+        con.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.subject LIKE '%v150%' "
+            "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+        )
+    with pytest.raises(LedgerError):
+        deliver_alerts(alerts, broken, settings, at=T0)
+    assert broken.events(kind="alert_raised") == []
 
 
 def test_a_failing_webhook_is_retried_then_recorded_never_raised(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]

@@ -100,15 +100,21 @@ def test_a_pass_stores_each_version_and_window_and_alerts_once(tmp_path: Path, w
         "prediction",
     }
     assert read_monitor_results(url, name="overforecast")[0].value is not None
-    # the load moved by 1.5 standard deviations: a drift alert per version, window, statistic
-    drifted = {a.subject for a in outcome.alerts if a.kind == "drift"}
-    assert "price-forecast/energy-price-GB/v3/champion/load" in drifted
-    # the predictions did not move: over the 24 h window (192 values a version) no alert; the
-    # 6 h window's 48 values are too few to tell (PSI's noise alone is ~0.2 there)
-    assert not any(
-        a.subject.endswith("/prediction") and "24 h window" in a.reason for a in outcome.alerts
+    # the load moved by 1.5 standard deviations: one drift alert per version, naming it first
+    drifted = {a.subject: a for a in outcome.alerts if a.kind == "drift"}
+    assert set(drifted) == {
+        "price-forecast/energy-price-GB/v3/champion",
+        "price-forecast/energy-price-GB/v4/challenger",
+    }
+    assert drifted["price-forecast/energy-price-GB/v3/champion"].features[0] == "load"
+    # the predictions did not move: over the 24 h window (192 values a version) no figure is
+    # over; the 6 h window's 48 values are too few to tell (PSI's noise alone is ~0.2 there)
+    assert all(
+        (r.value or 0) <= 0.2
+        for r in outcome.results
+        if r.feature == "prediction" and r.window_hours == 24.0 and r.name in ("psi", "ks")
     )
-    assert len(webhook.received) == 1 and "load drifted" in webhook.received[0]["text"]
+    assert len(webhook.received) == 1 and "load (" in webhook.received[0]["text"]
     raised = Ledger(url).events(kind="alert_raised", limit=1000)
     assert len(raised) == len(outcome.alerts)
     # the events carry the pass's time on the project's clock, not the wall clock's
@@ -122,6 +128,25 @@ def test_a_pass_stores_each_version_and_window_and_alerts_once(tmp_path: Path, w
         assert con.exec_driver_sql("SELECT count(*) FROM monitor_results").scalar() == rows
     engine.dispose()
     assert again.alerts == [] and len(webhook.received) == 1
+
+
+def test_only_the_watched_features_drift_the_app_declares_or_helio_toml_says(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    fill_ledger(url, tmp_path / "spool", load_shift=15.0)
+    settings = MonitoringSettings(windows_hours=[24.0], min_judged=10)
+    declared = {"price-forecast": ("*", "!load")}  # as an app declares: all but the load
+    outcome = run_monitor(url, now=NOW, settings=settings, references=reference, watched=declared)
+    assert {r.feature for r in outcome.results if r.kind == "drift"} == {"prediction"}
+    assert [a for a in outcome.alerts if a.kind == "drift"] == []  # the load is not watched
+    # [monitoring] watch wins over what the app declares
+    toml = MonitoringSettings(
+        windows_hours=[24.0], min_judged=10, watch={"price-forecast": ["lo*"]}
+    )
+    later = run_monitor(url, now=NOW + HALF, settings=toml, references=reference, watched=declared)
+    assert {r.feature for r in later.results if r.kind == "drift"} == {"load"}
+    assert {a.features for a in later.alerts if a.kind == "drift"} == {("load",)}
 
 
 def test_the_monitor_job_runs_on_a_project(tmp_path: Path) -> None:

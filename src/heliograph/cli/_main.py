@@ -123,6 +123,7 @@ def init(
         name=name,
         extra=chosen.config if chosen else "",
         clock=chosen.clock if chosen else None,
+        settings=chosen.settings if chosen else None,
         force=force,
     )
     console.print(f"created {project.config_path}")

@@ -3,9 +3,12 @@
 The scheduler runs in this process, on the project's clock (an accelerated replay in the demo,
 real time in production); the gateway is ``helio serve`` in a child process, restarted if it
 stops, and stopped with this one (on Linux also when this process is killed outright).
-Ctrl-C or SIGTERM stops cleanly: the running job finishes, then the gateway drains; a second
-Ctrl-C interrupts the job (its interval is due again at the next start). Running it again
-resumes: each job catches up what it missed, by its policy.
+On a fresh project with a replayed clock, the first look (the history up to the clock's start,
+its checks, a first model trained and served) runs at the start, and the replay begins when
+it is done (the gateway starts then). Ctrl-C or SIGTERM stops cleanly: the running job
+finishes, then the gateway drains; a second Ctrl-C interrupts the job (its interval is due
+again at the next start). Running it again resumes: each job catches up what it missed, by
+its policy.
 
 ``--once`` runs what is due once and exits (no gateway); ``--for 10m`` and ``--until TIME``
 (on the project's clock) bound a run.
@@ -19,7 +22,7 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -110,6 +113,15 @@ class Gateway:
             proc.wait()
 
 
+def _fresh_replay(scheduler: Any) -> bool:
+    """A replayed clock and no job run yet: the project's first ``helio up``."""
+    from heliograph.core import ReplayClock
+
+    if not isinstance(scheduler.clock, ReplayClock):
+        return False
+    return not any(scheduler.runs.runs(job.name, limit=1) for job in scheduler.jobs)
+
+
 @app.command()
 def up(
     ctx: typer.Context,
@@ -162,15 +174,26 @@ def up(
     from ._dashboard import DashboardChild  # [dashboard] enabled: started with the gateway
 
     board = DashboardChild(project)
+    began = time.monotonic()
     try:
-        if child is not None:
-            child.start()
-            board.start()
 
         def report(outcome: RunOutcome) -> None:
             console.print(outcome.line())
 
-        scheduler.run(stop, until=stop_at, seconds=seconds, report=report)
+        if _fresh_replay(scheduler):
+            # The first look of a fresh replay (the history before the clock's start ingested,
+            # checked, a first model trained and served) runs at the start; the replay begins
+            # once it is done, so however long it took, the replayed days come after it.
+            scheduler.tick(scheduler.clock.now().replace(microsecond=0), stop=stop, report=report)
+            if not stop.is_set():
+                scheduler.clock = project.restart_replay()
+                console.print(f"the replay starts: clock {scheduler.clock.describe()}")
+        if child is not None and not stop.is_set():
+            child.start()
+            board.start()
+        left = None if seconds is None else max(0.0, seconds - (time.monotonic() - began))
+        if not stop.is_set() and left != 0.0:
+            scheduler.run(stop, until=stop_at, seconds=left, report=report)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)

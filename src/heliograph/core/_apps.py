@@ -46,6 +46,14 @@ class App:
     """The app's training entry point for the ``retrain`` job: ``(project, reason)`` → a list of
     ``TrainOutcome``, every model of the app trained on the newest snapshots (each registered as
     the ``challenger``)."""
+    settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Keys of ``helio.toml``'s sections that ``helio init --app`` writes with the app's values
+    instead of the defaults (``{"monitoring": {"ks": 0.9}}``)."""
+    watched_features: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per service, the patterns of the input columns whose drift the ``monitor`` job watches
+    (shell-style; ``!`` excludes; ``prediction`` is the predictions): e.g. everything but
+    the calendar, which always differs from a training sample. ``[monitoring] watch`` in
+    ``helio.toml`` overrides it; a service not named: every column."""
 
 
 def load_apps() -> list[App]:

@@ -152,6 +152,9 @@ class MonitoringSettings(_Section):
     service_silence_minutes: float = Field(default=90.0, gt=0)
     job_overdue_factor: float = Field(default=2.0, ge=1)
     min_shadow_hours: float = Field(default=24.0, ge=0)
+    # Per service, the patterns of the features whose drift is watched ("!" excludes); a
+    # service not named here: what its app declares (App.watched_features), else every one.
+    watch: dict[str, list[str]] = Field(default_factory=dict)
 
     @field_validator("windows_hours")
     @classmethod

@@ -161,6 +161,11 @@ service_silence_minutes = 90.0
 job_overdue_factor = 2.0
 # Live evidence for promotion: the challenger must have shadowed this long.
 min_shadow_hours = 24.0
+# Per service, the features whose drift is watched: shell-style patterns, "!" excludes, the
+# last match decides ("prediction" is the predictions). A service not named here: what its
+# app declares (the energy app leaves out the calendar), else every feature. E.g.
+# watch = {{ price-forecast = ["price_lag_*", "prediction"] }}
+watch = {{}}
 
 [security]
 # true: a secret (gateway.webhook_secret, monitoring.webhook_url, a password in a URL) written
@@ -298,10 +303,23 @@ class Project:
                 else:
                     return ReplayClock(cfg.start, cfg.speed, origin)
         clock = ReplayClock(cfg.start, cfg.speed, origin)
+        self._keep_replay(clock)
+        return clock
+
+    def _keep_replay(self, clock: ReplayClock) -> None:
+        marker = self.state_dir / "clock.json"
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(
-            json.dumps({"start": cfg.start.isoformat(), "speed": cfg.speed, "origin": clock.origin})
-        )
+        start, speed = clock.start.isoformat(), clock.speed
+        marker.write_text(json.dumps({"start": start, "speed": speed, "origin": clock.origin}))
+
+    def restart_replay(self) -> Clock:
+        """The replay starts again from its ``start``, now (``helio up`` after the first look
+        of a fresh project: the history before ``start`` loaded and a first model served,
+        the replay begins); the real clock is returned as it is."""
+        clock = self.clock()
+        if isinstance(clock, ReplayClock):
+            clock = ReplayClock(clock.start, clock.speed, time.time())
+            self._keep_replay(clock)
         return clock
 
     def effective(self) -> dict[str, Any]:
@@ -334,17 +352,39 @@ def _masked(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
+def _set_key(text: str, section: str, key: str, value: Any) -> str:
+    """``text`` (the template) with ``key = value`` in ``[section]`` instead of its default."""
+    head = text.find(f"\n[{section}]\n")
+    if head < 0:
+        raise ConfigError(f"no [{section}] in the template", field=section)
+    end = text.find("\n[", head + 1)
+    end = len(text) if end < 0 else end
+    body, n = re.subn(
+        rf"^{re.escape(key)} = .*$",
+        f"{key} = {json.dumps(value)}",
+        text[head:end],
+        count=1,
+        flags=re.M,
+    )
+    if not n:
+        raise ConfigError(f"no {section}.{key} in the template", field=f"{section}.{key}")
+    return text[:head] + body + text[end:]
+
+
 def init_project(
     directory: Path | str,
     *,
     name: str | None = None,
     extra: str = "",
     clock: dict[str, Any] | None = None,
+    settings: dict[str, dict[str, Any]] | None = None,
     force: bool = False,
 ) -> Project:
     """Create ``helio.toml`` (documented defaults plus ``extra``) and the state folder.
 
-    ``clock`` sets the [clock] keys (``mode``, ``start``, ``speed``) instead of their defaults.
+    ``clock`` sets the [clock] keys (``mode``, ``start``, ``speed``) instead of their defaults;
+    ``settings`` sets other keys of the template's sections (``{"monitoring": {"ks": 0.9}}``:
+    an app's own values, written where the key is documented).
     """
     directory = Path(directory)
     config_path = directory / CONFIG_FILE
@@ -364,6 +404,9 @@ def init_project(
         clock_start=f"start = {start}" if start else "# start = 2025-01-01T00:00:00Z",
         clock_speed=float(clock.get("speed", 1.0)),
     )
+    for section, keys in (settings or {}).items():
+        for key, value in keys.items():
+            text = _set_key(text, section, key, value)
     if extra:
         text += "\n" + extra.strip() + "\n"
     atomic_write(config_path, text)

@@ -52,8 +52,8 @@ def job_health(
     after=("ingest", "actuals"),
 )
 def monitor(project: Project) -> MonitorOutcome:
-    """One monitoring pass at the clock's now, with the apps' business metrics, each
-    version's training reference from the registry and the jobs' last runs."""
+    """One monitoring pass at the clock's now, with the apps' business metrics and watched
+    features, each version's training reference from the registry and the jobs' last runs."""
     registries: list[Registry] = []  # opened only when a version is looked up
 
     @cache
@@ -64,12 +64,15 @@ def monitor(project: Project) -> MonitorOutcome:
 
     now = project.clock().now()
     last_runs, intervals = job_health(project.ledger_url, now)
+    apps = load_apps()
+    watched = {s: tuple(p) for app in apps for s, p in app.watched_features.items()}
     return run_monitor(
         project.ledger_url,
         now=now,
         settings=project.settings.monitoring,
         references=references,
-        business=app_business_metrics(load_apps()),
+        business=app_business_metrics(apps),
+        watched=watched,
         spool=project.state_dir / "spool",
         job_last_runs=last_runs,
         job_intervals=intervals,

@@ -5,8 +5,11 @@ scheduled time (``Service.scheduled``), in process (no HTTP): the features once,
 answer of the model's ``champion`` and of its ``challenger`` if it has one, each written to
 the ledger with its role. A record's id is derived from (service, model, version, role,
 scheduled time, question), and the ledger ignores an id it already holds, so a re-run of the
-same interval adds nothing. A question the service refuses (its inputs too old, an unknown
-entity) is counted with its reason, not an error; no champion yet is skipped.
+same interval adds nothing. A challenger does not answer a run caught up for a time before
+the ``retrain`` that registered it: it was trained on what that question asks about, and
+its shadow period would count time it did not exist. A question the service refuses (its
+inputs too old, an unknown entity) is counted with its reason, not an error; no champion yet
+is skipped.
 
 Example::
 
@@ -24,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from heliograph.core import Project, load_apps
-from heliograph.ledger import JsonText, PredictionRecord, PredictionWriter
+from heliograph.core import Project, as_utc, load_apps
+from heliograph.ledger import JsonText, Ledger, PredictionRecord, PredictionWriter
 from heliograph.registry import CHALLENGER, CHAMPION, Registry
 from heliograph.serving import LoadedModel, Service, ServiceContext, ServiceError, load_version
 
@@ -111,12 +114,24 @@ def _loaded(project: Project, registry: Registry, name: str, version: str) -> Lo
     return model
 
 
+def _retrained_for(ledger: Ledger) -> dict[tuple[str, str], datetime]:
+    """The scheduled time of the retrain that registered each (model, version)."""
+    found: dict[tuple[str, str], datetime] = {}
+    for event in ledger.events(kind="retrained", limit=500):
+        when = event.details.get("scheduled_for")
+        for name, version in (event.details.get("versions") or {}).items():
+            if when:
+                found.setdefault((name, str(version)), as_utc(datetime.fromisoformat(when)))
+    return found
+
+
 def predict_services(project: Project, services: Sequence[Service]) -> PredictOutcome:
     """Ask each service's scheduled questions as of the clock's now (see the module)."""
     now = project.clock().now()
     context = ServiceContext.open(project)
     registry = Registry(project)
     known = set(registry.models())
+    born = _retrained_for(Ledger(project.ledger_url))
     outcome = PredictOutcome()
     with PredictionWriter(project.ledger_url, project.state_dir / "spool") as writer:
         for service in services:
@@ -136,6 +151,8 @@ def predict_services(project: Project, services: Sequence[Service]) -> PredictOu
                     version = roles.get(role)
                     if version is None:
                         continue
+                    if role == CHALLENGER and born.get((name, version), now) > now:
+                        continue  # a run caught up for a time before the retrain that made it
                     model = _loaded(project, registry, name, version)
                     writer.submit(_record(service, model, role, request, context, features, now))
                     outcome.predictions += 1

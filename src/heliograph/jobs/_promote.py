@@ -10,8 +10,10 @@ For each registered model with a ``challenger``:
   ``live_verdict``; accepted, the registry promotes (its policy still gates on the backtest
   and the checks, and records every alias move), refused, the reasons stay in the event.
 
-While the challenger shadows, nothing is decided and nothing recorded. A run for a scheduled
-time that already decided on a challenger decides nothing again.
+While the challenger shadows (less than the minimum shadow period, or fewer than
+``[monitoring] min_judged`` questions both versions answered have an actual yet), nothing is
+decided and nothing recorded: a refusal is on enough evidence, never for the lack of it. A
+run for a scheduled time that already decided on a challenger decides nothing again.
 
 Example::
 
@@ -95,9 +97,15 @@ def _decide(
     if not shadowing:
         return f"v{challenger} has not shadowed yet", False
     verdict = _verdict(project, shadowing[0].service, name, champion, challenger, apps)
-    needed = project.settings.monitoring.min_shadow_hours
-    if verdict.shadow_hours < needed:
-        return f"v{challenger} shadowing ({verdict.shadow_hours:.1f} h of {needed:g} h)", False
+    needed, judged = (
+        project.settings.monitoring.min_shadow_hours,
+        project.settings.monitoring.min_judged,
+    )
+    if verdict.shadow_hours < needed or verdict.judged < judged:
+        return (
+            f"v{challenger} shadowing ({verdict.shadow_hours:.1f} h of {needed:g} h, "
+            f"{verdict.judged} of {judged} shared questions judged)"
+        ), False
     registry.ledger.record(
         _EVENT,
         f"model/{name}",

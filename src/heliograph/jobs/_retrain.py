@@ -2,7 +2,9 @@
 
 The job looks every hour and trains when one of these holds: no retrain has been recorded
 yet; the last was a week (``RETRAIN_EVERY``) or more before the run's scheduled time; or the
-``monitor`` job raised a drift or metric alert about a *champion* since the last retrain,
+``monitor`` job raised a drift or metric alert about a *champion* since the last retrain
+(not an interval coverage alert: a calibration for a person to look at, noisy on a day of
+judged questions, and no sign that the market moved),
 and no challenger is shadowing (a challenger is the answer to the alerts in progress: a
 retrain would replace it and restart its shadow period, so that none would ever be
 promoted). Alerts about a challenger do not trigger (it is not serving). Training goes through
@@ -36,6 +38,7 @@ RETRAIN_EVERY = timedelta(days=7)
 RETRAIN_TRIGGERS = ("drift", "metric")
 """The kinds of alert (``alert_raised`` events) that trigger a retrain."""
 _EVENT = "retrained"
+_NOT_TRIGGERS = ("coverage_gap",)  # the intervals' calibration: for a person, not a retrain
 
 
 @dataclass
@@ -89,7 +92,10 @@ def _why(project: Project, ledger: Ledger, last: Event | None, now: datetime) ->
     alerts = [
         e
         for e in ledger.events(kind="alert_raised", limit=500)
-        if e.id > last.id and e.details.get("alert") in RETRAIN_TRIGGERS and _about_a_champion(e)
+        if e.id > last.id
+        and e.details.get("alert") in RETRAIN_TRIGGERS
+        and e.details.get("name") not in _NOT_TRIGGERS
+        and _about_a_champion(e)
     ]
     if not alerts:
         return False, _NOT_DUE

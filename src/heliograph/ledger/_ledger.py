@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,24 @@ def _user() -> str:
         return "unknown"
 
 
+def _row(
+    kind: str,
+    subject: str,
+    reason: str,
+    details: dict[str, Any] | None,
+    actor: str | None,
+    at: datetime | None,
+) -> dict[str, Any]:
+    return {
+        "at": as_utc(at) if at else datetime.now(UTC),
+        "kind": kind,
+        "subject": subject[:512],
+        "reason": reason,
+        "actor": actor or _user(),
+        "details": json.dumps(details or {}, default=str),
+    }
+
+
 class Ledger:
     """A connection to the ledger database; tables are created on first use."""
 
@@ -132,14 +151,7 @@ class Ledger:
     ) -> int:
         """Write one event and return its id."""
         self._ensure()
-        row = {
-            "at": as_utc(at) if at else datetime.now(UTC),
-            "kind": kind,
-            "subject": subject[:512],
-            "reason": reason,
-            "actor": actor or _user(),
-            "details": json.dumps(details or {}, default=str),
-        }
+        row = _row(kind, subject, reason, details, actor, at)
         try:
             with self.engine.begin() as con:
                 key = con.execute(events_table.insert().values(**row)).inserted_primary_key
@@ -149,6 +161,28 @@ class Ledger:
             raise LedgerError(
                 f"cannot write to the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}"
             ) from None
+
+    def record_many(
+        self,
+        events: Sequence[tuple[str, str, str, dict[str, Any] | None]],
+        *,
+        actor: str | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        """Write ``(kind, subject, reason, details)`` events in one transaction: all or none
+        (a fault writes nothing, so a retry loses nothing); returns how many were written."""
+        if not events:
+            return 0
+        self._ensure()
+        rows = [_row(k, s, r, d, actor, at) for k, s, r, d in events]
+        try:
+            with self.engine.begin() as con:
+                con.execute(events_table.insert(), rows)
+        except SQLAlchemyError as exc:
+            raise LedgerError(
+                f"cannot write to the ledger at {self.safe_url()}: {str(exc).splitlines()[0]}"
+            ) from None
+        return len(rows)
 
     def events(
         self, *, kind: str | None = None, subject: str | None = None, limit: int = 100

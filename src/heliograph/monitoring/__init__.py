@@ -4,7 +4,9 @@
   (``BusinessMetric``) per (model, version, role), from judged predictions;
 - ``hit_rate``: live HR@k of recommendations, judged on the user's later interactions;
 - ``frame_drift`` / ``column_drift``: PSI, KS and Wasserstein for numbers, Jensen–Shannon and
-  chi² for categories, against a version's training reference (``training_reference``);
+  chi² for categories, against a version's training reference (``training_reference``), of
+  the features a service watches (``watched_columns``: the app's ``App.watched_features``,
+  or ``[monitoring] watch``);
 - ``run_monitor``: one pass over the ledger, stored pre-aggregated per version and window
   (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
@@ -21,7 +23,14 @@ from __future__ import annotations
 
 from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
 from ._business import BusinessMetric, app_business_metrics
-from ._drift import CATEGORY_STATISTICS, NUMERIC_STATISTICS, ColumnDrift, column_drift, frame_drift
+from ._drift import (
+    CATEGORY_STATISTICS,
+    NUMERIC_STATISTICS,
+    ColumnDrift,
+    column_drift,
+    frame_drift,
+    watched_columns,
+)
 from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
 from ._monitor import (
@@ -71,5 +80,6 @@ __all__ = [
     "spool_lines",
     "threshold_alerts",
     "training_reference",
+    "watched_columns",
     "window_results",
 ]

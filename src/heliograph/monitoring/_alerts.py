@@ -2,10 +2,14 @@
 
 A figure alerts when it *crosses* its threshold: over it now, and not over it at the same
 key's previous window end (or there was none). A drift that persists is one alert, not one
-per run; when it falls back and rises again, that is a new alert. Each alert is an event
-``alert_raised`` in the ledger (subject: what it is about; details: the figure, the
-threshold), and all of one run's alerts are one post to ``[monitoring] webhook_url``. A post
-that fails after its retries is an event ``alert_undelivered`` with the error; the job goes on.
+per run; when it falls back and rises again, that is a new alert. Drift is summarised per
+version: one pass raises at most one drift alert per (service, model version, role), when
+some watched feature (or the predictions) crossed, naming every feature then over its
+threshold, worst first. Each alert is an event ``alert_raised`` in the ledger (subject: what
+it is about; details: the figure, the threshold, the drifted features), all of one pass's
+alerts written in one transaction, and all of them one post to ``[monitoring]
+webhook_url``. A post that fails after its retries is an event ``alert_undelivered`` with the
+error; the job goes on.
 
 Example::
 
@@ -19,6 +23,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from heliograph.core import MonitoringSettings
 from heliograph.ledger import Ledger, MonitorResult
@@ -33,8 +38,9 @@ _DRIFT_LIMITS = ("psi", "ks", "wasserstein", "jensen_shannon")
 @dataclass(frozen=True)
 class Alert:
     """One threshold crossed: ``kind`` (``drift``, ``metric``, ``health``), the ``subject``
-    (``service/model/vVERSION/role[/feature]``, ``job:NAME``, ``spool``), the figure's
-    ``name`` and ``value``, the ``threshold`` and a sentence a person can act on."""
+    (``service/model/vVERSION/role``, ``job:NAME``, ``spool``), the figure's ``name`` and
+    ``value``, the ``threshold`` and a sentence a person can act on. A drift alert's figure
+    is its worst feature's."""
 
     kind: str
     subject: str
@@ -42,6 +48,8 @@ class Alert:
     value: float
     threshold: float
     reason: str
+    features: tuple[str, ...] = ()
+    """A drift alert's drifted features, worst first (``prediction``: the predictions)."""
 
 
 def result_key(result: MonitorResult) -> tuple[object, ...]:
@@ -85,30 +93,72 @@ def _over_limit(result: MonitorResult, value: float | None, limit: float) -> boo
     return _over(value, limit)
 
 
+def _version(result: MonitorResult) -> tuple[str, str, str, str]:
+    return (result.service, result.model_name, result.model_version, result.role)
+
+
+def _drift_alert(over: list[tuple[MonitorResult, float]], crossed: int) -> Alert:
+    """One version's drift: every (feature, statistic, window) over its limit, summarised
+    per feature by its worst figure relative to its limit; ``crossed`` of them are new."""
+    worst: dict[str, tuple[MonitorResult, float]] = {}
+    for result, limit in over:
+        ratio = abs(float(result.value or 0.0)) / limit
+        held = worst.get(result.feature)
+        if held is None or ratio > abs(float(held[0].value or 0.0)) / held[1]:
+            worst[result.feature] = (result, limit)
+    ranked = sorted(worst.values(), key=lambda p: -abs(float(p[0].value or 0.0)) / p[1])
+    top, limit = ranked[0]
+    named = [
+        f"{r.feature} ({r.name} {float(r.value or 0.0):.3g} > {lim:g}, {r.window_hours:g} h)"
+        for r, lim in ranked[:_NAMED]
+    ]
+    more = f" and {len(ranked) - _NAMED} more" if len(ranked) > _NAMED else ""
+    count = f"{len(ranked)} feature{'s' if len(ranked) > 1 else ''}"
+    reason = (
+        f"{count} drifted ({crossed} newly over a threshold) to "
+        f"{top.window_end:%Y-%m-%d %H:%M} UTC: {', '.join(named)}{more}"
+    )
+    subject = "/".join([top.service, top.model_name, f"v{top.model_version}", top.role])
+    features = tuple(r.feature for r, _ in ranked)
+    return Alert("drift", subject, top.name, float(top.value or 0.0), limit, reason, features)
+
+
+_NAMED = 5  # features named in a drift alert's reason (all are in its details)
+
+
 def threshold_alerts(
     results: Iterable[MonitorResult],
     previous: Mapping[tuple[object, ...], float | None],
     settings: MonitoringSettings,
 ) -> list[Alert]:
     """The alerts of ``results``: each figure over its threshold that was not over it at
-    its previous window end (``previous``: ``result_key`` → value)."""
+    its previous window end (``previous``: ``result_key`` → value); drift summarised in one
+    alert per version (see the module)."""
     alerts = []
+    drifted: dict[tuple[str, str, str, str], list[tuple[MonitorResult, float]]] = {}
+    crossed: dict[tuple[str, str, str, str], int] = {}
     for result in results:
         limit = _limit(result, settings)
         if limit is None or not _over_limit(result, result.value, limit):
             continue
-        if _over_limit(result, previous.get(result_key(result)), limit):
+        new = not _over_limit(result, previous.get(result_key(result)), limit)
+        if result.kind == "drift":
+            drifted.setdefault(_version(result), []).append((result, limit))
+            crossed[_version(result)] = crossed.get(_version(result), 0) + new
+            continue
+        if not new:
             continue  # still over: alerted when it crossed
         value = float(result.value or 0.0)
         window = f"{result.window_hours:g} h window"
-        if result.kind == "drift":
-            what = f"{result.feature} drifted: {result.name} {value:.3g} > {limit:g}"
-        elif result.name == "mae_degradation":
+        if result.name == "mae_degradation":
             what = f"MAE degraded: {100 * value:+.0f}% against the longest window (> {limit:.0%})"
         else:
             what = f"interval coverage is off its nominal level by {value:+.3f} (> ±{limit:g})"
         reason = f"{what} over the {window} to {result.window_end:%Y-%m-%d %H:%M} UTC"
         alerts.append(Alert(result.kind, _subject(result), result.name, value, limit, reason))
+    for version, over in sorted(drifted.items()):
+        if crossed[version]:
+            alerts.append(_drift_alert(over, crossed[version]))
     return alerts
 
 
@@ -120,16 +170,21 @@ def deliver_alerts(
     backoff: float = 0.5,
     at: datetime | None = None,
 ) -> WebhookDelivery | None:
-    """Record each alert as an event; post them all in one message to the webhook, if one is
-    configured (None otherwise, or when there is no alert). A failed post is an event.
+    """Record the alerts as events, in one transaction; post them all in one message to the
+    webhook, if one is configured (None otherwise, or when there is no alert). A failed post
+    is an event.
 
     ``at`` is the time the events carry: the project's clock at the pass (``run_monitor``
     gives its window end), so that on a replayed clock alerts sort with what they judge;
     default: now."""
+    events = []
     for alert in alerts:
-        details = {"alert": alert.kind, "name": alert.name, "value": alert.value}
+        details: dict[str, Any] = {"alert": alert.kind, "name": alert.name, "value": alert.value}
         details["threshold"] = alert.threshold
-        ledger.record("alert_raised", alert.subject, alert.reason, details=details, at=at)
+        if alert.features:
+            details["features"] = list(alert.features)
+        events.append(("alert_raised", alert.subject, alert.reason, details))
+    ledger.record_many(events, at=at)  # one transaction: all of the pass's alerts, or none
     if not alerts or not settings.webhook_url:
         return None
     lines = [f"heliograph: {len(alerts)} alert{'s' if len(alerts) > 1 else ''}"]

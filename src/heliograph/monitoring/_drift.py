@@ -18,6 +18,7 @@ Example::
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "ColumnDrift",
     "column_drift",
     "frame_drift",
+    "watched_columns",
 ]
 
 NUMERIC_STATISTICS = ("psi", "ks", "wasserstein")
@@ -167,3 +169,27 @@ def frame_drift(
     """The drift of each of ``columns`` (default: every column both frames have)."""
     names = columns if columns is not None else [c for c in reference if c in current]
     return [column_drift(name, reference[name], current[name]) for name in names]
+
+
+def watched_columns(columns: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
+    """The ``columns`` whose drift is watched, by ``patterns`` (shell-style, as ``fnmatch``;
+    one starting with ``!`` excludes): a column is watched when the last pattern it matches
+    includes it. None or no pattern: every column.
+
+    Example::
+
+        watched_columns(["price_lag_1d", "doy", "prediction"], ["*", "!doy"])
+        # ['price_lag_1d', 'prediction']
+    """
+    if not patterns:
+        return list(columns)
+    found = []
+    for column in columns:
+        keep = False
+        for pattern in patterns:
+            negated = pattern.startswith("!")
+            if fnmatch.fnmatchcase(column, pattern[1:] if negated else pattern):
+                keep = not negated
+        if keep:
+            found.append(column)
+    return found

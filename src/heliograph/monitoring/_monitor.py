@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -38,7 +38,7 @@ from heliograph.ledger import (
 
 from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
 from ._business import BusinessMetric
-from ._drift import frame_drift
+from ._drift import frame_drift, watched_columns
 from ._health import overdue_jobs, silent_services, spool_alerts
 from ._performance import GROUP, performance
 from ._reference import PREDICTION_COLUMN
@@ -120,8 +120,10 @@ def _drift_results(
     service: str,
     hours: float,
     end: datetime,
+    watch: Sequence[str] | None = None,
 ) -> list[MonitorResult]:
     columns = [c for c in reference.columns if c in current.columns and c not in _NOT_FEATURES]
+    columns = watched_columns(columns, watch)
     results = []
     for drift in frame_drift(reference, current, columns=columns):
         for name, value in drift.statistics.items():
@@ -151,9 +153,12 @@ def window_results(
     references: References | None = None,
     business: BusinessMetric | None = None,
     point: str = "p50",
+    watch: Sequence[str] | None = None,
 ) -> list[MonitorResult]:
     """The figures of one window from frames already read (``judged``: the ledger's judged
-    predictions, ``inputs``: their recorded input rows); rows outside the window are left out."""
+    predictions, ``inputs``: their recorded input rows); rows outside the window are left out.
+    ``watch``: the patterns of the columns whose drift is computed (``watched_columns``;
+    ``prediction`` is the predictions'), None: every column."""
     end = as_utc(window_end)
     start = end - timedelta(hours=window_hours)
     if not judged.empty:
@@ -181,7 +186,7 @@ def window_results(
         if point in rows:
             predictions = pd.DataFrame({PREDICTION_COLUMN: rows[point].to_numpy()})
             results += _drift_results(
-                predictions, reference, (name, version, role), service, window_hours, end
+                predictions, reference, (name, version, role), service, window_hours, end, watch
             )
         results += _drift_results(
             current.drop(columns=[PREDICTION_COLUMN], errors="ignore"),
@@ -190,6 +195,7 @@ def window_results(
             service,
             window_hours,
             end,
+            watch,
         )
     return results
 
@@ -247,9 +253,12 @@ def run_monitor(
     job_last_runs: Mapping[str, datetime | None] | None = None,
     job_intervals: Mapping[str, timedelta] | None = None,
     backoff: float = 0.5,
+    watched: Mapping[str, Sequence[str]] | None = None,
 ) -> MonitorOutcome:
     """One pass over every service in the ledger at ``url``, ending at ``now`` (see the
-    module); ``job_last_runs`` and ``job_intervals`` turn on the overdue-job check."""
+    module); ``job_last_runs`` and ``job_intervals`` turn on the overdue-job check;
+    ``watched`` maps a service to the patterns of its watched features (``[monitoring] watch``
+    of the settings wins over it; a service in neither: every feature)."""
     end = as_utc(now).replace(microsecond=0)
     outcome = MonitorOutcome(end)
     longest = max(settings.windows_hours)
@@ -269,6 +278,7 @@ def run_monitor(
                 window_end=end,
                 references=references,
                 business=(business or {}).get(service),
+                watch=settings.watch.get(service, (watched or {}).get(service)),
             )
     outcome.results += degradation_results(outcome.results)
     previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}
@@ -287,8 +297,10 @@ def run_monitor(
     new_health, health_results = _health(health, checked, was, end)
     outcome.alerts += new_health
     outcome.results += health_results
-    store_monitor_results(url, outcome.results)
+    # The alerts first, in one transaction, then the figures they were raised on: a fault
+    # between the two raises them again on the retry (at least once), never loses them.
     outcome.delivery = deliver_alerts(
         outcome.alerts, Ledger(url), settings, backoff=backoff, at=end
     )
+    store_monitor_results(url, outcome.results)
     return outcome

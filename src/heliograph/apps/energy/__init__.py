@@ -54,7 +54,9 @@ from ._train import markets, model_name, price_pipeline, train_market
 
 __all__ = [
     "BATTERY_SERVICE",
+    "CALENDAR_FEATURES",
     "DEFAULT_SHIFTS",
+    "DRIFT_THRESHOLDS",
     "FEATURE_IDS",
     "FIRST_MODELS",
     "LEAR_WINDOWS",
@@ -66,6 +68,7 @@ __all__ = [
     "QUANTILES",
     "RETRAIN_BACKTEST_DAYS",
     "RETRAIN_MODELS",
+    "WATCHED_FEATURES",
     "Battery",
     "Blend",
     "Dispatch",
@@ -257,9 +260,9 @@ start = "2024-01-01"
 end = "2025-12-31"
 seed = 7
 # Regime shifts (kind demand or fuel, a factor, optionally markets = [...]). The third is the
-# demo's: the replayed clock starts on 2025-06-01 and a day later fuel costs 1.8 times as
-# much in every market, so the first champion (trained on what came before) degrades live
-# within a minute of `helio up` (docs/scheduler.md, "The five-minute demo").
+# demo's: the replay starts on 2025-06-01 once a first model serves, and a day later fuel
+# costs 1.8 times as much in every market, so the first champion (trained on what came
+# before) degrades live (docs/scheduler.md, "The five-minute demo").
 shifts = [
     { at = "2025-03-01", kind = "demand", factor = 0.85 },
     { at = "2025-09-01", kind = "fuel", factor = 1.6 },
@@ -358,18 +361,43 @@ def _online_views() -> list[Any]:
     return [ONLINE_PRICE_FEATURES]
 
 
-# The simulated markets are replayed: the clock starts on 2025-06-01 and runs an hour of
-# market time per real second, so each `helio up` releases what has become known since.
+# The calendar of a target (its period, hour, weekday, day of year) always differs between a
+# day or a week of live questions and a training sample of many weeks: its drift says nothing
+# about the market. Nor does that of the day vectors (`price_d1_h08`, `fc_wind_forecast_d7_h13`)
+# and of D-1's mean, min and max: one value per delivery day, so a day of questions is one or
+# two values against the reference's weeks, "drifted" whatever happens. Nor, in a day's
+# window, does the weather: the driver forecasts (wind, solar, demand) of one or two days
+# against weeks of them (a demo run: FR's wind forecast KS 0.996 a day before the shift
+# reached it). Monitoring watches the market's own prices, lagged, and the predictions: what
+# a regime shift moves and the champion answers with.
+CALENDAR_FEATURES = ("period", "hour", "dow", "doy", "is_weekend")
+WATCHED_FEATURES = ("price_lag_*", "prediction")
+
+# The demo's drift thresholds, in its helio.toml. A 24-hour window holds one or two delivery
+# days of one market, whose prices move a standard deviation or more from day to day against
+# a training sample of weeks (the seeded markets, May 2025: single-day KS up to ~0.8,
+# Wasserstein up to ~1.3 standard deviations, PSI up to its ceiling of ~12 on a day's 48
+# correlated values); the demo's fuel shift moves them to KS ~1 and Wasserstein ~4. So the
+# thresholds alert on a shift, not on a day.
+DRIFT_THRESHOLDS = {"psi": 12.0, "ks": 0.95, "wasserstein": 3.0}
+
+
+# The simulated markets are replayed: the clock starts on 2025-06-01 and runs a quarter of
+# an hour of market time per real second, so each `helio up` releases what has become known
+# since. Faster, a look (every due job, ~20 s here) would pass more than the 6 hours `predict`
+# catches up, and a retrain the champion's whole week of degradation.
 app = App(
     name="energy",
     description="day-ahead electricity price forecasting",
     config=_CONFIG,
-    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 3600.0},
+    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 900.0},
     commands={"train": train_energy},
     services=_services,
     online_views=_online_views,
     business_metrics=_business_metrics,
     actuals=_actuals,
     retrain=_retrain,
+    watched_features={PRICE_SERVICE: WATCHED_FEATURES, BATTERY_SERVICE: WATCHED_FEATURES},
+    settings={"monitoring": DRIFT_THRESHOLDS},
     datasets=("energy_prices", "energy_forecasts", "energy_actuals"),
 )
