@@ -16,7 +16,7 @@ import typer
 from heliograph.core import HelioError, Project
 
 from ._main import app, console, err, project_of
-from ._up import _die_with_parent
+from ._up import _die_with_parent, stop_child
 
 __all__: list[str] = []
 
@@ -77,12 +77,4 @@ class DashboardChild:
         console.print(f"dashboard on http://{settings.host}:{settings.port}")
 
     def stop(self, timeout: float = 10.0) -> None:
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_child(self.proc, timeout)

@@ -66,6 +66,18 @@ def _die_with_parent() -> None:  # pragma: no cover (runs in the child, before e
         pass
 
 
+def stop_child(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """Stop a child ``helio up`` started: SIGTERM, then SIGKILL after ``timeout`` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Gateway:
     """``helio serve`` as a child process, restarted with backoff when it stops by itself."""
 
@@ -102,15 +114,7 @@ class Gateway:
     def stop(self, timeout: float = 40.0) -> None:
         """SIGTERM (the gateway drains its requests and ledger queue), SIGKILL after timeout."""
         self.stopping.set()
-        proc = self.proc
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_child(self.proc, timeout)
 
 
 def _fresh_replay(scheduler: Any) -> bool:
