@@ -4,8 +4,9 @@ The MLflow tracking server on PostgreSQL with its artefacts on S3, the lake on S
 gateway replicas (``helio serve`` processes) writing one PostgreSQL ledger and sharing the
 Redis online store, and the operating loop for two simulated days: each day new data, a
 retrain, a promotion, and both replicas swap to the new champion on their own while they
-answer (twice: a swap after a swap). Nothing answered is lost or counted twice; lineage leads from a prediction to the
-snapshot on S3; no secret shows in a log, an event or ``helio config show``.
+answer (twice: a swap after a swap). Nothing answered is lost or counted twice; lineage
+leads from a prediction to the snapshot on S3; no secret shows in a log, an event or
+``helio config show``.
 """
 
 from __future__ import annotations
