@@ -60,16 +60,55 @@ def run_benchmark(*args: str | Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
-    data = tmp_path / "XX.csv"
-    frame = write_epf(data)
-    assert data.read_text().splitlines()[1].startswith("2020-01-06 00:00:00,")
+def write_reference(folder: Path, frame: pd.DataFrame) -> None:
+    """Reference forecasts beside the data, in the epftoolbox's layout, with known errors.
 
+    Its rows come shuffled and start ten days later than the data, and each forecast's error
+    differs from hour to hour, so a match by position (or a shifted one) would give other
+    figures; its record of one test hour (03-27 06:00) differs from the data's by 0.25.
+    """
+    real = frame[" Prices"].to_numpy()
+    hour = np.arange(len(real)) % 24
+    recorded = real.copy()
+    recorded[81 * 24 + 6] += 0.25
+    reference = pd.DataFrame(
+        {
+            "": frame["Date"],
+            "Real price": recorded,
+            "LEAR Ensemble": real + np.where(hour < 12, 1.0, 3.0),  # MAE 2, by hour
+            "DNN Ensemble": real - np.where(hour % 2 == 0, 0.25, 0.75),  # MAE 0.5
+            "LEAR 1456": real + np.where(hour < 6, 4.0, 0.0),  # MAE 1
+        }
+    ).iloc[240:]
+    reference = reference.sample(frac=1.0, random_state=4)
+    (folder / "reference-forecasts").mkdir()
+    reference.to_csv(
+        folder / "reference-forecasts" / "Forecasts_XX_DNN_LEAR_ensembles.csv", index=False
+    )
+
+
+@pytest.fixture(scope="module")
+def protocol(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[pd.DataFrame, subprocess.CompletedProcess[str]]:
+    """One run of the protocol (LEAR, 14 test days, weekly) on a file with reference forecasts
+    beside it: what the run scores does not depend on the reference, what it compares does."""
+    folder = tmp_path_factory.mktemp("epf")
+    data = folder / "XX.csv"
+    frame = write_epf(data)
+    write_reference(folder, frame)
     done = run_benchmark(
         "--data", data, "--days", "14", "--recalibrate", "weekly", "--models", "lear"
     )
-
     assert done.returncode == 0, done.stderr
+    assert data.read_text().splitlines()[1].startswith("2020-01-06 00:00:00,")
+    return frame, done
+
+
+def test_runs_the_protocol_on_any_epf_file(
+    protocol: tuple[pd.DataFrame, subprocess.CompletedProcess[str]],
+) -> None:
+    frame, done = protocol
     lines = done.stdout.splitlines()
     assert len(lines) == 1, done.stdout  # one JSON line, the logs go to stderr
     out = json.loads(lines[0])
@@ -109,41 +148,25 @@ def test_runs_the_protocol_on_any_epf_file(tmp_path: Path) -> None:
     assert set(chosen["validation_mae"]) == {"seasonal_naive", "lear"}
     assert chosen["model"] == "lear" and chosen["weight"] is None
     assert chosen["test"]["mae"] == out["models"]["lear"]["mae"]
-    assert "reference" not in out  # no reference-forecasts/ beside the file
-    assert out["beats_lear_ensemble"] is None
     assert "availability checked" in done.stderr
 
 
-def test_scores_the_reference_ensembles_over_the_same_days(tmp_path: Path) -> None:
-    """The reference is matched to the test hours by timestamp: its rows come shuffled, start
-    ten days later than the data, and each forecast's error differs from hour to hour, so a
-    match by position (or a shifted one) would give other figures."""
+def test_without_reference_forecasts_there_is_no_verdict_against_them(tmp_path: Path) -> None:
     data = tmp_path / "XX.csv"
-    frame = write_epf(data)
-    real = frame[" Prices"].to_numpy()
-    hour = np.arange(len(real)) % 24
-    recorded = real.copy()
-    recorded[81 * 24 + 6] += 0.25  # its record of one test hour (03-27 06:00) differs
-    reference = pd.DataFrame(
-        {
-            "": frame["Date"],
-            "Real price": recorded,
-            "LEAR Ensemble": real + np.where(hour < 12, 1.0, 3.0),  # MAE 2, by hour
-            "DNN Ensemble": real - np.where(hour % 2 == 0, 0.25, 0.75),  # MAE 0.5
-            "LEAR 1456": real + np.where(hour < 6, 4.0, 0.0),  # MAE 1
-        }
-    ).iloc[240:]
-    reference = reference.sample(frac=1.0, random_state=4)
-    (tmp_path / "reference-forecasts").mkdir()
-    reference.to_csv(
-        tmp_path / "reference-forecasts" / "Forecasts_XX_DNN_LEAR_ensembles.csv", index=False
-    )
+    write_epf(data)  # nothing beside it
+    epf = _epf_module()  # in this process: the command line is the protocol's test above
+    args = ["--data", str(data), "--days", "7", "--models", "seasonal_naive"]
+    out = epf.run(*reversed(epf.parse_args(args)))
+    assert set(out["models"]) == {"seasonal_naive"}
+    assert "reference" not in out
+    assert out["beats_lear_ensemble"] is None
 
-    done = run_benchmark(
-        "--data", data, "--days", "14", "--recalibrate", "weekly", "--models", "lear"
-    )
 
-    assert done.returncode == 0, done.stderr
+def test_scores_the_reference_ensembles_over_the_same_days(
+    protocol: tuple[pd.DataFrame, subprocess.CompletedProcess[str]],
+) -> None:
+    """The reference is matched to the test hours by timestamp (see ``write_reference``)."""
+    _, done = protocol
     out = json.loads(done.stdout)
     ref = out["reference"]
     assert ref["lear_ensemble"]["mae"] == pytest.approx(2.0)

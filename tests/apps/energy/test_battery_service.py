@@ -20,17 +20,13 @@ from heliograph.apps.energy import (
     Battery,
     battery_settings,
     dispatch,
-    model_name,
     realised_battery_value,
-    train_market,
 )
 from heliograph.apps.energy._battery_service import BatterySchedule
 from heliograph.core import ConfigError, FixedClock, Project
 from heliograph.gateway import create_app
 from heliograph.jobs import predict_services, record_realised
 from heliograph.ledger import judged_predictions
-from heliograph.registry import Registry
-from tests.conftest import energy_project
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning:mlflow.*", "ignore:.*type hint:UserWarning"
@@ -41,11 +37,8 @@ TOLERANCE = 1e-6
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = energy_project(tmp_path_factory.mktemp("battery"), start="2025-02-01", now=NOW)
-    train_market(project, "GB", models=["seasonal_naive"], backtest_days=7)
-    Registry(project).promote(model_name("GB"), reason="first")
-    return project.root
+def root(served_gb: Path) -> Path:
+    return served_gb
 
 
 def project_at(root: Path, now: datetime, battery: dict[str, Any] | None = None) -> Project:

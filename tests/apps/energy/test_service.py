@@ -22,13 +22,12 @@ import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from heliograph.apps.energy import model_name, train_market
+from heliograph.apps.energy import model_name
 from heliograph.apps.energy._service import PriceForecast, PriceRequest
 from heliograph.core import FixedClock, Project
 from heliograph.gateway import create_app
 from heliograph.registry import Registry
 from heliograph.serving import ServiceContext, load_version
-from tests.conftest import energy_project
 
 pytestmark = pytest.mark.filterwarnings(
     "ignore::UserWarning:mlflow.*", "ignore:.*type hint:UserWarning"
@@ -38,11 +37,8 @@ NOW = datetime(2025, 3, 31, 12, tzinfo=UTC)  # the lake was last fed at this mom
 
 
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = energy_project(tmp_path_factory.mktemp("service"), now=NOW)
-    train_market(project, "GB", models=["seasonal_naive"], backtest_days=7)
-    Registry(project).promote(model_name("GB"), reason="first")
-    return project.root
+def root(served_gb: Path) -> Path:
+    return served_gb
 
 
 def gateway_at(root: Path, now: datetime, **settings: Any) -> TestClient:

@@ -116,7 +116,7 @@ def test_cli_train_promote_and_ci_report(
         "--market",
         "DE",
         "--backtest-days",
-        "14",
+        "7",  # a weekly block: the report and the verdicts do not need two
         "--models",
         "seasonal_naive,lear",
     )
