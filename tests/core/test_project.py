@@ -158,3 +158,17 @@ def test_config_show_never_prints_a_password(
     monkeypatch.setenv("HELIO_LEDGER__URL", "postgresql+psycopg://helio:s3cret@db/helio")
     effective = Project.load(tmp_path).effective()
     assert effective["ledger"]["url"] == "postgresql+psycopg://helio:***@db/helio"
+
+
+def test_an_apps_settings_are_written_as_toml_and_checked_before_init_writes(
+    tmp_path: Path,
+) -> None:
+    watch = {"price-forecast": ["price_lag_*", "!price_lag_7d"], "odd name": []}
+    project = init_project(tmp_path / "a", settings={"monitoring": {"watch": watch, "ks": 0.5}})
+    again = Project.load(project.root).settings.monitoring  # helio.toml reads back as written
+    assert again.watch == watch and again.ks == 0.5
+    for bad, rule in (({"ks": 5}, "less than or equal to 1"), ({"ks": None}, "a TOML value")):
+        with pytest.raises(ConfigError, match="monitoring.ks") as caught:
+            init_project(tmp_path / "b", settings={"monitoring": bad})
+        assert rule in (caught.value.rule or "")
+        assert not (tmp_path / "b" / "helio.toml").exists()  # nothing broken left behind

@@ -120,6 +120,28 @@ def test_up_until_a_clock_time_runs_each_interval_then_stops(
     assert code == 2 and "not a duration" in err
 
 
+def test_up_looks_first_at_the_replays_start_whatever_moved_the_clock_before(
+    project: Project, counted: list[datetime], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`helio status` (or the dashboard) read the clock 10 s before the first `helio up`: at
+    3600x that is 10 h of replay, but the first look is at the start, and the replayed days
+    begin after it; a marker that says the replay began (or predates the flag) resumes."""
+    p = str(project.root)
+    replayed_for(project, 10)  # what an earlier `helio status` left, 10 s ago
+    marker = project.state_dir / "clock.json"
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "began": False}))
+    assert not project.replay_began()
+    code, out, err = helio(capsys, "-p", p, "up", "--no-gateway", "--job", "t_count", "--for", "1s")
+    assert code == 0, err
+    assert f"{counted[0]:%H:%M}" == "00:00"  # the first look ran at the start, not at 10:00
+    assert "the replay starts" in out
+    assert Project.load(project.root).replay_began()
+    saved = json.loads(marker.read_text())
+    saved.pop("began")  # a replay under way before the flag existed: it has begun
+    marker.write_text(json.dumps(saved))
+    assert Project.load(project.root).replay_began()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -22,11 +22,11 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from heliograph.core import Project, UsageError
+from heliograph.core import Project, ReplayClock, UsageError
 
 from ._jobs import parse_time
 from ._main import app, console, err, project_of
@@ -117,15 +117,6 @@ class Gateway:
         stop_child(self.proc, timeout)
 
 
-def _fresh_replay(scheduler: Any) -> bool:
-    """A replayed clock and no job run yet: the project's first ``helio up``."""
-    from heliograph.core import ReplayClock
-
-    if not isinstance(scheduler.clock, ReplayClock):
-        return False
-    return not any(scheduler.runs.runs(job.name, limit=1) for job in scheduler.jobs)
-
-
 @app.command()
 def up(
     ctx: typer.Context,
@@ -184,13 +175,18 @@ def up(
         def report(outcome: RunOutcome) -> None:
             console.print(outcome.line())
 
-        if _fresh_replay(scheduler):
+        if not project.replay_began():
             # The first look of a fresh replay (the history before the clock's start ingested,
-            # checked, a first model trained and served) runs at the start; the replay begins
-            # once it is done, so however long it took, the replayed days come after it.
-            scheduler.tick(scheduler.clock.now().replace(microsecond=0), stop=stop, report=report)
+            # checked, a first model trained and served) runs at the start, whatever moved the
+            # clock before (`helio status`, the dashboard); the replay begins once the look is
+            # done, so however long it took, the replayed days come after it. Stopped during
+            # the look, the next `helio up` looks again (what was done is not run twice).
+            first = project.restart_replay(began=False)
+            scheduler.clock = first
+            start = first.start if isinstance(first, ReplayClock) else first.now()
+            scheduler.tick(start, stop=stop, report=report)
             if not stop.is_set():
-                scheduler.clock = project.restart_replay()
+                scheduler.clock = project.restart_replay(began=True)
                 console.print(f"the replay starts: clock {scheduler.clock.describe()}")
         if child is not None and not stop.is_set():
             child.start()

@@ -15,8 +15,12 @@ import json
 import os
 import re
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomli_w
+from pydantic import ValidationError
 
 from ._atomic import atomic_write
 from ._clock import Clock, RealClock, ReplayClock
@@ -306,20 +310,34 @@ class Project:
         self._keep_replay(clock)
         return clock
 
-    def _keep_replay(self, clock: ReplayClock) -> None:
+    def _keep_replay(self, clock: ReplayClock, *, began: bool | None = None) -> None:
         marker = self.state_dir / "clock.json"
         marker.parent.mkdir(parents=True, exist_ok=True)
+        if began is None:  # as it was; a marker older than the flag is a replay under way
+            began = self.replay_began()
         start, speed = clock.start.isoformat(), clock.speed
-        marker.write_text(json.dumps({"start": start, "speed": speed, "origin": clock.origin}))
+        saved = {"start": start, "speed": speed, "origin": clock.origin, "began": began}
+        atomic_write(marker, json.dumps(saved).encode())
 
-    def restart_replay(self) -> Clock:
-        """The replay starts again from its ``start``, now (``helio up`` after the first look
-        of a fresh project: the history before ``start`` loaded and a first model served,
-        the replay begins); the real clock is returned as it is."""
+    def replay_began(self) -> bool:
+        """Whether the replay has begun: ``helio up`` finished a fresh project's first look
+        and started the replayed days (``restart_replay(began=True)``). A real clock has."""
+        if self.settings.clock.mode == "real":
+            return True
+        marker = self.state_dir / "clock.json"
+        if not marker.is_file():
+            return False
+        return bool(json.loads(marker.read_text()).get("began", True))
+
+    def restart_replay(self, *, began: bool = True) -> Clock:
+        """The replay starts again from its ``start``, now. ``helio up`` calls it before a
+        fresh project's first look (``began=False``: the history before ``start`` loaded and
+        a first model served, at ``start``) and again once that look is done (the replayed
+        days begin, however long the look took); the real clock is returned as it is."""
         clock = self.clock()
         if isinstance(clock, ReplayClock):
             clock = ReplayClock(clock.start, clock.speed, time.time())
-            self._keep_replay(clock)
+            self._keep_replay(clock, began=began)
         return clock
 
     def effective(self) -> dict[str, Any]:
@@ -352,6 +370,24 @@ def _masked(url: str) -> str:
     return re.sub(r"(://[^:/@]+:)[^@]+@", r"\1***@", url)
 
 
+def _toml_value(value: Any, where: str) -> str:
+    """``value`` as TOML text for one line (tables inline), or a ConfigError naming ``where``."""
+    if isinstance(value, dict):
+        items = []
+        for key, item in value.items():
+            name = key if re.fullmatch(r"[A-Za-z0-9_-]+", str(key)) else json.dumps(str(key))
+            items.append(f"{name} = {_toml_value(item, f'{where}.{key}')}")
+        return "{ " + ", ".join(items) + " }" if items else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v, where) for v in value) + "]"
+    try:
+        return tomli_w.dumps({"v": value}).partition(" = ")[2].strip()
+    except TypeError:
+        raise ConfigError(
+            f"{where}: {value!r} has no TOML form", field=where, rule="a TOML value"
+        ) from None
+
+
 def _set_key(text: str, section: str, key: str, value: Any) -> str:
     """``text`` (the template) with ``key = value`` in ``[section]`` instead of its default."""
     head = text.find(f"\n[{section}]\n")
@@ -359,9 +395,10 @@ def _set_key(text: str, section: str, key: str, value: Any) -> str:
         raise ConfigError(f"no [{section}] in the template", field=section)
     end = text.find("\n[", head + 1)
     end = len(text) if end < 0 else end
+    line = f"{key} = {_toml_value(value, f'{section}.{key}')}"
     body, n = re.subn(
         rf"^{re.escape(key)} = .*$",
-        f"{key} = {json.dumps(value)}",
+        lambda _: line,  # as written: no backslash in it is a group reference
         text[head:end],
         count=1,
         flags=re.M,
@@ -369,6 +406,19 @@ def _set_key(text: str, section: str, key: str, value: Any) -> str:
     if not n:
         raise ConfigError(f"no {section}.{key} in the template", field=f"{section}.{key}")
     return text[:head] + body + text[end:]
+
+
+def _check_template(text: str, path: Path) -> None:
+    try:
+        Settings.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} would not be valid TOML: {exc}", file=str(path)) from None
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(p) for p in error["loc"])
+        raise ConfigError(
+            f"{path}: {key}: {error['msg']}", file=str(path), field=key, rule=error["msg"]
+        ) from None
 
 
 def init_project(
@@ -409,6 +459,7 @@ def init_project(
             text = _set_key(text, section, key, value)
     if extra:
         text += "\n" + extra.strip() + "\n"
+    _check_template(text, config_path)  # a broken helio.toml is never written
     atomic_write(config_path, text)
     project = Project.load(directory)
     for folder in (project.state_dir, project.lake_path, project.artifacts_dir):
