@@ -13,14 +13,12 @@ alerts, job failures).
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from heliograph.ledger import _predictions as _engines
-from heliograph.ledger import count_predictions
+from heliograph.ledger import Ledger
 
 __all__ = ["END", "MARKETS", "SERVICE", "generate_ledger"]
 
@@ -154,8 +152,9 @@ def _events(con: sqlite3.Connection) -> int:
 
 def generate_ledger(url: str, rows: int, log: object = None) -> dict[str, float]:
     """Fill the (new, SQLite) ledger at ``url`` and return seconds and counts per part."""
-    count_predictions(url)  # the ledger creates its tables, indexes and triggers
-    _engines._SHARED.pop((url, os.getpid())).dispose()  # no reader holds the WAL open
+    ledger = Ledger(url)
+    ledger.events(limit=1)  # the ledger creates its tables and indexes
+    ledger.close()  # its own engine, disposed: no reader holds the WAL open
     path = Path(url.removeprefix("sqlite:///"))
     con = sqlite3.connect(path, isolation_level=None)
     # no WAL while loading: each page is written once (a WAL would hold the whole load and
