@@ -37,6 +37,7 @@ from heliograph.jobs import (
     ingest,
     materialize,
     monitor,
+    online_views,
     predict_services,
     promote_on_evidence,
     record_realised,
@@ -148,8 +149,12 @@ def _step(
     """What the scheduler runs at the step's hour (see the module)."""
     now = project.clock().now()
     ledger = Ledger(project.ledger_url)
-    ingest(project, ledger=ledger)
-    materialize(project)
+    ingested = ingest(project, ledger=ledger)
+    # The materialize job after ingest brings the views ingest did not (a pass over a view
+    # ingest just brought up to the lake at this same moment would change nothing).
+    fresh = {o.view for o in ingested.materialized}
+    if ingested.materialize_errors or {v.ref for v in online_views(project)} - fresh:
+        materialize(project)
     record_realised(project, apps)
     monitor(project)
     if _retrain_due(policy, ledger, now):
