@@ -5,8 +5,9 @@ state in a folder of its own: lake, MLflow store, ledger, online store, all embe
 the user's project points at) and steps a fixed clock once a day at ``replay.at`` UTC from the
 day before ``replay.start`` to the day before ``replay.end``. Each step is what the scheduler
 runs at that hour, called through ``heliograph.jobs``: ``ingest`` (what became known by
-then), ``materialize``, ``actuals``, ``monitor``; the ``retrain`` job when the policy says
-(always on the first step: the first training; ``snapshot`` first); ``promote`` (on live
+then), ``materialize`` (of the views ingest did not just materialise), ``actuals``,
+``monitor``; the ``retrain`` job when the policy says (always on the first step: the first
+training; ``snapshot`` first); ``promote`` (on live
 evidence, or each new challenger at once when the policy promotes on backtests); and
 ``predict`` (every service's scheduled questions, champion and challenger). Then the
 champion's predictions for targets in ``[start, end)`` are judged: error per service, and each
