@@ -179,6 +179,14 @@ def test_a_layout_change_is_refused(lake: Lake) -> None:
         Lake(lake.root, [other], clock=lake.clock).ingest("prices", price_frame(days=1), origin="y")
 
 
+def test_a_query_sees_the_datasets_it_names_whatever_their_case(lake: Lake) -> None:
+    lake.ingest("prices", price_frame(days=1), origin="x")
+    assert int(lake.query("SELECT count(*) AS n FROM PRICES")["n"][0]) == 48
+    assert int(lake.query('SELECT count(*) AS n FROM "Prices" AS p')["n"][0]) == 48
+    with pytest.raises(LakeError, match="query failed"):
+        lake.query("SELECT * FROM elsewhere")  # not a dataset: no view of it
+
+
 def test_query_errors_are_sentences(lake: Lake) -> None:
     lake.ingest("prices", price_frame(days=1), origin="x")
     with pytest.raises(LakeError, match="query failed"):

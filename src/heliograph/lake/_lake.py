@@ -130,7 +130,10 @@ class Lake:
         """Run SQL over the lake's datasets (each is a view named after it)."""
         import duckdb
 
-        con = self.connect()
+        # A view only for the datasets ``sql`` names: one it does not name cannot be read,
+        # and each view costs a glob and a bind over every file of its dataset.
+        names = [n for n in self.dataset_names() if n.lower() in sql.lower()]  # DuckDB folds case
+        con = self.connect({n: self.files(n) for n in names})
         try:
             return duck_frame(con, sql)
         except duckdb.Error as exc:

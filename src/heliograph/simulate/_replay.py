@@ -5,8 +5,9 @@ state in a folder of its own: lake, MLflow store, ledger, online store, all embe
 the user's project points at) and steps a fixed clock once a day at ``replay.at`` UTC from the
 day before ``replay.start`` to the day before ``replay.end``. Each step is what the scheduler
 runs at that hour, called through ``heliograph.jobs``: ``ingest`` (what became known by
-then), ``materialize``, ``actuals``, ``monitor``; the ``retrain`` job when the policy says
-(always on the first step: the first training; ``snapshot`` first); ``promote`` (on live
+then), ``materialize`` (of the views ingest did not just materialise), ``actuals``,
+``monitor``; the ``retrain`` job when the policy says (always on the first step: the first
+training; ``snapshot`` first); ``promote`` (on live
 evidence, or each new challenger at once when the policy promotes on backtests); and
 ``predict`` (every service's scheduled questions, champion and challenger). Then the
 champion's predictions for targets in ``[start, end)`` are judged: error per service, and each
@@ -37,6 +38,7 @@ from heliograph.jobs import (
     ingest,
     materialize,
     monitor,
+    online_views,
     predict_services,
     promote_on_evidence,
     record_realised,
@@ -148,8 +150,12 @@ def _step(
     """What the scheduler runs at the step's hour (see the module)."""
     now = project.clock().now()
     ledger = Ledger(project.ledger_url)
-    ingest(project, ledger=ledger)
-    materialize(project)
+    ingested = ingest(project, ledger=ledger)
+    # The materialize job after ingest brings the views ingest did not (a pass over a view
+    # ingest just brought up to the lake at this same moment would change nothing).
+    fresh = {o.view for o in ingested.materialized}
+    if ingested.materialize_errors or {v.ref for v in online_views(project)} - fresh:
+        materialize(project)
     record_realised(project, apps)
     monitor(project)
     if _retrain_due(policy, ledger, now):

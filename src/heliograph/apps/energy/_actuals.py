@@ -38,7 +38,11 @@ def read_price_actuals(lake: Lake, wanted: pd.DataFrame, now: datetime) -> pd.Da
     if wanted.empty:
         return pd.DataFrame(columns=columns)
     wanted = wanted.assign(market=wanted["model_name"].str.removeprefix(prefix))
-    prices = lake.read("energy_prices", columns=["market", "timestamp", "price", "available_at"])
+    times = pd.to_datetime(wanted["target_time"], utc=True)
+    within = f"\"timestamp\" BETWEEN '{times.min().isoformat()}' AND '{times.max().isoformat()}'"
+    prices = lake.read(
+        "energy_prices", columns=["market", "timestamp", "price", "available_at"], where=within
+    )  # only the wanted days, not the whole history, at every run
     prices = prices.loc[pd.to_datetime(prices["available_at"], utc=True) <= pd.Timestamp(now)]
     prices = prices.assign(target_time=pd.to_datetime(prices["timestamp"], utc=True))
     found = wanted.merge(prices, on=["market", "target_time"])
