@@ -351,6 +351,8 @@ def ui(
         "127.0.0.1",
         "--port",
         str(port),
+        "--workers",  # one person's browser: MLflow's four workers cost four imports at start
+        "1",
     ]
     console.print(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C to stop)")
     # MLflow 3 starts eight job-runner processes for its GenAI jobs, which a UI over this
