@@ -174,18 +174,22 @@ def frame_drift(
 def watched_columns(columns: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
     """The ``columns`` whose drift is watched, by ``patterns`` (shell-style, as ``fnmatch``;
     one starting with ``!`` excludes): a column is watched when the last pattern it matches
-    includes it. None or no pattern: every column.
+    includes it. None or no pattern: every column. A list that starts with an exclusion
+    starts from every column ("all but the calendar": ``["!doy", "!hour"]``).
 
     Example::
 
         watched_columns(["price_lag_1d", "doy", "prediction"], ["*", "!doy"])
         # ['price_lag_1d', 'prediction']
+        watched_columns(["price_lag_1d", "doy", "prediction"], ["!doy"])
+        # ['price_lag_1d', 'prediction']
     """
     if not patterns:
         return list(columns)
     found = []
+    start = patterns[0].startswith("!")
     for column in columns:
-        keep = False
+        keep = start
         for pattern in patterns:
             negated = pattern.startswith("!")
             if fnmatch.fnmatchcase(column, pattern[1:] if negated else pattern):
