@@ -149,6 +149,32 @@ def test_only_the_watched_features_drift_the_app_declares_or_helio_toml_says(
     assert {a.features for a in later.alerts if a.kind == "drift"} == {("load",)}
 
 
+def test_drift_has_its_own_window_and_no_verdict_on_too_small_a_sample(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    fill_ledger(url, tmp_path / "spool", load_shift=15.0)
+    settings = MonitoringSettings(windows_hours=[6.0, 24.0], drift_window_hours=12.0, min_judged=10)
+    outcome = run_monitor(url, now=NOW, settings=settings, references=reference)
+    drift = [r for r in outcome.results if r.kind == "drift"]
+    assert {r.window_hours for r in drift} == {12.0}  # drift over its window only
+    assert {r.window_hours for r in outcome.results if r.kind == "metric"} == {6.0, 24.0}
+    # stored with its sample: 24 questions of 4 rows in 12 h, each row distinct
+    load = [r for r in drift if r.feature == "load" and r.model_version == "3"]
+    assert load and {r.count for r in load} == {96}
+    assert {a.features[0] for a in outcome.alerts if a.kind == "drift"} == {"load"}
+    assert outcome.no_verdict == []
+
+    # a sample smaller than min_judged: no figure, no alert, and the pass says why
+    strict = MonitoringSettings(windows_hours=[24.0], drift_window_hours=2.0, min_judged=20)
+    later = run_monitor(url, now=NOW + HALF, settings=strict, references=reference)
+    assert [r for r in later.results if r.kind == "drift"] == []
+    assert [a for a in later.alerts if a.kind == "drift"] == []
+    assert len(later.no_verdict) == 2, later.no_verdict
+    champion = next(n for n in later.no_verdict if "/v3/champion" in n)
+    assert "12 distinct input rows" in champion and "fewer than 20" in champion  # 3 questions
+    assert "16 predicted values" in champion
+    assert "no drift verdict for 2" in later.summary()
+
+
 def test_the_monitor_job_runs_on_a_project(tmp_path: Path) -> None:
     project = init_project(tmp_path / "demo", name="demo").with_clock(FixedClock(NOW))
     fill_ledger(project.ledger_url, tmp_path / "spool", load_shift=0.0)
