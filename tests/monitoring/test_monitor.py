@@ -74,7 +74,9 @@ def reference(name: str, version: str) -> pd.DataFrame:
 def test_a_pass_stores_each_version_and_window_and_alerts_once(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     fill_ledger(url, tmp_path / "spool", load_shift=15.0)
-    settings = MonitoringSettings(windows_hours=[6.0, 24.0], webhook_url=webhook.url, min_judged=10)
+    settings = MonitoringSettings(
+        windows_hours=[6.0, 24.0], drift_window_hours=24.0, webhook_url=webhook.url, min_judged=10
+    )
     over = BusinessMetric(
         "price-forecast", "overforecast", lambda rows: float((rows["p50"] > rows["actual"]).mean())
     )
@@ -163,8 +165,8 @@ def test_drift_has_its_own_window_and_no_verdict_on_too_small_a_sample(tmp_path:
     assert {a.features[0] for a in outcome.alerts if a.kind == "drift"} == {"load"}
     assert outcome.no_verdict == []
 
-    # a sample smaller than min_judged: no figure, no alert, and the pass says why
-    strict = MonitoringSettings(windows_hours=[24.0], drift_window_hours=2.0, min_judged=20)
+    # a sample smaller than drift_min_values: no figure, no alert, and the pass says why
+    strict = MonitoringSettings(windows_hours=[24.0], drift_window_hours=2.0, drift_min_values=20)
     later = run_monitor(url, now=NOW + HALF, settings=strict, references=reference)
     assert [r for r in later.results if r.kind == "drift"] == []
     assert [a for a in later.alerts if a.kind == "drift"] == []

@@ -7,7 +7,7 @@ version, role) the live metrics of ``performance`` (and ``coverage_gap``: covera
 nominal level) over predictions whose target falls in the window; over the one window of
 ``drift_window_hours``, the drift of each watched feature and of the predictions against the
 version's training reference. Drift needs a sample: a version whose window holds fewer than
-``min_judged`` distinct live input rows (or predicted values, for the predictions' drift)
+``drift_min_values`` distinct live input rows (or predicted values, for the predictions' drift)
 gets no verdict, and the pass says so (``MonitorOutcome.no_verdict``) instead of computing
 figures that would be noise. These are upserted as ``MonitorResult`` rows keyed by window
 end, so the same pass twice stores each figure once and raises no alert twice. The ledger is
@@ -317,7 +317,7 @@ def run_monitor(
                 business=(business or {}).get(service),
                 watch=settings.watch.get(service, (watched or {}).get(service)),
                 metrics=hours in settings.windows_hours,
-                min_values=settings.min_judged,
+                min_values=settings.drift_min_values,
                 no_verdict=outcome.no_verdict,
             )
     outcome.results += degradation_results(outcome.results)
