@@ -140,7 +140,7 @@ class MonitoringSettings(_Section):
     windows_hours: list[float] = Field(default=[24.0, 168.0], min_length=1)
     # The one window drift is computed over (its own: the metrics' longest would mix weeks
     # before a shift into the sample, a day is too few days of a daily cycle), and the least
-    # distinct live input rows (or predicted values) in it for a verdict (docs/monitoring.md).
+    # distinct live input rows (or predicted targets) in it for a verdict (docs/monitoring.md).
     drift_window_hours: float = Field(default=48.0, gt=0)
     drift_min_values: int = Field(default=48, ge=1)
     psi: float = Field(default=0.2, gt=0)

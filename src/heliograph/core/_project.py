@@ -136,7 +136,7 @@ max_batch_rows = 64
 windows_hours = [24.0, 168.0]
 # Drift is computed over one window of its own, ending now (hours): the inputs of the
 # predictions made in it, against the version's training reference. Fewer distinct live input
-# rows (or predicted values) in it than drift_min_values: no drift verdict, said in the
+# rows (or predicted targets) in it than drift_min_values: no drift verdict, said in the
 # job's line, no alert.
 drift_window_hours = 48.0
 drift_min_values = 48

@@ -7,7 +7,7 @@ version, role) the live metrics of ``performance`` (and ``coverage_gap``: covera
 nominal level) over predictions whose target falls in the window; over the one window of
 ``drift_window_hours``, the drift of each watched feature and of the predictions against the
 version's training reference. Drift needs a sample: a version whose window holds fewer than
-``drift_min_values`` distinct live input rows (or predicted values, for the predictions' drift)
+``drift_min_values`` distinct live input rows (or predicted targets, for the predictions' drift)
 gets no verdict, and the pass says so (``MonitorOutcome.no_verdict``) instead of computing
 figures that would be noise. These are upserted as ``MonitorResult`` rows keyed by window
 end, so the same pass twice stores each figure once and raises no alert twice. The ledger is
@@ -178,8 +178,8 @@ def window_results(
     """The figures of one window from frames already read (``judged``: the ledger's judged
     predictions, ``inputs``: their recorded input rows); rows outside the window are left out.
     ``metrics=False``: drift only. Drift (given ``references``) is stored with its sample
-    size: the version's distinct live input rows, or its predicted values of the window's
-    targets for the predictions' own drift; fewer than ``min_values`` gives no figure, and a line in
+    size: the version's distinct live input rows, or the window's targets it predicted for
+    the predictions' own drift; fewer than ``min_values`` gives no figure, and a line in
     ``no_verdict`` saying so. ``watch``: the patterns of the columns whose drift is computed
     (``watched_columns``; ``prediction`` is the predictions'), None: every column."""
     end = as_utc(window_end)
@@ -210,7 +210,10 @@ def window_results(
             current = inputs[mask & (inputs["role"] == role)].reset_index(drop=True)
         current = current.drop(columns=[PREDICTION_COLUMN], errors="ignore")
         distinct = _distinct_rows(current)
-        predicted = int(rows[point].notna().sum()) if point in rows else 0
+        # one value per target: its forecasts from successive questions are not a sample
+        predicted = (
+            int(rows.loc[rows[point].notna(), "target_time"].nunique()) if point in rows else 0
+        )
         short = []
         if point in rows and predicted >= min_values:
             predictions = pd.DataFrame({PREDICTION_COLUMN: rows[point].to_numpy()})
@@ -218,7 +221,7 @@ def window_results(
                 predictions, reference, (name, version, role), service, window_hours, end, watch
             )
         elif point in rows:
-            short.append(f"{predicted} predicted values")
+            short.append(f"{predicted} predicted targets")
         if distinct >= min_values:
             results += _drift_results(
                 current, reference, (name, version, role), service, window_hours, end, watch,
