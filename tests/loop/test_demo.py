@@ -43,7 +43,8 @@ def demo_project(folder: Path) -> Path:
         'markets = ["GB", "DE", "FR"]', 'markets = ["GB"]'
     )
     assert 'start = "2025-02-15"' in config and "shifts = [" in config
-    init_project(folder, extra=config, clock={**app.clock, "speed": SPEED})
+    # as `helio init --app energy` writes it: with the demo's drift settings
+    init_project(folder, extra=config, clock={**app.clock, "speed": SPEED}, settings=app.settings)
     return folder
 
 
@@ -96,7 +97,8 @@ def test_helio_up_runs_the_loop_then_stops_on_ctrl_c_and_resumes(tmp_path: Path)
     assert count_predictions(url, role="champion") == 1  # GB's question at the first look
 
     # resumed until 6 hours into the replay (it began after the first look): actuals,
-    # predictions every 30 simulated minutes, live metrics, drift alerts
+    # predictions every 30 simulated minutes, live metrics; no drift verdict yet (the demo's
+    # drift window needs a day of questions), so no drift alert before the shift
     began = time.monotonic()
     jobs = [arg for name in ("ingest", "actuals", "materialize", "monitor", "predict")
             for arg in ("--job", name)]  # fmt: skip
@@ -115,8 +117,8 @@ def test_helio_up_runs_the_loop_then_stops_on_ctrl_c_and_resumes(tmp_path: Path)
     [service] = [s for s in status["services"] if s["service"] == "price-forecast"]
     assert service["models"]["energy-price-GB"]["champion"] == "1"
     drift = [e for e in ledger.events(kind="alert_raised", limit=5000) if "drifted" in e.reason]
-    assert any(e.subject.endswith("/v1/champion") for e in drift)  # one alert per version
-    assert all(e.at > predicted[0] for e in drift)  # on the project's clock, after the first look
+    assert drift == [], [(e.at, e.reason) for e in drift]
+    assert any("no drift verdict" in r.summary for r in succeeded(runs, "monitor")), out
 
     # Ctrl-C once the first interval has run: it stops cleanly, nothing is left running
     began = time.monotonic()

@@ -39,7 +39,7 @@ STEP = timedelta(hours=4)
 
 def retrain(project, reason: str) -> Sequence[TrainOutcome]:  # type: ignore[no-untyped-def]
     """As the energy app: the quick baseline first, every candidate once there is a champion
-    (the registry's policy still compares their backtests on the champion's window)."""
+    (the registry's policy still compares their backtests: a clearly worse one would block)."""
     registry = Registry(project)
     if MODEL in registry.models() and CHAMPION in registry.aliases(MODEL):
         return retrain_tiny(project, reason)

@@ -237,3 +237,45 @@ def test_the_monitor_sees_overdue_jobs_in_the_scheduler_runs(tmp_path: Path) -> 
         last, intervals, now, factor=project.settings.monitoring.job_overdue_factor
     )
     assert [a.subject for a in alerts] == ["job:ingest"]
+
+
+def test_a_live_win_is_not_blocked_by_an_equal_backtest_but_is_by_a_clearly_worse_one(
+    tmp_path: Path,
+) -> None:
+    now = START + timedelta(days=30)
+    project, data = tiny_project(tmp_path, now, days=31)
+    registry, ledger = Registry(project), Ledger(project.ledger_url)
+    loads = data.set_index("timestamp")["load"]
+
+    def challenge(champion: str, challenger: str) -> str:
+        shadow(project, loads, now - timedelta(hours=60), 60,
+               {(champion, "champion"): 6.0, (challenger, "challenger"): 2.0})  # fmt: skip
+        record_realised(project, [TINY])
+        return promote_on_evidence(project, [TINY]).summary()
+
+    def fit(candidate: str) -> None:
+        train(project, PIPELINE, candidates=[candidate], backtest_days=7, train_days=21)
+
+    fit("least_squares")
+    promote_on_evidence(project, [TINY])  # v1, the first champion
+    # v2: the same model on the same window, so the same backtest; better on the live window
+    fit("least_squares")
+    promoted = challenge("1", "2")
+    assert registry.aliases(MODEL) == {"champion": "2", "previous": "1"}, promoted
+    (equal,) = ledger.events(kind="live_verdict")
+    assert equal.details["accepted"] and not equal.details["blocked_by_backtest"]
+    backtest = equal.details["backtest"]
+    assert backtest["accepted"] and backtest["change"] == 0.0
+    assert "equal" in backtest["reasons"][-1] and "live evidence decides" in backtest["reasons"][-1]
+
+    # v3: the weaker model, clearly worse in its backtest, better live: the backtest blocks
+    fit("yesterday")
+    refused = challenge("2", "3")
+    assert "refused by the policy" in refused and "clearly worse" in refused
+    assert registry.aliases(MODEL) == {"champion": "2", "previous": "1", "challenger": "3"}
+    blocked = ledger.events(kind="live_verdict", limit=1)[0]
+    assert blocked.details["challenger"] == "3" and blocked.details["accepted"]
+    assert blocked.details["blocked_by_backtest"] and "blocked by the backtest" in blocked.reason
+    assert blocked.details["backtest"]["change"] > project.settings.policy.min_margin
+    (refusal,) = ledger.events(kind="promotion_refused")
+    assert "clearly worse" in refusal.reason

@@ -74,7 +74,12 @@ def reference(name: str, version: str) -> pd.DataFrame:
 def test_a_pass_stores_each_version_and_window_and_alerts_once(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     fill_ledger(url, tmp_path / "spool", load_shift=15.0)
-    settings = MonitoringSettings(windows_hours=[6.0, 24.0], webhook_url=webhook.url, min_judged=10)
+    settings = MonitoringSettings(
+        windows_hours=[6.0, 24.0],
+        drift_window_hours=24.0,
+        webhook_url=webhook.url,
+        drift_min_values=10,
+    )
     over = BusinessMetric(
         "price-forecast", "overforecast", lambda rows: float((rows["p50"] > rows["actual"]).mean())
     )
@@ -135,18 +140,46 @@ def test_only_the_watched_features_drift_the_app_declares_or_helio_toml_says(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     fill_ledger(url, tmp_path / "spool", load_shift=15.0)
-    settings = MonitoringSettings(windows_hours=[24.0], min_judged=10)
+    settings = MonitoringSettings(windows_hours=[24.0], min_judged=10, drift_min_values=10)
     declared = {"price-forecast": ("*", "!load")}  # as an app declares: all but the load
     outcome = run_monitor(url, now=NOW, settings=settings, references=reference, watched=declared)
     assert {r.feature for r in outcome.results if r.kind == "drift"} == {"prediction"}
     assert [a for a in outcome.alerts if a.kind == "drift"] == []  # the load is not watched
     # [monitoring] watch wins over what the app declares
     toml = MonitoringSettings(
-        windows_hours=[24.0], min_judged=10, watch={"price-forecast": ["lo*"]}
+        windows_hours=[24.0], drift_min_values=10, watch={"price-forecast": ["lo*"]}
     )
     later = run_monitor(url, now=NOW + HALF, settings=toml, references=reference, watched=declared)
     assert {r.feature for r in later.results if r.kind == "drift"} == {"load"}
     assert {a.features for a in later.alerts if a.kind == "drift"} == {("load",)}
+
+
+def test_drift_has_its_own_window_and_no_verdict_on_too_small_a_sample(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    fill_ledger(url, tmp_path / "spool", load_shift=15.0)
+    settings = MonitoringSettings(
+        windows_hours=[6.0, 24.0], drift_window_hours=12.0, drift_min_values=10
+    )
+    outcome = run_monitor(url, now=NOW, settings=settings, references=reference)
+    drift = [r for r in outcome.results if r.kind == "drift"]
+    assert {r.window_hours for r in drift} == {12.0}  # drift over its window only
+    assert {r.window_hours for r in outcome.results if r.kind == "metric"} == {6.0, 24.0}
+    # stored with its sample: 24 questions of 4 rows in 12 h, each row distinct
+    load = [r for r in drift if r.feature == "load" and r.model_version == "3"]
+    assert load and {r.count for r in load} == {96}
+    assert {a.features[0] for a in outcome.alerts if a.kind == "drift"} == {"load"}
+    assert outcome.no_verdict == []
+
+    # a sample smaller than drift_min_values: no figure, no alert, and the pass says why
+    strict = MonitoringSettings(windows_hours=[24.0], drift_window_hours=2.0, drift_min_values=20)
+    later = run_monitor(url, now=NOW + HALF, settings=strict, references=reference)
+    assert [r for r in later.results if r.kind == "drift"] == []
+    assert [a for a in later.alerts if a.kind == "drift"] == []
+    assert len(later.no_verdict) == 2, later.no_verdict
+    champion = next(n for n in later.no_verdict if "/v3/champion" in n)
+    assert "12 distinct input rows" in champion and "fewer than 20" in champion  # 3 questions
+    assert "4 predicted targets" in champion  # the targets of the window, once each
+    assert "no drift verdict for 2" in later.summary()
 
 
 def test_the_monitor_job_runs_on_a_project(tmp_path: Path) -> None:

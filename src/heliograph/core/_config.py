@@ -138,6 +138,11 @@ class MonitoringSettings(_Section):
     the ``monitor`` job (docs/monitoring.md)."""
 
     windows_hours: list[float] = Field(default=[24.0, 168.0], min_length=1)
+    # The one window drift is computed over (its own: the metrics' longest would mix weeks
+    # before a shift into the sample, a day is too few days of a daily cycle), and the least
+    # distinct live input rows (or predicted targets) in it for a verdict (docs/monitoring.md).
+    drift_window_hours: float = Field(default=48.0, gt=0)
+    drift_min_values: int = Field(default=48, ge=1)
     psi: float = Field(default=0.2, gt=0)
     ks: float = Field(default=0.2, gt=0, le=1)
     wasserstein: float = Field(default=0.2, gt=0)
@@ -187,6 +192,8 @@ class DashboardSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8501, ge=1, le=65535)
     password: str = ""
+
+
 class ComputeSettings(_Section):
     """``[compute]``: where heavy compute runs (backtests, sweeps, batch scoring, simulations):
     ``local`` processes, or a ``ray`` cluster at ``address`` (docs/compute.md)."""

@@ -138,6 +138,12 @@ max_batch_rows = 64
 # The `monitor` job: live metrics per service, model version and role, and drift, over
 # rolling windows ending now (hours), stored per window in the ledger (docs/monitoring.md).
 windows_hours = [24.0, 168.0]
+# Drift is computed over one window of its own, ending now (hours): the inputs of the
+# predictions made in it, against the version's training reference. Fewer distinct live input
+# rows (or predicted targets) in it than drift_min_values: no drift verdict, said in the
+# job's line, no alert.
+drift_window_hours = 48.0
+drift_min_values = 48
 # Drift alerts, per feature and for the predictions, against the training reference:
 # population stability index, Kolmogorov–Smirnov statistic (0-1), Wasserstein distance in
 # reference standard deviations, Jensen–Shannon distance of categories (base 2, 0-1).

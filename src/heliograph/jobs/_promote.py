@@ -7,8 +7,12 @@ For each registered model with a ``challenger``:
   compared on the same live ledger window (``heliograph.monitoring.live_evidence``, the
   project's ``LivePolicy``: the ``[policy]`` metric, direction, margin and p99 latency
   gate): the verdict is an event
-  ``live_verdict``; accepted, the registry promotes (its policy still gates on the backtest
-  and the checks, and records every alias move), refused, the reasons stay in the event.
+  ``live_verdict``; refused, the reasons stay in the event. Accepted, the registry promotes
+  with ``live=True``: the challenger won on the live window, so its backtest need not show it
+  better too; only a backtest clearly worse (by more than ``[policy] min_margin``) or training
+  data that failed its checks still blocks. The registry's verdict on the backtest is in the
+  event (``details["backtest"]``: accepted, change, reasons), and the registry records every
+  alias move, or the refusal with its reasons.
 
 While the challenger shadows (less than the minimum shadow period, or fewer than
 ``[monitoring] min_judged`` questions both versions answered have an actual yet), nothing is
@@ -106,10 +110,17 @@ def _decide(
             f"v{challenger} shadowing ({verdict.shadow_hours:.1f} h of {needed:g} h, "
             f"{verdict.judged} of {judged} shared questions judged)"
         ), False
+    backtest = registry.evaluate(name, live=True) if verdict.accepted else None
+    blocked = backtest is not None and not backtest.accepted
+    said = ("accepted: " if verdict.accepted else "refused: ") + "; ".join(verdict.reasons)
+    if backtest is not None:
+        said += ("; blocked by the backtest: " if blocked else "; backtest: ") + "; ".join(
+            backtest.reasons
+        )
     registry.ledger.record(
         _EVENT,
         f"model/{name}",
-        ("accepted: " if verdict.accepted else "refused: ") + "; ".join(verdict.reasons),
+        said,
         details={
             "scheduled_for": now.isoformat(),
             "challenger": challenger,
@@ -121,11 +132,20 @@ def _decide(
             "judged": verdict.judged,
             "p99_ms": None if math.isnan(verdict.p99_ms) else verdict.p99_ms,
             "reasons": verdict.reasons,
+            "blocked_by_backtest": blocked,
+            "backtest": None
+            if backtest is None
+            else {
+                "accepted": backtest.accepted,
+                "change": None if math.isnan(backtest.change) else backtest.change,
+                "window": backtest.window,
+                "reasons": backtest.reasons,
+            },
         },
     )
     if not verdict.accepted:
         return f"v{challenger} refused on live evidence: {'; '.join(verdict.reasons)}", False
-    decision = registry.promote(name, reason=f"live evidence: {verdict.reasons[-1]}")
+    decision = registry.promote(name, reason=f"live evidence: {verdict.reasons[-1]}", live=True)
     if decision.accepted:
         return f"v{challenger} promoted over v{champion} ({verdict.reasons[-1]})", True
     return f"v{challenger} better live, refused by the policy: {'; '.join(decision.reasons)}", False

@@ -74,7 +74,9 @@ def _subject(result: MonitorResult) -> str:
 def _limit(result: MonitorResult, settings: MonitoringSettings) -> float | None:
     """The threshold ``result``'s absolute value is held to, or None (no alert on it)."""
     if result.kind == "drift" and result.name in _DRIFT_LIMITS:
-        return None if result.count < settings.min_judged else float(getattr(settings, result.name))
+        if result.count < settings.drift_min_values:
+            return None
+        return float(getattr(settings, result.name))
     if result.kind == "metric" and result.name == "coverage_gap":
         return None if result.count < settings.min_judged else settings.coverage_tolerance
     if result.kind == "metric" and result.name == "mae_degradation" and settings.degradation:

@@ -3,11 +3,15 @@ pre-aggregated in the ledger; alerts for what crossed a threshold; service healt
 
 For each service that has predictions in the ledger and each window of ``[monitoring]
 windows_hours`` ending at the pass's ``now``, ``window_results`` computes per (model,
-version, role): the live metrics of ``performance`` (and ``coverage_gap``: coverage minus its
-nominal level) over predictions whose target falls in the window, and the drift of each
-feature and of the predictions against the version's training reference. These are upserted
-as ``MonitorResult`` rows keyed by window end, so the same pass twice stores each figure once
-and raises no alert twice. The ledger is read once per service, for the longest window.
+version, role) the live metrics of ``performance`` (and ``coverage_gap``: coverage minus its
+nominal level) over predictions whose target falls in the window; over the one window of
+``drift_window_hours``, the drift of each watched feature and of the predictions against the
+version's training reference. Drift needs a sample: a version whose window holds fewer than
+``drift_min_values`` distinct live input rows (or predicted targets, for the predictions' drift)
+gets no verdict, and the pass says so (``MonitorOutcome.no_verdict``) instead of computing
+figures that would be noise. These are upserted as ``MonitorResult`` rows keyed by window
+end, so the same pass twice stores each figure once and raises no alert twice. The ledger is
+read once per service, for the longest window.
 
 Example::
 
@@ -69,6 +73,8 @@ class MonitorOutcome:
     results: list[MonitorResult] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     delivery: WebhookDelivery | None = None
+    no_verdict: list[str] = field(default_factory=list)
+    """Per version whose drift window held too small a sample: why it has no drift figures."""
 
     def summary(self) -> str:
         """One line for people: what was stored and raised at ``window_end``."""
@@ -79,9 +85,10 @@ class MonitorOutcome:
             else "; webhook "
             + ("delivered" if delivery.delivered else f"not delivered ({delivery.error})")
         )
+        unjudged = f"; no drift verdict for {len(self.no_verdict)}" if self.no_verdict else ""
         return (
             f"monitor {self.window_end:%Y-%m-%d %H:%M} UTC: {len(self.results)} results, "
-            f"{len(self.alerts)} alerts{posted}"
+            f"{len(self.alerts)} alerts{unjudged}{posted}"
         )
 
 
@@ -121,7 +128,10 @@ def _drift_results(
     hours: float,
     end: datetime,
     watch: Sequence[str] | None = None,
+    count: int | None = None,
 ) -> list[MonitorResult]:
+    """``count``: the sample size the figures are stored with (default: each column's live
+    values)."""
     columns = [c for c in reference.columns if c in current.columns and c not in _NOT_FEATURES]
     columns = watched_columns(columns, watch)
     results = []
@@ -137,10 +147,17 @@ def _drift_results(
                     name,
                     drift.feature,
                     value,
-                    drift.current_count,
+                    drift.current_count if count is None else count,
                 )
             )
     return results
+
+
+def _distinct_rows(current: pd.DataFrame) -> int:
+    """The live sample of a version's inputs: its distinct rows (a question asked again, or
+    the same target forecast from several times, is one value, not several)."""
+    features = current.drop(columns=[*GROUP, "at"], errors="ignore")
+    return 0 if features.empty else len(features.drop_duplicates())
 
 
 def window_results(
@@ -154,22 +171,30 @@ def window_results(
     business: BusinessMetric | None = None,
     point: str = "p50",
     watch: Sequence[str] | None = None,
+    metrics: bool = True,
+    min_values: int = 0,
+    no_verdict: list[str] | None = None,
 ) -> list[MonitorResult]:
     """The figures of one window from frames already read (``judged``: the ledger's judged
     predictions, ``inputs``: their recorded input rows); rows outside the window are left out.
-    ``watch``: the patterns of the columns whose drift is computed (``watched_columns``;
-    ``prediction`` is the predictions'), None: every column."""
+    ``metrics=False``: drift only. Drift (given ``references``) is stored with its sample
+    size: the version's distinct live input rows, or the window's targets it predicted for
+    the predictions' own drift; fewer than ``min_values`` gives no figure, and a line in
+    ``no_verdict`` saying so. ``watch``: the patterns of the columns whose drift is computed
+    (``watched_columns``; ``prediction`` is the predictions'), None: every column."""
     end = as_utc(window_end)
     start = end - timedelta(hours=window_hours)
     if not judged.empty:
         judged = judged[(judged["target_time"] >= start) & (judged["target_time"] < end)]
-    table = performance(
-        judged,
-        point=point,
-        business=business.compute if business else None,
-        business_name=business.name if business else "business",
-    )
-    results = _metric_results(table, service, window_hours, end)
+    results: list[MonitorResult] = []
+    if metrics:
+        table = performance(
+            judged,
+            point=point,
+            business=business.compute if business else None,
+            business_name=business.name if business else "business",
+        )
+        results = _metric_results(table, service, window_hours, end)
     if references is None or judged.empty:
         return results
     if not inputs.empty:
@@ -183,20 +208,33 @@ def window_results(
         if not inputs.empty:
             mask = (inputs["model_name"] == name) & (inputs["model_version"] == version)
             current = inputs[mask & (inputs["role"] == role)].reset_index(drop=True)
-        if point in rows:
+        current = current.drop(columns=[PREDICTION_COLUMN], errors="ignore")
+        distinct = _distinct_rows(current)
+        # one value per target: its forecasts from successive questions are not a sample
+        predicted = (
+            int(rows.loc[rows[point].notna(), "target_time"].nunique()) if point in rows else 0
+        )
+        short = []
+        if point in rows and predicted >= min_values:
             predictions = pd.DataFrame({PREDICTION_COLUMN: rows[point].to_numpy()})
             results += _drift_results(
                 predictions, reference, (name, version, role), service, window_hours, end, watch
             )
-        results += _drift_results(
-            current.drop(columns=[PREDICTION_COLUMN], errors="ignore"),
-            reference,
-            (name, version, role),
-            service,
-            window_hours,
-            end,
-            watch,
-        )
+        elif point in rows:
+            short.append(f"{predicted} predicted targets")
+        if distinct >= min_values:
+            results += _drift_results(
+                current, reference, (name, version, role), service, window_hours, end, watch,
+                count=distinct,
+            )  # fmt: skip
+        elif len(current.columns.difference([*GROUP, "at"])):
+            short.append(f"{distinct} distinct input rows")
+        if short and no_verdict is not None:
+            no_verdict.append(
+                f"{service}/{name}/v{version}/{role}: no drift verdict over the "
+                f"{window_hours:g} h window to {end:%Y-%m-%d %H:%M} UTC, "
+                f"{' and '.join(short)} (fewer than {min_values})"
+            )
     return results
 
 
@@ -261,24 +299,29 @@ def run_monitor(
     of the settings wins over it; a service in neither: every feature)."""
     end = as_utc(now).replace(microsecond=0)
     outcome = MonitorOutcome(end)
-    longest = max(settings.windows_hours)
+    drift_hours = settings.drift_window_hours
+    longest = max(*settings.windows_hours, drift_hours)
     last = last_prediction_times(url)
     for service in sorted(last):
         since = end - timedelta(hours=longest)
         judged = judged_predictions(url, service, since=since, until=end)
         inputs = pd.DataFrame()
         if references is not None:
-            inputs = prediction_inputs(url, service, since=since, until=end)
-        for hours in sorted(settings.windows_hours):
+            drift_since = end - timedelta(hours=drift_hours)  # the inputs drift reads, no more
+            inputs = prediction_inputs(url, service, since=drift_since, until=end)
+        for hours in sorted({*settings.windows_hours, drift_hours}):
             outcome.results += window_results(
                 judged,
                 inputs,
                 service=service,
                 window_hours=hours,
                 window_end=end,
-                references=references,
+                references=references if hours == drift_hours else None,
                 business=(business or {}).get(service),
                 watch=settings.watch.get(service, (watched or {}).get(service)),
+                metrics=hours in settings.windows_hours,
+                min_values=settings.drift_min_values,
+                no_verdict=outcome.no_verdict,
             )
     outcome.results += degradation_results(outcome.results)
     previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}

@@ -220,8 +220,16 @@ class Registry:
         candidate: str = CHALLENGER,
         against: str = CHAMPION,
         policy: PolicySettings | None = None,
+        live: bool = False,
     ) -> Decision:
-        """Would the policy promote ``candidate`` (alias or version) over ``against``?"""
+        """Would the policy promote ``candidate`` (alias or version) over ``against``?
+
+        ``live=True``: the candidate already beat ``against`` on the same live window (the
+        ``promote`` job's verdict), so the backtest no longer has to show it better: it
+        blocks only when it is clearly worse, by more than the policy's ``min_margin``. A
+        backtest equal within the margin, or one that cannot be compared (windows differ,
+        a metric missing), is recorded among the reasons and leaves the decision to the
+        live evidence; the data checks still gate."""
         policy = policy or self.project.settings.policy
         roles = self.aliases(name)
         cand_version = roles.get(candidate, candidate if candidate.isdigit() else None)
@@ -282,6 +290,16 @@ class Registry:
                     decision.baseline_run = rescore.info.run_id
         if base_value is None or math.isnan(base_value):
             decision.reasons.append(f"{against} version {against_version} has no {key}")
+        if (
+            live
+            and decision.reasons
+            and (not policy.require_checks or cand_run.data.tags.get(TAG_CHECKS_PASSED) == "true")
+        ):  # only the backtest comparison is missing: the live evidence decides
+            decision.accepted = True
+            decision.reasons = [
+                f"backtest not compared ({r}): the live evidence decides" for r in decision.reasons
+            ]
+            return decision
         if decision.reasons:
             return decision
         assert cand_value is not None and base_value is not None
@@ -296,6 +314,14 @@ class Registry:
             f"{format_change(change)}, {word} (the policy needs {lower} by more than "
             f"{100 * policy.min_margin:.2f}%)"
         )
+        if live:  # better on live evidence: only a backtest clearly worse blocks
+            decision.accepted = improvement >= -policy.min_margin
+            decision.reasons.append(
+                f"backtest {verdict}; not worse by more than the margin: the live evidence decides"
+                if decision.accepted
+                else f"backtest clearly worse, by more than the policy's margin: {verdict}"
+            )
+            return decision
         if improvement > policy.min_margin or (
             policy.min_margin == 0 and improvement >= 0 and cand_value != base_value
         ):
@@ -311,12 +337,14 @@ class Registry:
         actor: str | None = None,
         policy: PolicySettings | None = None,
         force: bool = False,
+        live: bool = False,
     ) -> Decision:
         """Move ``champion`` to the challenger if the policy says so; record the decision.
 
         ``force=True`` overrides a refusal by the policy (never a missing challenger), and
         needs a ``reason``: the event ``promotion_forced`` keeps it with the overridden reasons
-        and who gave it (``actor`` and the OS user).
+        and who gave it (``actor`` and the OS user). ``live=True``: the candidate won on live
+        evidence, and the backtest gates as ``evaluate(live=True)`` says.
         """
         if force and not reason.strip():
             raise RegistryError(
@@ -325,7 +353,7 @@ class Registry:
                 rule="say why the policy is overridden (--force needs --reason)",
             )
         actor = _who(actor)
-        decision = self.evaluate(name, policy=policy)
+        decision = self.evaluate(name, policy=policy, live=live)
         possible = decision.candidate is not None and decision.candidate != decision.against
         if force and not decision.accepted and possible:
             overridden = list(decision.reasons)
