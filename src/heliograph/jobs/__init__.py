@@ -25,7 +25,14 @@ from ._pipeline import run_pipeline
 from ._predict import PredictOutcome, predict, predict_services, scheduled_record_id
 from ._promote import PromoteOutcome, promote, promote_on_evidence
 from ._report import report
-from ._retrain import RETRAIN_EVERY, RETRAIN_TRIGGERS, RetrainOutcome, retrain, retrain_apps
+from ._retrain import (
+    RETRAIN_EVERY,
+    RETRAIN_TRIGGERS,
+    RetrainOutcome,
+    retrain,
+    retrain_apps,
+    triggers_retrain,
+)
 from ._schedule import CatchUp, Schedule, parse_catch_up
 from ._snapshot import snapshot
 
@@ -69,4 +76,5 @@ __all__ = [
     "run_pipeline",
     "scheduled_record_id",
     "snapshot",
+    "triggers_retrain",
 ]

@@ -31,7 +31,14 @@ from heliograph.registry import CHALLENGER, CHAMPION, Registry
 
 from ._job import CannotRun, job
 
-__all__ = ["RETRAIN_EVERY", "RETRAIN_TRIGGERS", "RetrainOutcome", "retrain", "retrain_apps"]
+__all__ = [
+    "RETRAIN_EVERY",
+    "RETRAIN_TRIGGERS",
+    "RetrainOutcome",
+    "retrain",
+    "retrain_apps",
+    "triggers_retrain",
+]
 
 RETRAIN_EVERY = timedelta(days=7)
 """The longest a model goes without retraining."""
@@ -63,7 +70,7 @@ def _scheduled(event: Event) -> datetime | None:
 
 
 def _about_a_champion(event: Event) -> bool:
-    """An alert's subject is ``service/model/vVERSION/role[/feature]``."""
+    """An alert's subject is ``service/model/vVERSION/role``."""
     parts = event.subject.split("/")
     return len(parts) >= 4 and parts[3] == CHAMPION
 
@@ -79,6 +86,17 @@ def _shadowing(project: Project) -> list[str]:
     return found
 
 
+def triggers_retrain(event: Event, kinds: Sequence[str] = RETRAIN_TRIGGERS) -> bool:
+    """Whether the ``alert_raised`` ``event`` calls for a retrain: an alert of one of
+    ``kinds`` about a champion, not about the intervals' calibration (``coverage_gap``: for
+    a person to look at, not a retrain). ``helio simulate``'s drift policy asks the same."""
+    return (
+        event.details.get("alert") in kinds
+        and event.details.get("name") not in _NOT_TRIGGERS
+        and _about_a_champion(event)
+    )
+
+
 _NOT_DUE = "not due: retrained within the week, no alert about a champion since"
 
 
@@ -92,10 +110,7 @@ def _why(project: Project, ledger: Ledger, last: Event | None, now: datetime) ->
     alerts = [
         e
         for e in ledger.events(kind="alert_raised", limit=500)
-        if e.id > last.id
-        and e.details.get("alert") in RETRAIN_TRIGGERS
-        and e.details.get("name") not in _NOT_TRIGGERS
-        and _about_a_champion(e)
+        if e.id > last.id and triggers_retrain(e)
     ]
     if not alerts:
         return False, _NOT_DUE

@@ -44,6 +44,7 @@ from heliograph.jobs import (
     record_realised,
     retrain_apps,
     snapshot,
+    triggers_retrain,
 )
 from heliograph.ledger import Ledger, judged_predictions
 from heliograph.monitoring import app_business_metrics
@@ -141,7 +142,7 @@ def _retrain_due(policy: Policy, ledger: Ledger, now: datetime) -> bool:
         when = datetime.fromisoformat(last.details["scheduled_for"])
         return now - when >= timedelta(days=policy.retrain.every_days or math.inf)
     alerts = ledger.events(kind="alert_raised", limit=500)
-    return any(e.id > last.id and e.details.get("alert") in policy.retrain.alerts for e in alerts)
+    return any(e.id > last.id and triggers_retrain(e, policy.retrain.alerts) for e in alerts)
 
 
 def _step(
