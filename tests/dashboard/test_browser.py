@@ -73,10 +73,12 @@ def monitored(tmp_path_factory: pytest.TempPathFactory) -> Project:
     assert config is not None
     text = config.read_text()
     # One window; no threshold alerts: this small reference drifts on every feature, and
-    # thousands of alerts are recorded one event at a time (most of a monitor pass).
+    # thousands of alerts are recorded one event at a time (most of a monitor pass). Four
+    # questions are the drift's whole sample: a verdict on them, for the page to show.
     for default, changed in (
         ("windows_hours = [24.0, 168.0]", "windows_hours = [24.0]"),
         ("min_judged = 48", "min_judged = 1000000"),
+        ("drift_min_values = 48", "drift_min_values = 1"),
     ):
         assert default in text
         text = text.replace(default, changed)

@@ -88,7 +88,7 @@ def _monitor(project: Project, passes: int = 3) -> None:
                     MODEL,
                     version,
                     role,
-                    24.0,
+                    project.settings.monitoring.drift_window_hours,  # drift's own window
                     end,
                     "drift",
                     "psi",
@@ -217,7 +217,7 @@ def test_drift_history_is_one_models_version_when_markets_share_numbers(project:
             "energy-price-DE",
             "1",
             "champion",
-            24.0,
+            project.settings.monitoring.drift_window_hours,
             NOW - timedelta(hours=h),
             "drift",
             "psi",

@@ -270,6 +270,12 @@ def forecast(
 # -- live metrics and the policy's verdict ----------------------------------------------------
 
 
+def _window(project: Project, kind: str | None) -> float:
+    """The window a page shows: drift's own for drift, else the monitor's shortest."""
+    monitoring = project.settings.monitoring
+    return monitoring.drift_window_hours if kind == "drift" else min(monitoring.windows_hours)
+
+
 def _history(
     project: Project,
     service: str,
@@ -278,11 +284,12 @@ def _history(
     **which: Any,
 ) -> pd.DataFrame:
     """What ``service``'s passes of the ``days`` before its newest (or ``end``) stored for
-    the shortest window, narrowed by ``which`` (``monitor_history``'s filters)."""
+    the shortest window (drift: its own window), narrowed by ``which`` (``monitor_history``'s
+    filters)."""
     end = _end(project, service, end)
     if end is None:
         return _results_frame([])
-    window = min(project.settings.monitoring.windows_hours)
+    window = _window(project, which.get("kind"))
     since = end - timedelta(days=days)
     found = monitor_history(project.ledger_url, service, since=since, window_hours=window, **which)
     return _results_frame(found)
@@ -385,11 +392,12 @@ def verdicts(project: Project, service: str, end: datetime | None = None) -> lis
 
 def drift(project: Project, service: str, end: datetime | None = None) -> pd.DataFrame:
     """The newest pass's drift of each feature and of the predictions, per version and role,
-    for the shortest window, with the ``threshold`` each statistic is held to (NaN: none)."""
+    over drift's window (``[monitoring] drift_window_hours``), with the ``threshold`` each
+    statistic is held to (NaN: none)."""
     end = _end(project, service, end)
     if end is None:
         return _results_frame([]).assign(threshold=[])
-    window = min(project.settings.monitoring.windows_hours)
+    window = _window(project, "drift")
     results = [
         r
         for r in _latest_pass(project, service, end)
@@ -415,7 +423,7 @@ def drift_history(
     end: datetime | None = None,
 ) -> pd.DataFrame:
     """``statistic`` of ``features`` of one version and role (of ``model_name``: each
-    market's model numbers its own versions) at each pass of the last ``days``, shortest
+    market's model numbers its own versions) at each pass of the last ``days``, over drift's
     window."""
     if not features:
         return _results_frame([])
