@@ -5,9 +5,9 @@ results and events, written by SQLite itself (a recursive CTE), in the ledger's 
 Predictions: ``rows`` answers of the price-forecast service over a year ending at ``END``,
 spread over 3 markets (models ``energy-price-GB/DE/FR``), champion and challenger in turn,
 each with P10/P50/P90 for the next 4 half-hours. Actuals every half-hour of the year and
-market; hourly monitor passes over the last 30 days (metrics and 30 features' drift per
-version and role, two windows, health); a few thousand events (registrations, alias moves,
-alerts, job failures).
+market; hourly monitor passes over the last 30 days (metrics per version and role in two
+windows, 30 features' drift in drift's own window, health); a few thousand events
+(registrations, alias moves, alerts, job failures).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from heliograph.core import MonitoringSettings
 from heliograph.ledger import Ledger
 
 __all__ = ["END", "MARKETS", "SERVICE", "generate_ledger"]
@@ -26,6 +27,7 @@ END = datetime(2025, 6, 1, tzinfo=UTC)
 SERVICE = "price-forecast"
 MARKETS = ("GB", "DE", "FR")
 _YEAR = 365 * 86_400
+_DRIFT_WINDOW = MonitoringSettings().drift_window_hours
 _FEATURES = [f"f{i:02d}" for i in range(30)]
 _STAMP = "%Y-%m-%d %H:%M:%S.000000"
 
@@ -98,17 +100,18 @@ def _monitor_results(con: sqlite3.Connection, days: int = 30) -> int:
             model = f"energy-price-{market}"
             for version, role, base in (("3", "champion", 6.0), ("4", "challenger", 5.6)):
                 wobble = (h % 24) / 24
-                for window in (24.0, 168.0):
+                for window in (24.0, 168.0):  # the metrics' windows
                     head = (SERVICE, model, version, role, window, end)
                     for name, value in (("mae", base + wobble), ("rmse", 1.3 * base + wobble),
                                         ("coverage", 0.8), ("coverage_gap", 0.0),
                                         ("pinball", base / 3)):  # fmt: skip
                         rows.append((*head, "metric", name, "", value, 480, computed))
-                    for i, feature in enumerate([*_FEATURES, "prediction"]):
-                        drift = 0.02 * i * (1 + wobble)
-                        for name, value in (("psi", drift), ("ks", drift / 4),
-                                            ("wasserstein", drift)):  # fmt: skip
-                            rows.append((*head, "drift", name, feature, value, 480, computed))
+                head = (SERVICE, model, version, role, _DRIFT_WINDOW, end)  # drift's own
+                for i, feature in enumerate([*_FEATURES, "prediction"]):
+                    drift = 0.02 * i * (1 + wobble)
+                    for name, value in (("psi", drift), ("ks", drift / 4),
+                                        ("wasserstein", drift)):  # fmt: skip
+                        rows.append((*head, "drift", name, feature, value, 480, computed))
         for subject in (f"service:{SERVICE}", "job:predict", "job:monitor", "spool"):
             alerting = 1.0 if subject == "job:predict" and h < 3 else 0.0
             rows.append((subject, "", "", "", 0.0, end, "health", "alerting", "", alerting, 1,
