@@ -136,6 +136,12 @@ def test_up_looks_first_at_the_replays_start_whatever_moved_the_clock_before(
     assert f"{counted[0]:%H:%M}" == "00:00"  # the first look ran at the start, not at 10:00
     assert "the replay starts" in out
     assert Project.load(project.root).replay_began()
+    marker.write_text(json.dumps({**json.loads(marker.read_text()), "began": False}))
+    origin = json.loads(marker.read_text())["origin"]
+    code, _, err = helio(capsys, "-p", p, "up", "--once", "--job", "t_count")
+    assert code == 0, err  # a look at the clock's now: the replay began there, not restarted
+    assert Project.load(project.root).replay_began()
+    assert json.loads(marker.read_text())["origin"] == origin
     saved = json.loads(marker.read_text())
     saved.pop("began")  # a replay under way before the flag existed: it has begun
     marker.write_text(json.dumps(saved))

@@ -154,6 +154,7 @@ def up(
             for line in JOBS[outcome.job].lines(outcome.result):
                 console.print(line)
             console.print(outcome.line())
+        project.mark_replay_began()  # that look was the first: a later `helio up` goes on
         return
 
     stop = threading.Event()

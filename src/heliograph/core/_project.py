@@ -335,6 +335,13 @@ class Project:
             return False
         return bool(json.loads(marker.read_text()).get("began", True))
 
+    def mark_replay_began(self) -> None:
+        """Record that the replay has begun where it is (``helio up --once``: its look, at
+        the clock's now, was the first), so a later ``helio up`` resumes, never restarts it."""
+        clock = self.clock()
+        if isinstance(clock, ReplayClock) and not self.replay_began():
+            self._keep_replay(clock, began=True)
+
     def restart_replay(self, *, began: bool = True) -> Clock:
         """The replay starts again from its ``start``, now. ``helio up`` calls it before a
         fresh project's first look (``began=False``: the history before ``start`` loaded and
