@@ -108,17 +108,32 @@ def test_a_champion_whose_recent_mae_is_much_worse_raises_a_degradation_alert() 
             "s", "m", version, "champion", hours, T0, "metric", "mae", "", value, 96
         )
 
-    # v1: 12 over the last day against 6 over the week (a regime shift); v2: steady, better
-    results = [mae(24.0, 12.0), mae(168.0, 6.0), mae(24.0, 5.0, "2"), mae(168.0, 6.0, "2")]
+    def mae_n(hours: float, value: float, count: int, version: str) -> MonitorResult:
+        return MonitorResult(
+            "s", "m", version, "champion", hours, T0, "metric", "mae", "", value, count
+        )
+
+    # v1: 12 over the last day, 6 over the week holding it: 4 over the six days before it,
+    # three times as bad now (a regime shift); v2: steady, better; v3: a day old, nothing
+    # before its last day to compare with
+    results = [
+        mae_n(24.0, 12.0, 96, "1"),
+        mae_n(168.0, 6.0, 384, "1"),
+        mae_n(24.0, 5.0, 96, "2"),
+        mae_n(168.0, 6.0, 384, "2"),
+        mae_n(24.0, 9.0, 96, "3"),
+        mae_n(168.0, 9.0, 96, "3"),
+    ]
     figures = degradation_results(results)
-    assert [(r.model_version, round(r.value or 0, 3)) for r in figures] == [
-        ("1", 1.0),
-        ("2", -0.167),
+    assert [(r.model_version, round(r.value or 0, 3), r.count) for r in figures] == [
+        ("1", 2.0, 96),
+        ("2", -0.211, 96),
     ]
     assert {(r.name, r.window_hours) for r in figures} == {(DEGRADATION, 24.0)}
     [alert] = threshold_alerts(figures, {}, settings)  # better than the week is no alarm
     assert alert.kind == "metric" and alert.subject == "s/m/v1/champion"
-    assert "MAE degraded: +100% against the longest window" in alert.reason
+    assert "MAE degraded: +200% over the 24 h window" in alert.reason
+    assert "against the rest of the 168 h window before it" in alert.reason
     assert threshold_alerts(figures, {}, MonitoringSettings(degradation=0)) == []  # off
 
 

@@ -152,11 +152,17 @@ def threshold_alerts(
             continue  # still over: alerted when it crossed
         value = float(result.value or 0.0)
         window = f"{result.window_hours:g} h window"
+        end = f"{result.window_end:%Y-%m-%d %H:%M} UTC"
         if result.name == "mae_degradation":
-            what = f"MAE degraded: {100 * value:+.0f}% against the longest window (> {limit:.0%})"
+            reason = (
+                f"MAE degraded: {100 * value:+.0f}% over the {window} to {end} against the "
+                f"rest of the {max(settings.windows_hours):g} h window before it (> {limit:.0%})"
+            )
         else:
-            what = f"interval coverage is off its nominal level by {value:+.3f} (> ±{limit:g})"
-        reason = f"{what} over the {window} to {result.window_end:%Y-%m-%d %H:%M} UTC"
+            reason = (
+                f"interval coverage is off its nominal level by {value:+.3f} (> ±{limit:g}) "
+                f"over the {window} to {end}"
+            )
         alerts.append(Alert(result.kind, _subject(result), result.name, value, limit, reason))
     for version, over in sorted(drifted.items()):
         if crossed[version]:
