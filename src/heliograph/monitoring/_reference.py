@@ -1,7 +1,9 @@
 """The training reference a model version's live data is compared with, for drift.
 
 A training run may log ``REFERENCE_ARTIFACT``: a Parquet sample of its feature rows (the
-model's input columns) and its predictions in a column ``prediction``. Without it, the
+model's input columns; ``heliograph.training.train`` logs its last ``reference_days``) and its
+predictions in a column ``prediction``, NaN on rows it made none for (drift leaves NaN out,
+as it does from the live side). Without it, the
 version's backtest predictions (``heliograph.registry.PREDICTIONS_ARTIFACT``, the column its
 ``helio.predictions`` tag names as the forecast) are the reference of the predictions' drift,
 and features are not compared. No run, no artefact: ``None`` (no drift is computed).

@@ -128,14 +128,25 @@ _REFERENCE_ROWS = 5_000
 """The most feature rows a run logs as its monitoring reference (a seeded sample)."""
 
 
+def _reference_rows(features: pd.DataFrame, end: pd.Timestamp, reference_days: int) -> pd.Index:
+    """The feature rows of the reference: every row of the last ``reference_days`` delivery
+    days up to the backtest's last day (the training cut: nothing after it)."""
+    day = features["timestamp"].dt.normalize()
+    first = end - pd.Timedelta(days=reference_days - 1)
+    return features.index[(day >= first) & (day <= end)]
+
+
 def _log_reference(
     pipeline: TrainingPipeline,
     predictions: pd.DataFrame,
     features: pd.DataFrame,
     columns: list[str],
+    rows: pd.Index,
 ) -> None:
-    """The backtest's feature rows and its point forecast (``prediction``), sampled: the
-    reference monitoring measures a version's drift against (``REFERENCE_ARTIFACT``)."""
+    """The feature rows ``rows`` (the last ``reference_days`` days of training data) and the
+    backtest's point forecast (``prediction``) where it forecast them, NaN elsewhere, sampled:
+    the reference monitoring measures a version's drift against (``REFERENCE_ARTIFACT``).
+    Drift leaves the NaN out: the predictions' reference is the backtest's forecasts alone."""
     import tempfile
     from pathlib import Path
 
@@ -146,9 +157,10 @@ def _log_reference(
     plotted = (pipeline.predictions_plot or {}).get("forecast")
     outputs = [c for c in pipeline.outputs if c in predictions]
     forecast = plotted if plotted in predictions else (outputs[0] if outputs else None)
-    reference = features.loc[predictions.index, columns].astype(float)
+    reference = features.loc[rows, columns].astype(float)
     if forecast is not None:
-        reference["prediction"] = predictions[forecast].to_numpy(dtype=float)
+        forecasts = predictions[forecast].astype(float)
+        reference["prediction"] = forecasts.reindex(reference.index).to_numpy(dtype=float)
     if len(reference) > _REFERENCE_ROWS:
         reference = reference.sample(_REFERENCE_ROWS, random_state=0).sort_index()
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,6 +176,7 @@ def _log_candidate(
     features: pd.DataFrame,
     columns: list[str],
     label: str,
+    reference: pd.Index,
 ) -> str:
     """Inside the candidate's run: its figures and its model; returns the model's URI."""
     import mlflow
@@ -175,7 +188,7 @@ def _log_candidate(
         for path, fig in pipeline.plots(result.predictions, label).items():
             mlflow.log_figure(fig, path)
     _log_predictions(pipeline, result.predictions)
-    _log_reference(pipeline, result.predictions, features, columns)
+    _log_reference(pipeline, result.predictions, features, columns, reference)
     wrapped = TrainedModel(final, columns, pipeline.outputs)
     example = features[columns].tail(5).astype(float)
     info = mlflow.pyfunc.log_model(
@@ -213,6 +226,7 @@ def train(
     backtest_days: int = 56,
     recalibrate: str | int = "weekly",
     train_days: int | None = 365,
+    reference_days: int = 56,
     register: bool = True,
     allow_failed_checks: bool = False,
     reason: str = "",
@@ -227,9 +241,17 @@ def train(
     folds run (default: the project's ``[compute]``); the metrics are the same on every
     engine. ``sweep`` (default: the one :func:`sweeping` set, if any): the trials of its
     candidate run in place of the candidates (``heliograph.training.Sweep``).
+    ``reference_days``: the days of feature rows, up to the backtest's last day, logged as
+    the monitoring reference (``REFERENCE_ARTIFACT``), however short the backtest.
     """
     import mlflow
 
+    if reference_days < 1:
+        raise UsageError(
+            f"reference_days is {reference_days}",
+            field="--reference-days",
+            rule="at least one day of feature rows for the monitoring reference",
+        )
     sweep = sweep if sweep is not None else current_sweep()
     if sweep is not None:
         if pipeline.evaluation is not None:
@@ -272,6 +294,7 @@ def train(
     requests = pipeline.requests(lake, chosen, subject)
     features = compute_offline(lake, pipeline.feature_view, requests, snapshots=chosen)
     start, end = _window(features, label, backtest_days)
+    reference = _reference_rows(features, end, reference_days)
     outcome = TrainOutcome(name, subject, list(chosen.values()), "")
     columns = pipeline.inputs(features)
     experiment = f"{project.settings.project.name}/{name}"
@@ -327,13 +350,14 @@ def train(
                     "recalibrate": recalibrate,
                     "train_days": train_days,
                     "backtest_days": backtest_days,
+                    "reference_days": reference_days,
                     **{f"model.{k}": v for k, v in params.items()},
                 }
             )
             _log_metrics(metrics)
             mlflow.log_metric("backtest_fits", result.fits)
             outcome.model_uris[candidate_name] = _log_candidate(
-                pipeline, final, result, features, columns, candidate_name
+                pipeline, final, result, features, columns, candidate_name, reference
             )
             outcome.runs[candidate_name] = active.info.run_id
         log.info("%s %s: %s", label, candidate_name, metrics)

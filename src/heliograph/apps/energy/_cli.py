@@ -87,6 +87,9 @@ def train_energy(
         str, typer.Option(help="Refit cadence in the backtest: daily, weekly, monthly or N days.")
     ] = "weekly",
     train_days: Annotated[int, typer.Option(min=7, help="Days of history each fit sees.")] = 365,
+    reference_days: Annotated[
+        int, typer.Option(min=1, help="Days of feature rows kept as the drift reference.")
+    ] = 56,
     register: Register = True,
     allow_failed_checks: AllowFailedChecks = False,
     reason: Reason = "",
@@ -117,6 +120,7 @@ def train_energy(
             backtest_days=backtest_days,
             recalibrate=recalibrate,
             train_days=train_days,
+            reference_days=reference_days,
             register=register,
             allow_failed_checks=allow_failed_checks,
             reason=reason,
