@@ -279,3 +279,24 @@ def test_a_live_win_is_not_blocked_by_an_equal_backtest_but_is_by_a_clearly_wors
     assert blocked.details["backtest"]["change"] > project.settings.policy.min_margin
     (refusal,) = ledger.events(kind="promotion_refused")
     assert "clearly worse" in refusal.reason
+
+
+def test_a_service_asked_once_a_day_is_not_called_silent_within_its_day(tmp_path: Path) -> None:
+    """The monitor job reads each app service's ``max_silence``: the energy app's
+    battery-schedule, asked once a day, is quiet for 20 hours without a health alert, while
+    a service without one is silent after ``service_silence_minutes`` (90)."""
+    from heliograph.jobs import monitor
+
+    now = datetime(2025, 6, 2, 6, 0, tzinfo=UTC)
+    project = init_project(tmp_path / "p").with_clock(FixedClock(now))
+    with PredictionWriter(project.ledger_url, project.state_dir / "spool") as writer:
+        for i, (service, hours) in enumerate((("battery-schedule", 20), (SERVICE, 3))):
+            when = now - timedelta(hours=hours)
+            writer.submit(
+                PredictionRecord(service, MODEL, "1", "champion", f"q{i}", "",
+                                 outputs={"p50": 1.0}, latency_ms=1.0, as_of=when,
+                                 target_start=when, target_end=when, at=when)
+            )  # fmt: skip
+    outcome = monitor(project)
+    silent = [a.subject for a in outcome.alerts if a.name == "silent"]
+    assert silent == [f"service:{SERVICE}"], [a.reason for a in outcome.alerts]

@@ -212,6 +212,14 @@ def test_health_overdue_jobs_silent_services_and_a_full_spool(tmp_path: Path) ->
     assert late.subject == "job:predict" and "2.0 h ago" in late.reason
     [quiet] = silent_services({"a": now - timedelta(hours=3), "b": now}, now, minutes=90)
     assert quiet.subject == "service:a"
+    # a service asked once a day may be quiet for its own 26 h, not for 90 minutes
+    daily = {"daily": now - timedelta(hours=20)}
+    assert silent_services(daily, now, minutes=90, allowed={"daily": 26 * 60}) == []
+    [late_daily] = silent_services(
+        {"daily": now - timedelta(hours=27)}, now, minutes=90, allowed={"daily": 26 * 60}
+    )
+    assert "no prediction for 1620 min" in late_daily.reason
+    assert "it may be quiet for 1560 min" in late_daily.reason
     spool = tmp_path / "spool" / "0"
     spool.mkdir(parents=True)
     (spool / "segment-1.jsonl").write_text("{}\n" * 7)

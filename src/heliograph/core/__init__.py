@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._apps import App, load_app, load_apps
+from ._apps import App, app_services, load_app, load_apps
 from ._atomic import atomic_move, atomic_write
 from ._clock import Clock, FixedClock, RealClock, ReplayClock, as_utc
 from ._config import (
@@ -84,6 +84,7 @@ __all__ = [
     "TrackingSettings",
     "UnknownDatasetError",
     "UsageError",
+    "app_services",
     "as_utc",
     "atomic_move",
     "atomic_write",

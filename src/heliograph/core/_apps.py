@@ -12,13 +12,14 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 from ._errors import UsageError
 
-__all__ = ["App", "load_app", "load_apps"]
+__all__ = ["App", "app_services", "load_app", "load_apps"]
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class App:
     datasets: tuple[str, ...] = ()
     """The datasets the app's config snippet declares: a project uses the app if it has them."""
     services: Any = None
-    """A function returning the app's gateway services (called only by the gateway)."""
+    """A function returning the app's services (``heliograph.serving.Service``; it may import
+    the gateway's web stack, so it is called only by what serves, predicts or monitors
+    them: ``app_services``)."""
     online_views: Any = None
     """A function returning the app's online views (``heliograph.features.OnlineView``): the
     feature views the ``materialize`` job keeps ready in the online store."""
@@ -60,6 +63,12 @@ def load_apps() -> list[App]:
     return sorted(
         (ep.load() for ep in entry_points(group="heliograph.apps")), key=lambda app: app.name
     )
+
+
+def app_services(apps: Sequence[App] | None = None) -> list[Any]:
+    """The services of ``apps`` (default: every installed app), in app order."""
+    apps = load_apps() if apps is None else apps
+    return [service for app in apps if app.services is not None for service in app.services()]
 
 
 def load_app(name: str) -> App:

@@ -12,7 +12,7 @@ from functools import cache
 
 import pandas as pd
 
-from heliograph.core import Project, load_apps
+from heliograph.core import Project, app_services, load_apps
 from heliograph.ledger import JobRuns, Ledger
 from heliograph.monitoring import MonitorOutcome, app_business_metrics, run_monitor
 from heliograph.monitoring import training_reference as reference_of
@@ -66,6 +66,7 @@ def monitor(project: Project) -> MonitorOutcome:
     last_runs, intervals = job_health(project.ledger_url, now)
     apps = load_apps()
     watched = {s: tuple(p) for app in apps for s, p in app.watched_features.items()}
+    silence = {s.name: s.max_silence for s in app_services(apps) if s.max_silence is not None}
     return run_monitor(
         project.ledger_url,
         now=now,
@@ -73,6 +74,7 @@ def monitor(project: Project) -> MonitorOutcome:
         references=references,
         business=app_business_metrics(apps),
         watched=watched,
+        silence=silence,
         spool=project.state_dir / "spool",
         job_last_runs=last_runs,
         job_intervals=intervals,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from heliograph.core import Project, as_utc, load_apps
+from heliograph.core import Project, app_services, as_utc
 from heliograph.ledger import JsonText, Ledger, PredictionRecord, PredictionWriter
 from heliograph.registry import CHALLENGER, CHAMPION, Registry
 from heliograph.serving import LoadedModel, Service, ServiceContext, ServiceError, load_version
@@ -159,10 +159,6 @@ def predict_services(project: Project, services: Sequence[Service]) -> PredictOu
     return outcome
 
 
-def _app_services() -> list[Service]:
-    return [s for app in load_apps() if app.services is not None for s in app.services()]
-
-
 @job(
     "predict",
     "each service's scheduled questions, champion and challenger, into the ledger",
@@ -173,4 +169,4 @@ def _app_services() -> list[Service]:
 )
 def predict(project: Project) -> PredictOutcome:
     """Ask every app's services their scheduled questions (see the module)."""
-    return predict_services(project, _app_services())
+    return predict_services(project, app_services())

@@ -83,16 +83,23 @@ def overdue_jobs(
 
 
 def silent_services(
-    last_predictions: Mapping[str, datetime], now: datetime, *, minutes: float
+    last_predictions: Mapping[str, datetime],
+    now: datetime,
+    *,
+    minutes: float,
+    allowed: Mapping[str, float] | None = None,
 ) -> list[Alert]:
-    """An alert for each service whose newest prediction is more than ``minutes`` old."""
+    """An alert for each service whose newest prediction is more than ``minutes`` old, or
+    more than its own ``allowed[service]`` minutes (a service asked once a day, say)."""
     alerts = []
     for service, last in sorted(last_predictions.items()):
+        limit = (allowed or {}).get(service, minutes)
         age = (as_utc(now) - as_utc(last)) / timedelta(minutes=1)
-        if age > minutes:
+        if age > limit:
             reason = (
                 f"service {service} recorded no prediction for {age:.0f} min "
-                f"(since {as_utc(last):%Y-%m-%d %H:%M} UTC): is it answering?"
+                f"(since {as_utc(last):%Y-%m-%d %H:%M} UTC, it may be quiet for "
+                f"{limit:g} min): is it answering?"
             )
-            alerts.append(Alert("health", f"service:{service}", "silent", age, minutes, reason))
+            alerts.append(Alert("health", f"service:{service}", "silent", age, limit, reason))
     return alerts

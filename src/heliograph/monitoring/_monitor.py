@@ -307,11 +307,14 @@ def run_monitor(
     job_intervals: Mapping[str, timedelta] | None = None,
     backoff: float = 0.5,
     watched: Mapping[str, Sequence[str]] | None = None,
+    silence: Mapping[str, timedelta] | None = None,
 ) -> MonitorOutcome:
     """One pass over every service in the ledger at ``url``, ending at ``now`` (see the
     module); ``job_last_runs`` and ``job_intervals`` turn on the overdue-job check;
     ``watched`` maps a service to the patterns of its watched features (``[monitoring] watch``
-    of the settings wins over it; a service in neither: every feature)."""
+    of the settings wins over it; a service in neither: every feature); ``silence`` maps a
+    service to how long it may record no prediction (``Service.max_silence``; a service not
+    in it: ``service_silence_minutes``)."""
     end = as_utc(now).replace(microsecond=0)
     outcome = MonitorOutcome(end)
     drift_hours = settings.drift_window_hours
@@ -341,7 +344,8 @@ def run_monitor(
     outcome.results += degradation_results(outcome.results)
     previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}
     outcome.alerts = threshold_alerts(outcome.results, previous, settings)
-    health = silent_services(last, end, minutes=settings.service_silence_minutes)
+    allowed = {name: quiet / timedelta(minutes=1) for name, quiet in (silence or {}).items()}
+    health = silent_services(last, end, minutes=settings.service_silence_minutes, allowed=allowed)
     checked = [f"service:{s}" for s in last]
     if spool is not None:
         health += spool_alerts(spool, settings.spool_max_lines)

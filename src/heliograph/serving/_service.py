@@ -258,6 +258,10 @@ class Service(ABC):
     online: ClassVar[OnlineView | None] = None
     #: How often the batch ``predict`` job asks :meth:`scheduled`'s questions.
     every: ClassVar[timedelta] = timedelta(minutes=30)
+    #: The longest the service may record no prediction before the monitor raises a health
+    #: alert (``None``: ``[monitoring] service_silence_minutes``): a service whose scheduled
+    #: question comes once a day says so, or it "stops answering" every day.
+    max_silence: ClassVar[timedelta | None] = None
     #: What brings a service's inputs up to date, named when they are too old to answer.
     refresh: ClassVar[str] = "run `helio job run ingest` (or keep `helio up` running)"
 

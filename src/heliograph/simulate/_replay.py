@@ -32,7 +32,7 @@ from typing import Any
 
 import pandas as pd
 
-from heliograph.core import App, DataError, FixedClock, Project, Settings, load_apps
+from heliograph.core import App, DataError, FixedClock, Project, Settings, app_services, load_apps
 from heliograph.jobs import (
     CannotRun,
     ingest,
@@ -221,7 +221,7 @@ def replay_policy(replay: Replay, policy: Policy) -> PolicyResult:
     began = timer.perf_counter()
     project = _throwaway(replay, policy)
     apps = _apps(project.settings)
-    services = [s for app in apps if app.services is not None for s in app.services()]
+    services = app_services(apps)
     result = PolicyResult(policy.name, policy.summary())
     champions: dict[str, str] = {}
     for now in replay.steps():

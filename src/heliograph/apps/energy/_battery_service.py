@@ -126,6 +126,8 @@ class BatterySchedule(PriceForecast):
     description = "Charge/discharge schedule for the configured battery, its value and spread"
     Request: ClassVar[type[BaseModel]] = BatteryRequest
     Response: ClassVar[type[BaseModel]] = BatteryResponse
+    #: Asked once a day, at DECISION_TIME: quiet for a day is normal, a day and two hours is not.
+    max_silence: ClassVar[timedelta | None] = timedelta(hours=26)
 
     def __init__(self, battery: Battery | None = None) -> None:
         self.battery = battery
