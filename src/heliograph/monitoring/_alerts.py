@@ -99,9 +99,12 @@ def _version(result: MonitorResult) -> tuple[str, str, str, str]:
     return (result.service, result.model_name, result.model_version, result.role)
 
 
-def _drift_alert(over: list[tuple[MonitorResult, float]], crossed: int) -> Alert:
+def _drift_alert(
+    over: list[tuple[MonitorResult, float]], newly: Mapping[str, Sequence[str]]
+) -> Alert:
     """One version's drift: every (feature, statistic, window) over its limit, summarised
-    per feature by its worst figure relative to its limit; ``crossed`` of them are new."""
+    per feature by its worst figure relative to its limit; ``newly``: per feature, the
+    statistics that crossed their threshold at this pass (the others were over already)."""
     worst: dict[str, tuple[MonitorResult, float]] = {}
     for result, limit in over:
         ratio = abs(float(result.value or 0.0)) / limit
@@ -110,15 +113,25 @@ def _drift_alert(over: list[tuple[MonitorResult, float]], crossed: int) -> Alert
             worst[result.feature] = (result, limit)
     ranked = sorted(worst.values(), key=lambda p: -abs(float(p[0].value or 0.0)) / p[1])
     top, limit = ranked[0]
-    named = [
-        f"{r.feature} ({r.name} {float(r.value or 0.0):.3g} > {lim:g}, {r.window_hours:g} h)"
-        for r, lim in ranked[:_NAMED]
-    ]
-    more = f" and {len(ranked) - _NAMED} more" if len(ranked) > _NAMED else ""
+
+    def named(r: MonitorResult, lim: float) -> str:
+        new = newly.get(r.feature)
+        crossed = f"; newly over: {', '.join(new)}" if new else ""
+        figure = f"{r.name} {float(r.value or 0.0):.3g} > {lim:g}, {r.window_hours:g} h"
+        return f"{r.feature} ({figure}{crossed})"
+
+    new_count = sum(1 for r, _ in ranked if newly.get(r.feature))
     count = f"{len(ranked)} feature{'s' if len(ranked) > 1 else ''}"
+    count += " drifted" + ("" if new_count == len(ranked) else f" ({new_count} newly)")
+    rest = [r.feature for r, _ in ranked[_NAMED:]]
+    rest_new = [f for f in rest if newly.get(f)] if new_count < len(ranked) else []
+    more = f" and {len(rest)} more" if rest else ""
+    if rest_new:  # named too: what is new is what a person looks for
+        cut = ", ..." if len(rest_new) > _NAMED else ""
+        more += f" (newly: {', '.join(rest_new[:_NAMED])}{cut})"
     reason = (
-        f"{count} drifted ({crossed} newly over a threshold) to "
-        f"{top.window_end:%Y-%m-%d %H:%M} UTC: {', '.join(named)}{more}"
+        f"{count} to {top.window_end:%Y-%m-%d %H:%M} UTC: "
+        f"{', '.join(named(r, lim) for r, lim in ranked[:_NAMED])}{more}"
     )
     subject = "/".join([top.service, top.model_name, f"v{top.model_version}", top.role])
     features = tuple(r.feature for r, _ in ranked)
@@ -138,7 +151,7 @@ def threshold_alerts(
     alert per version (see the module)."""
     alerts = []
     drifted: dict[tuple[str, str, str, str], list[tuple[MonitorResult, float]]] = {}
-    crossed: dict[tuple[str, str, str, str], int] = {}
+    newly: dict[tuple[str, str, str, str], dict[str, list[str]]] = {}
     for result in results:
         limit = _limit(result, settings)
         if limit is None or not _over_limit(result, result.value, limit):
@@ -146,7 +159,9 @@ def threshold_alerts(
         new = not _over_limit(result, previous.get(result_key(result)), limit)
         if result.kind == "drift":
             drifted.setdefault(_version(result), []).append((result, limit))
-            crossed[_version(result)] = crossed.get(_version(result), 0) + new
+            crossed = newly.setdefault(_version(result), {})
+            if new and result.name not in crossed.get(result.feature, []):
+                crossed.setdefault(result.feature, []).append(result.name)
             continue
         if not new:
             continue  # still over: alerted when it crossed
@@ -159,8 +174,8 @@ def threshold_alerts(
         reason = f"{what} over the {window} to {result.window_end:%Y-%m-%d %H:%M} UTC"
         alerts.append(Alert(result.kind, _subject(result), result.name, value, limit, reason))
     for version, over in sorted(drifted.items()):
-        if crossed[version]:
-            alerts.append(_drift_alert(over, crossed[version]))
+        if newly[version]:
+            alerts.append(_drift_alert(over, newly[version]))
     return alerts
 
 
