@@ -149,8 +149,9 @@ def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None: 
     assert set(message) == {"text"} and "2 alerts" in message["text"]
     assert "load (ks 0.6 > 0.2, 24 h; newly over: psi, ks)" in message["text"]
     events = ledger.events()
-    assert [e.kind for e in events] == ["alert_raised", "alert_raised"]
-    assert events[0].details["features"] == ["load"] and events[0].details["alert"] == "drift"
+    assert [e.kind for e in events] == ["alert_delivered", "alert_raised", "alert_raised"]
+    assert events[1].details["features"] == ["load"] and events[1].details["alert"] == "drift"
+    assert events[0].details["keys"] == [e.details["key"] for e in events[:0:-1]]
 
 
 def test_a_pass_writes_its_alerts_in_one_transaction_all_or_none(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ version's training reference. Drift needs a sample: a version whose window holds
 ``drift_min_values`` distinct live input rows (or predicted targets, for the predictions' drift)
 gets no verdict, and the pass says so (``MonitorOutcome.no_verdict``) instead of computing
 figures that would be noise. These are upserted as ``MonitorResult`` rows keyed by window
-end, so the same pass twice stores each figure once and raises no alert twice. The ledger is
+end, so the same pass twice stores each figure once; its alerts are raised and posted once
+(``raise_alerts``, ``post_alerts``), whatever stopped an earlier run of it. The ledger is
 read once per service, for the longest window.
 
 Example::
@@ -40,7 +41,7 @@ from heliograph.ledger import (
     store_monitor_results,
 )
 
-from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
+from ._alerts import Alert, post_alerts, raise_alerts, result_key, threshold_alerts
 from ._business import BusinessMetric
 from ._drift import frame_drift, watched_columns
 from ._health import overdue_jobs, silent_services, spool_alerts
@@ -67,7 +68,8 @@ _NOT_FEATURES = {*GROUP, "at"}
 @dataclass
 class MonitorOutcome:
     """What one pass stored and raised: its ``window_end``, the ``results``, the ``alerts``
-    and what became of the webhook post (None: no post)."""
+    it raised (``repeated``: how many more an earlier run of the same pass had raised) and
+    what became of the webhook post (None: no post)."""
 
     window_end: datetime
     results: list[MonitorResult] = field(default_factory=list)
@@ -75,6 +77,7 @@ class MonitorOutcome:
     delivery: WebhookDelivery | None = None
     no_verdict: list[str] = field(default_factory=list)
     """Per version whose drift window held too small a sample: why it has no drift figures."""
+    repeated: int = 0
 
     def summary(self) -> str:
         """One line for people: what was stored and raised at ``window_end``."""
@@ -86,9 +89,10 @@ class MonitorOutcome:
             + ("delivered" if delivery.delivered else f"not delivered ({delivery.error})")
         )
         unjudged = f"; no drift verdict for {len(self.no_verdict)}" if self.no_verdict else ""
+        repeated = f" ({self.repeated} raised before)" if self.repeated else ""
         return (
             f"monitor {self.window_end:%Y-%m-%d %H:%M} UTC: {len(self.results)} results, "
-            f"{len(self.alerts)} alerts{unjudged}{posted}"
+            f"{len(self.alerts)} alerts{repeated}{unjudged}{posted}"
         )
 
 
@@ -340,10 +344,14 @@ def run_monitor(
     new_health, health_results = _health(health, checked, was, end)
     outcome.alerts += new_health
     outcome.results += health_results
-    # The alerts first, in one transaction, then the figures they were raised on: a fault
-    # between the two raises them again on the retry (at least once), never loses them.
-    outcome.delivery = deliver_alerts(
-        outcome.alerts, Ledger(url), settings, backoff=backoff, at=end
-    )
+    # The alerts first, in one transaction, then the figures they were raised on (a fault
+    # between the two finds them again on the retry, and raise_alerts skips those raised),
+    # then the post of every alert of the pass not delivered yet: exactly once per alert,
+    # and a post cut short is made by the re-run.
+    ledger = Ledger(url)
+    raised = raise_alerts(outcome.alerts, ledger, at=end)
+    outcome.repeated = len(outcome.alerts) - len(raised)
+    outcome.alerts = raised
     store_monitor_results(url, outcome.results)
+    outcome.delivery = post_alerts(ledger, settings, at=end, backoff=backoff)
     return outcome
