@@ -37,6 +37,7 @@ from ._drift import (
     ColumnDrift,
     column_drift,
     frame_drift,
+    unmatched_patterns,
     watched_columns,
 )
 from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
@@ -90,6 +91,7 @@ __all__ = [
     "spool_lines",
     "threshold_alerts",
     "training_reference",
+    "unmatched_patterns",
     "watched_columns",
     "window_results",
 ]
