@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,12 @@ def exercise(ledger: Ledger) -> None:
     ]
     assert ledger.events(subject="prices_") == []  # '_' is not a wildcard
     assert ledger.events(kind="snapshot_taken")[0].actor == "scheduler"
+    # the events a run wrote at its scheduled time, however that time is spelled
+    at = datetime(2025, 6, 1, 12, tzinfo=UTC)
+    ledger.record_many([("alert_raised", "a", "x", None), ("alert_raised", "b", "y", None)], at=at)
+    ledger.record("alert_raised", "c", "an hour later", at=at + timedelta(hours=1))
+    paris = at.astimezone(timezone(timedelta(hours=2)))
+    assert [e.subject for e in ledger.events(kind="alert_raised", at=paris)] == ["b", "a"]
 
 
 def test_events_on_sqlite_in_wal_mode(tmp_path: Path) -> None:
@@ -40,7 +47,7 @@ def test_events_on_postgresql(postgres_url: str) -> None:
     exercise(ledger)
     assert ledger.engine.dialect.name == "postgresql"
     with ledger.engine.connect() as con:
-        assert con.execute(sa.text("SELECT count(*) FROM events")).scalar() == 3
+        assert con.execute(sa.text("SELECT count(*) FROM events")).scalar() == 6
     ledger.close()
 
 

@@ -49,7 +49,10 @@ def test_a_threshold_alerts_when_crossed_not_while_it_stays_over() -> None:
     assert threshold_alerts([drift(0.1)], {}, settings) == []
     [alert] = threshold_alerts([drift(0.31)], {}, settings)
     assert alert.subject == "price-forecast/energy-price-GB/v3/champion"
-    assert alert.features == ("load",) and "load (psi 0.31 > 0.2, 24 h)" in alert.reason
+    assert alert.features == ("load",)
+    assert alert.reason == (
+        "1 feature drifted to 2025-06-01 12:00 UTC: load (psi 0.31 > 0.2, 24 h; newly over: psi)"
+    )
     previous = {result_key(drift(0.31)): 0.31}
     assert threshold_alerts([drift(0.4, T0 + timedelta(hours=1))], previous, settings) == []
     back = {result_key(drift(0.1)): 0.1}
@@ -73,8 +76,13 @@ def test_drift_is_one_alert_per_version_and_pass_naming_its_features_worst_first
     assert three.features[:3] == ("price_lag_1d", "load", "prediction")
     assert len(three.features) == 9 and "solar" not in three.features
     assert (three.name, three.value, three.threshold) == ("psi", 2.0, 0.2)
-    assert three.reason.startswith("9 features drifted (10 newly over a threshold)")
-    assert "load (ks 0.9 > 0.2, 24 h)" in three.reason and "and 4 more" in three.reason
+    # features counted as features, the statistics over a threshold named as statistics
+    assert three.reason.startswith(
+        "9 features drifted to 2025-06-01 12:00 UTC: "
+        "price_lag_1d (psi 2 > 0.2, 24 h; newly over: psi), "
+        "load (ks 0.9 > 0.2, 24 h; newly over: psi, ks), "
+    )
+    assert three.reason.endswith(" and 4 more")  # all 9 are new: none named twice
     assert four.features == ("wind",)
     # the next pass: v3's figures all still over, one more feature over: one alert again
     later = T0 + timedelta(hours=1)
@@ -84,7 +92,14 @@ def test_drift_is_one_alert_per_version_and_pass_naming_its_features_worst_first
     again.append(drift(0.4, later, feature="demand"))
     [more] = threshold_alerts(again, previous, settings)
     assert more.subject.endswith("/v3/champion") and len(more.features) == 10
-    assert "(1 newly over a threshold)" in more.reason
+    assert more.reason.startswith("10 features drifted (1 newly) to 2025-06-01 13:00 UTC: ")
+    assert "demand (psi 0.4 > 0.2, 24 h; newly over: psi)" in more.reason
+    assert "load (ks 0.9 > 0.2, 24 h)," in more.reason  # over already: nothing new about it
+    # a feature newly over but not among the five named is still named as new
+    again.append(drift(0.201, later, feature="zeta"))
+    [last] = threshold_alerts(again, previous, settings)
+    assert last.reason.startswith("11 features drifted (2 newly) to ")
+    assert last.reason.endswith(" and 6 more (newly: zeta)")
 
 
 def test_coverage_alerts_only_with_enough_judged_predictions() -> None:
@@ -147,10 +162,11 @@ def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None: 
     assert delivery is not None and delivery.delivered and delivery.attempts == 1
     [message] = webhook.received
     assert set(message) == {"text"} and "2 alerts" in message["text"]
-    assert "load (ks 0.6 > 0.2, 24 h)" in message["text"]
+    assert "load (ks 0.6 > 0.2, 24 h; newly over: psi, ks)" in message["text"]
     events = ledger.events()
-    assert [e.kind for e in events] == ["alert_raised", "alert_raised"]
-    assert events[0].details["features"] == ["load"] and events[0].details["alert"] == "drift"
+    assert [e.kind for e in events] == ["alert_delivered", "alert_raised", "alert_raised"]
+    assert events[1].details["features"] == ["load"] and events[1].details["alert"] == "drift"
+    assert events[0].details["keys"] == [e.details["key"] for e in events[:0:-1]]
 
 
 def test_a_pass_writes_its_alerts_in_one_transaction_all_or_none(tmp_path: Path) -> None:

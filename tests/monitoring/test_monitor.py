@@ -31,7 +31,8 @@ NOW = T0 + timedelta(hours=24)
 def fill_ledger(url: str, spool: Path, *, load_shift: float) -> None:
     """24 h of half-hourly forecasts (4 periods each) by a champion and a challenger."""
     rng = np.random.default_rng(0)
-    records, actuals = [], {}
+    records: list[PredictionRecord] = []
+    actuals: dict[datetime, float] = {}
     for i in range(48):
         as_of = T0 + i * HALF
         targets = [as_of + (k + 1) * HALF for k in range(4)]
@@ -154,6 +155,55 @@ def test_only_the_watched_features_drift_the_app_declares_or_helio_toml_says(
     assert {a.features for a in later.alerts if a.kind == "drift"} == {("load",)}
 
 
+def test_a_watch_key_or_pattern_that_watches_nothing_is_said_and_the_pass_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    fill_ledger(url, tmp_path / "spool", load_shift=15.0)
+    settings = MonitoringSettings(
+        windows_hours=[24.0],
+        drift_min_values=10,
+        watch={"price-forcast": ["load"], "price-forecast": ["lod", "prediction", "!doy"]},
+    )
+    declared = {"battery-shedule": ("load",)}  # an app's own typo
+    with caplog.at_level("WARNING", logger="heliograph"):
+        outcome = run_monitor(
+            url, now=NOW, settings=settings, references=reference, watched=declared
+        )
+    assert outcome.warnings == [
+        "watch: service 'price-forcast' in [monitoring] watch is not a known service (known: "
+        "price-forecast); a key names a service with predictions in the ledger or declared by "
+        "an app",
+        "watch: service 'battery-shedule' in an app's watched_features is not a known service "
+        "(known: price-forecast); a key names a service with predictions in the ledger or "
+        "declared by an app",
+        "watch: pattern 'lod' for service 'price-forecast' matches no column of the training "
+        "reference of energy-price-GB v3 (2 columns: load, prediction); a pattern watches the "
+        "columns it matches",
+    ]
+    # the pass went on: what the patterns do match is watched
+    assert {r.feature for r in outcome.results if r.kind == "drift"} == {"prediction"}
+    head, *lines = outcome.summary().splitlines()
+    assert head.endswith("; 3 watch warnings") and lines == outcome.warnings
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == outcome.warnings
+    # a service the apps declare (a business metric) is known before it has answered
+    known = run_monitor(
+        url,
+        now=NOW,
+        settings=MonitoringSettings(windows_hours=[24.0], watch={"battery-schedule": ["*"]}),
+        business={"battery-schedule": BusinessMetric("battery-schedule", "v", lambda r: 0.0)},
+    )
+    assert known.warnings == []
+    # a version whose reference is its predictions alone compares no feature: nothing to say
+    alone = run_monitor(
+        url,
+        now=NOW,
+        settings=MonitoringSettings(windows_hours=[24.0], watch={"price-forecast": ["lod"]}),
+        references=lambda name, version: reference(name, version)[["prediction"]],
+    )
+    assert alone.warnings == []
+
+
 def test_drift_has_its_own_window_and_no_verdict_on_too_small_a_sample(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     fill_ledger(url, tmp_path / "spool", load_shift=15.0)
@@ -190,3 +240,16 @@ def test_the_monitor_job_runs_on_a_project(tmp_path: Path) -> None:
     assert outcome.window_end == NOW
     # the versions are not in the registry: no reference, no drift, metrics still stored
     assert {r.kind for r in outcome.results} == {"metric", "health"}
+
+
+def test_the_monitor_job_says_a_watch_key_names_no_service(tmp_path: Path) -> None:
+    project = init_project(
+        tmp_path / "demo", name="demo", settings={"monitoring": {"watch": {"price-forcast": ["*"]}}}
+    ).with_clock(FixedClock(NOW))
+    fill_ledger(project.ledger_url, tmp_path / "spool", load_shift=0.0)
+    lines = JOBS["monitor"].lines(run_job(project, "monitor"))
+    assert lines[0].endswith("; 1 watch warning")
+    assert lines[1].startswith(
+        "watch: service 'price-forcast' in [monitoring] watch is not a known service (known: "
+    )
+    assert "price-forecast" in lines[1]

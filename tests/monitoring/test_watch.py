@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from heliograph.monitoring import watched_columns
+from heliograph.monitoring import unmatched_patterns, watched_columns
 
 COLUMNS = ["price_lag_1d", "price_lag_7d", "doy", "hour", "prediction"]
 
@@ -25,3 +25,10 @@ def test_patterns_choose_the_watched_columns(
     patterns: list[str] | None, watched: list[str]
 ) -> None:
     assert watched_columns(COLUMNS, patterns) == watched
+
+
+def test_an_including_pattern_that_matches_no_column_is_named() -> None:
+    assert unmatched_patterns(COLUMNS, ["price_lags_*", "!doy", "!nothing", "hour"]) == [
+        "price_lags_*"
+    ]  # an exclusion that matches nothing excludes nothing: no harm, not named
+    assert unmatched_patterns(COLUMNS, None) == [] and unmatched_patterns([], ["*"]) == ["*"]

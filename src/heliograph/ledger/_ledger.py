@@ -185,15 +185,23 @@ class Ledger:
         return len(rows)
 
     def events(
-        self, *, kind: str | None = None, subject: str | None = None, limit: int = 100
+        self,
+        *,
+        kind: str | None = None,
+        subject: str | None = None,
+        limit: int = 100,
+        at: datetime | None = None,
     ) -> list[Event]:
-        """The newest events first, optionally of one kind or about subjects with a prefix."""
+        """The newest events first, optionally of one kind, about subjects with a prefix, or
+        carrying exactly the time ``at`` (what a job's run records at its scheduled time)."""
         self._ensure()
         query = sa.select(events_table).order_by(events_table.c.id.desc()).limit(limit)
         if kind:
             query = query.where(events_table.c.kind == kind)
         if subject:
             query = query.where(events_table.c.subject.startswith(subject, autoescape=True))
+        if at is not None:
+            query = query.where(events_table.c.at == as_utc(at))
         try:
             with self.engine.connect() as con:
                 rows = con.execute(query).mappings().all()

@@ -8,7 +8,8 @@
   the features a service watches (``watched_columns``: the app's ``App.watched_features``,
   or ``[monitoring] watch``);
 - ``run_monitor``: one pass over the ledger, stored pre-aggregated per version and window
-  (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
+  (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post,
+  each once per pass (``raise_alerts``, ``post_alerts``);
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
 - ``compare_live`` / ``live_evidence``: the challenger against the champion on the same live
   window by a ``LivePolicy``, the verdict a ``promote`` job acts on.
@@ -21,7 +22,14 @@ Example::
 
 from __future__ import annotations
 
-from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
+from ._alerts import (
+    Alert,
+    deliver_alerts,
+    post_alerts,
+    raise_alerts,
+    result_key,
+    threshold_alerts,
+)
 from ._business import BusinessMetric, app_business_metrics
 from ._drift import (
     CATEGORY_STATISTICS,
@@ -29,6 +37,7 @@ from ._drift import (
     ColumnDrift,
     column_drift,
     frame_drift,
+    unmatched_patterns,
     watched_columns,
 )
 from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
@@ -71,8 +80,10 @@ __all__ = [
     "live_evidence",
     "overdue_jobs",
     "performance",
+    "post_alerts",
     "post_webhook",
     "quantile_columns",
+    "raise_alerts",
     "result_key",
     "run_monitor",
     "silent_services",
@@ -80,6 +91,7 @@ __all__ = [
     "spool_lines",
     "threshold_alerts",
     "training_reference",
+    "unmatched_patterns",
     "watched_columns",
     "window_results",
 ]

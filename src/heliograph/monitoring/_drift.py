@@ -32,6 +32,7 @@ __all__ = [
     "ColumnDrift",
     "column_drift",
     "frame_drift",
+    "unmatched_patterns",
     "watched_columns",
 ]
 
@@ -197,3 +198,19 @@ def watched_columns(columns: Sequence[str], patterns: Sequence[str] | None) -> l
         if keep:
             found.append(column)
     return found
+
+
+def unmatched_patterns(columns: Sequence[str], patterns: Sequence[str] | None) -> list[str]:
+    """The including patterns of ``patterns`` (not ``!`` excludes) that match none of
+    ``columns``: a name mistyped, or a column the reference does not have, watches nothing.
+
+    Example::
+
+        unmatched_patterns(["price_lag_1d", "prediction"], ["price_lags_*", "!doy"])
+        # ['price_lags_*']
+    """
+    return [
+        p
+        for p in patterns or ()
+        if not p.startswith("!") and not any(fnmatch.fnmatchcase(c, p) for c in columns)
+    ]

@@ -10,8 +10,15 @@ version's training reference. Drift needs a sample: a version whose window holds
 ``drift_min_values`` distinct live input rows (or predicted targets, for the predictions' drift)
 gets no verdict, and the pass says so (``MonitorOutcome.no_verdict``) instead of computing
 figures that would be noise. These are upserted as ``MonitorResult`` rows keyed by window
-end, so the same pass twice stores each figure once and raises no alert twice. The ledger is
+end, so the same pass twice stores each figure once; its alerts are raised and posted once
+(``raise_alerts``, ``post_alerts``), whatever stopped an earlier run of it. The ledger is
 read once per service, for the longest window.
+
+The watched features are checked as they are used, and what watches nothing is said
+(``MonitorOutcome.warnings``, a line each in the job's output, and a logged warning), never
+an error that stops the pass: a ``watch`` key naming no service of the ledger (nor one an
+app declares a business metric for), and an including pattern matching no column of a
+version's training reference.
 
 Example::
 
@@ -29,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from heliograph.core import MonitoringSettings, as_utc
+from heliograph.core import MonitoringSettings, as_utc, get_logger
 from heliograph.ledger import (
     Ledger,
     MonitorResult,
@@ -40,9 +47,9 @@ from heliograph.ledger import (
     store_monitor_results,
 )
 
-from ._alerts import Alert, deliver_alerts, result_key, threshold_alerts
+from ._alerts import Alert, post_alerts, raise_alerts, result_key, threshold_alerts
 from ._business import BusinessMetric
-from ._drift import frame_drift, watched_columns
+from ._drift import frame_drift, unmatched_patterns, watched_columns
 from ._health import overdue_jobs, silent_services, spool_alerts
 from ._performance import GROUP, performance
 from ._reference import PREDICTION_COLUMN
@@ -60,6 +67,8 @@ __all__ = [
 References = Callable[[str, str], pd.DataFrame | None]
 """``(model_name, version) -> frame``: a version's training reference (None: no drift)."""
 
+log = get_logger(__name__)
+
 _NOT_METRICS = {*GROUP, "count", "nominal"}
 _NOT_FEATURES = {*GROUP, "at"}
 
@@ -67,7 +76,8 @@ _NOT_FEATURES = {*GROUP, "at"}
 @dataclass
 class MonitorOutcome:
     """What one pass stored and raised: its ``window_end``, the ``results``, the ``alerts``
-    and what became of the webhook post (None: no post)."""
+    it raised (``repeated``: how many more an earlier run of the same pass had raised) and
+    what became of the webhook post (None: no post)."""
 
     window_end: datetime
     results: list[MonitorResult] = field(default_factory=list)
@@ -75,9 +85,14 @@ class MonitorOutcome:
     delivery: WebhookDelivery | None = None
     no_verdict: list[str] = field(default_factory=list)
     """Per version whose drift window held too small a sample: why it has no drift figures."""
+    repeated: int = 0
+    warnings: list[str] = field(default_factory=list)
+    """What the pass's configuration got wrong, without stopping it (a ``watch`` key or
+    pattern that watches nothing), a sentence each."""
 
     def summary(self) -> str:
-        """One line for people: what was stored and raised at ``window_end``."""
+        """One line for people: what was stored and raised at ``window_end``; then a line
+        per warning."""
         delivery = self.delivery
         posted = (
             ""
@@ -86,10 +101,14 @@ class MonitorOutcome:
             + ("delivered" if delivery.delivered else f"not delivered ({delivery.error})")
         )
         unjudged = f"; no drift verdict for {len(self.no_verdict)}" if self.no_verdict else ""
-        return (
+        repeated = f" ({self.repeated} raised before)" if self.repeated else ""
+        count = len(self.warnings)
+        warned = f"; {count} watch warning{'s' if count > 1 else ''}" if count else ""
+        head = (
             f"monitor {self.window_end:%Y-%m-%d %H:%M} UTC: {len(self.results)} results, "
-            f"{len(self.alerts)} alerts{unjudged}{posted}"
+            f"{len(self.alerts)} alerts{repeated}{unjudged}{posted}{warned}"
         )
+        return "\n".join([head, *self.warnings])
 
 
 def _metric_results(
@@ -174,6 +193,7 @@ def window_results(
     metrics: bool = True,
     min_values: int = 0,
     no_verdict: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> list[MonitorResult]:
     """The figures of one window from frames already read (``judged``: the ledger's judged
     predictions, ``inputs``: their recorded input rows); rows outside the window are left out.
@@ -181,7 +201,8 @@ def window_results(
     size: the version's distinct live input rows, or the window's targets it predicted for
     the predictions' own drift; fewer than ``min_values`` gives no figure, and a line in
     ``no_verdict`` saying so. ``watch``: the patterns of the columns whose drift is computed
-    (``watched_columns``; ``prediction`` is the predictions'), None: every column."""
+    (``watched_columns``; ``prediction`` is the predictions'), None: every column; a pattern
+    that matches no column of a version's reference is a line in ``warnings``."""
     end = as_utc(window_end)
     start = end - timedelta(hours=window_hours)
     if not judged.empty:
@@ -204,6 +225,8 @@ def window_results(
         reference = references(name, version)
         if reference is None:
             continue
+        if warnings is not None:
+            _check_patterns(reference, watch, service, f"{name} v{version}", warnings)
         current = pd.DataFrame(index=pd.RangeIndex(0))
         if not inputs.empty:
             mask = (inputs["model_name"] == name) & (inputs["model_version"] == version)
@@ -236,6 +259,54 @@ def window_results(
                 f"{' and '.join(short)} (fewer than {min_values})"
             )
     return results
+
+
+def _check_patterns(
+    reference: pd.DataFrame,
+    watch: Sequence[str] | None,
+    service: str,
+    version: str,
+    warnings: list[str],
+) -> None:
+    """A line in ``warnings`` for each including pattern of ``watch`` that matches no column
+    of ``reference`` (once per service and pattern, whichever version showed it). A
+    reference of the predictions alone (no logged features) is not checked: its features
+    are not compared at all."""
+    columns = [str(c) for c in reference.columns if c not in _NOT_FEATURES]
+    if not [c for c in columns if c != PREDICTION_COLUMN]:
+        return
+    for pattern in unmatched_patterns(columns, watch):
+        head = f"watch: pattern {pattern!r} for service {service!r}"
+        if any(w.startswith(head + " ") for w in warnings):
+            continue
+        shown = ", ".join(columns[:5]) + (", ..." if len(columns) > 5 else "")
+        warnings.append(
+            f"{head} matches no column of the training reference of {version} "
+            f"({len(columns)} columns: {shown}); a pattern watches the columns it matches"
+        )
+
+
+def _check_services(
+    settings: MonitoringSettings,
+    watched: Mapping[str, Sequence[str]],
+    known: set[str],
+) -> list[str]:
+    """A line for each ``watch`` key that names no known service: the ledger's (with
+    predictions) and those the apps declare a business metric for."""
+    found = []
+    for source, keys, also in (
+        ("[monitoring] watch", settings.watch, set(watched)),
+        ("an app's watched_features", watched, set()),
+    ):
+        for key in sorted(keys):
+            if key in known | also:
+                continue
+            names = ", ".join(sorted(known)) or "none: no service has predictions yet"
+            found.append(
+                f"watch: service {key!r} in {source} is not a known service (known: {names}); "
+                "a key names a service with predictions in the ledger or declared by an app"
+            )
+    return found
 
 
 DEGRADATION = "mae_degradation"
@@ -320,6 +391,7 @@ def run_monitor(
     drift_hours = settings.drift_window_hours
     longest = max(*settings.windows_hours, drift_hours)
     last = last_prediction_times(url)
+    outcome.warnings = _check_services(settings, watched or {}, {*last, *(business or {})})
     for service in sorted(last):
         since = end - timedelta(hours=longest)
         judged = judged_predictions(url, service, since=since, until=end)
@@ -340,6 +412,7 @@ def run_monitor(
                 metrics=hours in settings.windows_hours,
                 min_values=settings.drift_min_values,
                 no_verdict=outcome.no_verdict,
+                warnings=outcome.warnings,
             )
     outcome.results += degradation_results(outcome.results)
     previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}
@@ -359,10 +432,16 @@ def run_monitor(
     new_health, health_results = _health(health, checked, was, end)
     outcome.alerts += new_health
     outcome.results += health_results
-    # The alerts first, in one transaction, then the figures they were raised on: a fault
-    # between the two raises them again on the retry (at least once), never loses them.
-    outcome.delivery = deliver_alerts(
-        outcome.alerts, Ledger(url), settings, backoff=backoff, at=end
-    )
+    for warning in outcome.warnings:
+        log.warning("monitor %s UTC: %s", f"{end:%Y-%m-%d %H:%M}", warning)
+    # The alerts first, in one transaction, then the figures they were raised on (a fault
+    # between the two finds them again on the retry, and raise_alerts skips those raised),
+    # then the post of every alert of the pass not delivered yet: exactly once per alert,
+    # and a post cut short is made by the re-run.
+    ledger = Ledger(url)
+    raised = raise_alerts(outcome.alerts, ledger, at=end)
+    outcome.repeated = len(outcome.alerts) - len(raised)
+    outcome.alerts = raised
     store_monitor_results(url, outcome.results)
+    outcome.delivery = post_alerts(ledger, settings, at=end, backoff=backoff)
     return outcome
