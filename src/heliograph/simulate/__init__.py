@@ -9,7 +9,7 @@ of its own, and compares the policies on forecast error and on each service's bu
   settings), validated with errors naming the key and the rule;
 - ``replay_policy``: one policy over one ``Replay`` (the span, the user's project);
 - ``simulate_policies``: every policy in parallel processes, a ``Simulation``;
-- ``plot_simulation``: the PNG.
+- ``plot_simulation``: the PNG, drawn from ``simulation_curves`` (the frame it draws).
 
 Example::
 
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from ._policy import Policy, PromotePolicy, RetrainPolicy, load_policy, policy_from
 from ._replay import PolicyResult, Replay, replay_policy
-from ._runner import Simulation, plot_simulation, simulate_policies
+from ._runner import Simulation, plot_simulation, simulate_policies, simulation_curves
 
 __all__ = [
     "Policy",
@@ -36,4 +36,5 @@ __all__ = [
     "policy_from",
     "replay_policy",
     "simulate_policies",
+    "simulation_curves",
 ]

@@ -11,7 +11,9 @@ training; ``snapshot`` first); ``promote`` (on live
 evidence, or each new challenger at once when the policy promotes on backtests); and
 ``predict`` (every service's scheduled questions, champion and challenger). Then the
 champion's predictions for targets in ``[start, end)`` are judged: error per service, and each
-service's business metric as its app declares it, over the span and per day.
+service's business metric as its app declares it (per model, e.g. per market, summed over the
+service's models), day by day and from the span's first day to each day: the span's figures
+are the last day's "to date" ones.
 
 Example::
 
@@ -79,7 +81,8 @@ class Replay:
 class PolicyResult:
     """What one policy did and earned: ``error`` per service (MAE, judged periods),
     ``business`` per service metric (over the span; None when it cannot be computed),
-    ``daily`` rows (day, service, mae, business metric, champion versions), counts of
+    ``daily`` rows (day, service, the day's ``mae``, ``periods`` and business metric, the
+    same from the span's first day, ``*_to_date``, and champion versions), counts of
     retrains, promotions and alerts, the notes of steps that could not run, and seconds."""
 
     policy: str
@@ -178,6 +181,8 @@ def _step(
 def _judge(
     project: Project, replay: Replay, services: Sequence[Any], apps: Sequence[App]
 ) -> tuple[dict[str, dict[str, float]], dict[str, float | None], list[dict[str, Any]]]:
+    """Each service's daily rows (``_days``); the span's figures are its last day's "to
+    date" figures, so the plot (drawn from the rows) ends where the summary does."""
     metrics = app_business_metrics(apps)
     error: dict[str, dict[str, float]] = {}
     business: dict[str, float | None] = {}
@@ -189,31 +194,54 @@ def _judge(
         judged = judged[(judged["role"] == CHAMPION) & judged["actual"].notna()]
         if judged.empty or "p50" not in judged:
             continue
-        miss = (judged["p50"] - judged["actual"]).abs()
-        error[service.name] = {"mae": float(miss.mean()), "periods": len(judged)}
         metric = metrics.get(service.name)
+        rows = _days(service.name, judged, metric)
+        last = rows[-1]
+        error[service.name] = {"mae": last["mae_to_date"], "periods": last["periods_to_date"]}
         if metric is not None:
-            business[f"{service.name}.{metric.name}"] = _business(metric, judged)
-        days = pd.to_datetime(judged["target_time"], utc=True).dt.floor("D")
-        for day, rows in judged.groupby(days):
-            row: dict[str, Any] = {
-                "day": f"{day:%Y-%m-%d}",
-                "service": service.name,
-                "mae": float(miss.loc[rows.index].mean()),
-                "versions": sorted(set(rows["model_version"].astype(str))),
-            }
-            if metric is not None:
-                row[metric.name] = _business(metric, rows)
-            daily.append(row)
+            business[f"{service.name}.{metric.name}"] = last[f"{metric.name}_to_date"]
+        daily.extend(rows)
     return error, business, daily
 
 
+def _days(service: str, judged: pd.DataFrame, metric: Any) -> list[dict[str, Any]]:
+    """One row per UTC day of target times, in order: the day's MAE and periods, and from
+    the span's first day to this one (``_to_date``) the MAE, the periods and the business
+    metric. The metric is computed per model (the energy app: per market; an app's metric
+    takes one model's predictions) and summed over the service's models."""
+    miss = (judged["p50"] - judged["actual"]).abs()
+    days = pd.to_datetime(judged["target_time"], utc=True).dt.floor("D")
+    rows: list[dict[str, Any]] = []
+    for day in sorted(days.unique()):
+        today, to_date = days == day, days <= day
+        row: dict[str, Any] = {
+            "day": f"{day:%Y-%m-%d}",
+            "service": service,
+            "mae": float(miss[today].mean()),
+            "periods": int(today.sum()),
+            "mae_to_date": float(miss[to_date].mean()),
+            "periods_to_date": int(to_date.sum()),
+            "versions": sorted(set(judged.loc[today, "model_version"].astype(str))),
+        }
+        if metric is not None:
+            row[metric.name] = _business(metric, judged[today])
+            row[f"{metric.name}_to_date"] = _business(metric, judged[to_date])
+        rows.append(row)
+    return rows
+
+
 def _business(metric: Any, judged: pd.DataFrame) -> float | None:
-    try:
-        value = float(metric.compute(judged))
-    except ValueError:  # the metric says it cannot be computed on these rows
-        return None
-    return value if math.isfinite(value) else None
+    """``metric`` on each model's rows of ``judged``, summed; None when it cannot be
+    computed on any of them."""
+    values = []
+    for _, rows in judged.groupby("model_name", sort=True):
+        try:
+            value = float(metric.compute(rows))
+        except ValueError:  # the metric says it cannot be computed on these rows
+            continue
+        if math.isfinite(value):
+            values.append(value)
+    return float(sum(values)) if values else None
 
 
 def replay_policy(replay: Replay, policy: Policy) -> PolicyResult:

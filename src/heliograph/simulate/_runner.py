@@ -4,8 +4,9 @@
 ``concurrent.futures.ProcessPoolExecutor`` (``workers`` processes, started fresh: ``spawn``)
 and gathers a ``Simulation``: each policy's result, the wall time, the workers. Another
 engine (Ray) maps the same ``replay_policy`` over the same policies. ``plot_simulation``
-draws the comparison (a PNG): each service's daily error and the cumulative business metric
-per policy; ``Simulation.line()`` is the one JSON line.
+draws the comparison (a PNG) from ``simulation_curves`` (the frame it draws): per policy, each
+service's MAE and business metric from the span's first day to each day, whose last values
+are the policy's ``error`` and ``business``; ``Simulation.line()`` is the one JSON line.
 
 Example::
 
@@ -22,14 +23,17 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from heliograph.core import UsageError
 
 from ._policy import Policy
 from ._replay import PolicyResult, Replay, replay_policy
 
-__all__ = ["Simulation", "plot_simulation", "simulate_policies"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Simulation", "plot_simulation", "simulate_policies", "simulation_curves"]
 
 
 @dataclass
@@ -97,36 +101,67 @@ def simulate_policies(
     return Simulation(replay, results, time.perf_counter() - began, workers)
 
 
+def simulation_curves(simulation: Simulation) -> pd.DataFrame:
+    """What the plot draws, one row per (policy, service, curve, day) with its ``value``:
+    ``mae`` (the MAE from the span's first day to that day), ``mae_7d`` (the 7-day mean of
+    the daily MAE) and each business metric from the span's first day to that day. Each
+    policy's last ``mae`` and business values are its ``error`` and ``business``."""
+    import pandas as pd
+
+    rows: list[dict[str, Any]] = []
+    for result in simulation.results:
+        by_service: dict[str, list[dict[str, Any]]] = {}
+        for day in result.daily:
+            by_service.setdefault(day["service"], []).append(day)
+        for service, days in by_service.items():
+            days = sorted(days, key=lambda d: d["day"])
+            week = pd.Series([d["mae"] for d in days], dtype=float).rolling(7, min_periods=1)
+            for day, mean in zip(days, week.mean(), strict=True):
+                at = {"policy": result.policy, "service": service, "day": day["day"]}
+                rows.append({**at, "curve": "mae", "value": day["mae_to_date"]})
+                rows.append({**at, "curve": "mae_7d", "value": float(mean)})
+                for key, value in day.items():
+                    if key.endswith("_to_date") and key not in ("mae_to_date", "periods_to_date"):
+                        curve = key.removesuffix("_to_date")
+                        rows.append({**at, "curve": curve, "value": value})
+    frame = pd.DataFrame(rows, columns=["policy", "service", "curve", "day", "value"])
+    frame["day"] = pd.to_datetime(frame["day"], utc=True)
+    frame["value"] = frame["value"].astype(float)
+    return frame
+
+
 def plot_simulation(simulation: Simulation, path: Path) -> Path:
-    """The comparison as a PNG at ``path``: per service, the daily error of each policy's
-    champion, and each business metric summed day by day."""
+    """The comparison as a PNG at ``path``, drawn from ``simulation_curves``: per service,
+    each policy's MAE from the span's first day (and, dashed, the 7-day mean of its daily
+    MAE), and each business metric from the span's first day."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
-    rows = [{"policy": r.policy, **d} for r in simulation.results for d in r.daily]
-    frame = pd.DataFrame(rows)
-    services = sorted(frame["service"].unique()) if not frame.empty else []
-    metrics = [c for c in frame.columns if c not in {"policy", "day", "service", "mae", "versions"}]
+    frame = simulation_curves(simulation)
+    services = sorted(frame["service"].unique())
+    metrics = sorted(set(frame["curve"]) - {"mae", "mae_7d"})
     panels = [("mae", s) for s in services] + [
         (m, s)
         for s in services
         for m in metrics
-        if frame.loc[frame["service"] == s, m].notna().any()
+        if frame.loc[(frame["service"] == s) & (frame["curve"] == m), "value"].notna().any()
     ]
     figure, axes = plt.subplots(max(1, len(panels)), 1, figsize=(9, 2.6 * max(1, len(panels))),
                                 squeeze=False)  # fmt: skip
-    for ax, (column, service) in zip(axes[:, 0], panels, strict=False):
-        for policy, rows in frame[frame["service"] == service].groupby("policy"):
-            days = pd.to_datetime(rows["day"])
-            values = rows[column].astype(float)
-            if column == "mae":
-                ax.plot(days, values.rolling(7, min_periods=1).mean(), label=str(policy))
-            else:
-                ax.plot(days, values.fillna(0).cumsum(), label=str(policy))
-        title = "error (MAE, 7-day mean)" if column == "mae" else f"{column}, cumulative"
+    for ax, (curve, service) in zip(axes[:, 0], panels, strict=False):
+        shown = frame[frame["service"] == service]
+        for policy, rows in shown[shown["curve"] == curve].groupby("policy"):
+            (line,) = ax.plot(rows["day"], rows["value"], label=str(policy))
+            if curve == "mae":
+                week = shown[(shown["curve"] == "mae_7d") & (shown["policy"] == policy)]
+                ax.plot(week["day"], week["value"], color=line.get_color(), ls="--", lw=0.8)
+        title = (
+            "MAE since the first day (dashed: 7-day mean)"
+            if curve == "mae"
+            else f"{curve} since the first day"
+        )
         ax.set_title(f"{service}: {title}", fontsize=10)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
