@@ -11,7 +11,8 @@
   (``heliograph.ledger.MonitorResult``), alerts (``Alert``) as events and a webhook post;
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
 - ``compare_live`` / ``live_evidence``: the challenger against the champion on the same live
-  window by a ``LivePolicy``, the verdict a ``promote`` job acts on.
+  window by a ``LivePolicy``, the verdict a ``promote`` job acts on; ``serving_gates``: its
+  artefact-size and memory gates.
 
 Example::
 
@@ -31,7 +32,7 @@ from ._drift import (
     frame_drift,
     watched_columns,
 )
-from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
+from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence, serving_gates
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
 from ._monitor import (
     DEGRADATION,
@@ -75,6 +76,7 @@ __all__ = [
     "quantile_columns",
     "result_key",
     "run_monitor",
+    "serving_gates",
     "silent_services",
     "spool_alerts",
     "spool_lines",
