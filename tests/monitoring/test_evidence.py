@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,9 +11,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from heliograph.core import Project, UsageError, init_project
+from heliograph.core import ConfigError, Project, UsageError, init_project
 from heliograph.ledger import Actual, PredictionRecord, PredictionWriter, record_actuals
-from heliograph.monitoring import LivePolicy, compare_live, live_evidence
+from heliograph.monitoring import (
+    LivePolicy,
+    LiveVerdict,
+    compare_live,
+    live_evidence,
+    serving_gates,
+)
+from heliograph.registry import RegistryError
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -161,3 +170,72 @@ def test_the_live_policy_is_the_projects(tmp_path: Path) -> None:
     config = project.root / "helio.toml"
     config.write_text(config.read_text().replace("max_p99_ms = 0.0", "max_p99_ms = 25.0"))
     assert LivePolicy.of(Project.load(project.root).settings).max_p99_ms == 25.0
+    text = config.read_text().replace("max_memory_mb = 0.0", "max_memory_mb = 512.0")
+    config.write_text(text.replace("max_artifact_mb = 0.0", "max_artifact_mb = 100.0"))
+    policy = LivePolicy.of(Project.load(project.root).settings)
+    assert (policy.max_artifact_mb, policy.max_memory_mb) == (100.0, 512.0)
+    for key in ("max_artifact_mb", "max_memory_mb"):
+        config.write_text(re.sub(rf"(?m)^{key} = .*$", f"{key} = -1.0", text))
+        with pytest.raises(ConfigError) as error:
+            Project.load(project.root)
+        assert error.value.field == f"policy.{key}" and "greater than or equal to 0" in str(
+            error.value
+        )
+
+
+def better_challenger(**limits: float) -> LiveVerdict:
+    champion, challenger = side("3", "champion", 5.0, 72, 0), side("4", "challenger", 3.0, 72, 0)
+    return compare_live(
+        pd.concat([champion, challenger]),
+        model="m",
+        champion="3",
+        challenger="4",
+        until=T0 + 72 * HOUR,
+        policy=LivePolicy(**limits),
+    )
+
+
+def test_serving_gates_refuse_over_their_limits_and_measure_memory_last() -> None:
+    asked: list[str] = []
+
+    def size() -> float:
+        asked.append("size")
+        return 412.34
+
+    def memory() -> float:
+        asked.append("memory")
+        return 96.0
+
+    policy = LivePolicy(max_artifact_mb=100, max_memory_mb=128)
+    verdict = serving_gates(better_challenger(), policy, artifact_mb=size, memory_mb=memory)
+    assert not verdict.accepted and asked == ["size"]  # refused: memory not measured
+    assert verdict.artifact_mb == pytest.approx(412.34) and math.isnan(verdict.memory_mb)
+    assert verdict.reasons[0] == (
+        "its artefacts are 412.3 MB, the policy allows 100 MB (policy.max_artifact_mb)"
+    )
+    assert "better" in verdict.reasons[-1]  # the comparison stays the last reason
+
+    asked.clear()
+    roomy = LivePolicy(max_artifact_mb=500, max_memory_mb=128)
+    verdict = serving_gates(better_challenger(), roomy, artifact_mb=size, memory_mb=memory)
+    assert verdict.accepted and asked == ["size", "memory"], verdict.reasons
+    assert verdict.memory_mb == 96.0 and len(verdict.reasons) == 1
+    tight = LivePolicy(max_memory_mb=64)
+    verdict = serving_gates(better_challenger(), tight, artifact_mb=size, memory_mb=memory)
+    assert not verdict.accepted and math.isnan(verdict.artifact_mb)  # no size gate: not read
+    assert verdict.reasons[0] == (
+        "serving it takes 96.0 MB of memory, the policy allows 64 MB (policy.max_memory_mb)"
+    )
+
+    def unloadable() -> float:
+        raise RegistryError("m v4 could not be loaded to measure its memory: boom")
+
+    verdict = serving_gates(better_challenger(), tight, artifact_mb=size, memory_mb=unloadable)
+    assert not verdict.accepted
+    assert verdict.reasons[0] == (
+        "its serving memory could not be measured: m v4 could not be loaded to measure its "
+        "memory: boom"
+    )
+    # every gate off (the default): nothing asked, nothing changed
+    verdict = serving_gates(better_challenger(), LivePolicy(), artifact_mb=size, memory_mb=memory)
+    assert verdict.accepted and asked == ["size", "memory", "memory"]

@@ -161,3 +161,15 @@ def test_a_person_can_override_the_policy_with_a_recorded_reason(
     assert "promotion_forced" in out and "signed off by ops" in out and "alice" in out
     # Nothing to force: the champion is already the candidate.
     assert not registry.promote(NAME, force=True, reason="again").accepted
+
+
+def test_a_versions_artefact_size_is_the_sum_of_its_files(project: Project) -> None:
+    from urllib.parse import urlparse
+
+    version = new_version(project, 1.0)
+    registry = Registry(project)
+    folder = Path(urlparse(registry.client.get_model_version_download_uri(NAME, version)).path)
+    on_disk = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+    assert registry.artifact_bytes(NAME, version) == on_disk > 0
+    with pytest.raises(RegistryError, match="unknown model 'nope'"):
+        registry.artifact_bytes("nope", "1")

@@ -120,6 +120,8 @@ class PolicySettings(_Section):
     require_checks: bool = True
     same_window: bool = True
     max_p99_ms: float = Field(default=0.0, ge=0)
+    max_artifact_mb: float = Field(default=0.0, ge=0)
+    max_memory_mb: float = Field(default=0.0, ge=0)
 
 
 class GatewaySettings(_Section):

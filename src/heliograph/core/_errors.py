@@ -8,6 +8,7 @@ HelioError
   x DataError              data cannot be taken in as it is
     + SourceError          a source file or stream cannot be read as its dataset's schema
     + UnknownDatasetError  a dataset the project does not declare or the lake does not hold
+  x FootprintError         a version's serving memory cannot be measured (heliograph.serving)
   x LakeError              the lake cannot write, read or move what was asked
     + SnapshotError        a snapshot is unknown, or its files no longer match the manifest
   x LedgerError            the ledger database cannot be reached or written (heliograph.ledger)

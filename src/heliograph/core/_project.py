@@ -113,6 +113,13 @@ same_window = true
 # Promotion on live evidence (the `promote` job): the challenger's shadow answers must have
 # a 99th-percentile latency of at most this many milliseconds. 0: no latency gate.
 max_p99_ms = 0.0
+# ... and its model artefacts (the files its registered version holds) at most this many MB.
+# 0: no size gate.
+max_artifact_mb = 0.0
+# ... and serving it (loading it in a fresh process, predicting on its input example) may
+# take at most this many MB of memory; measured, in seconds, only when all else accepts.
+# 0: no memory gate.
+max_memory_mb = 0.0
 
 [gateway]
 # `helio serve`: the HTTP gateway that serves what the registry says.

@@ -6,7 +6,9 @@ For each registered model with a ``challenger``:
 - otherwise, once the challenger has shadowed ``[monitoring] min_shadow_hours``, the two are
   compared on the same live ledger window (``heliograph.monitoring.live_evidence``, the
   project's ``LivePolicy``: the ``[policy]`` metric, direction, margin and p99 latency
-  gate): the verdict is an event
+  gate; then ``serving_gates``: the challenger's artefact size and, when all else accepts,
+  the memory serving it takes, against ``max_artifact_mb`` / ``max_memory_mb``): the
+  verdict is an event
   ``live_verdict``; refused, the reasons stay in the event. Accepted, the registry promotes
   with ``live=True``: the challenger won on the live window, so its backtest need not show it
   better too; only a backtest clearly worse (by more than ``[policy] min_margin``) or training
@@ -34,8 +36,15 @@ from datetime import datetime, timedelta
 
 from heliograph.core import App, Project, load_apps
 from heliograph.ledger import Ledger, read_predictions
-from heliograph.monitoring import LivePolicy, LiveVerdict, app_business_metrics, live_evidence
+from heliograph.monitoring import (
+    LivePolicy,
+    LiveVerdict,
+    app_business_metrics,
+    live_evidence,
+    serving_gates,
+)
 from heliograph.registry import CHALLENGER, CHAMPION, Registry
+from heliograph.serving import serving_memory_mb
 
 from ._job import job
 
@@ -67,11 +76,18 @@ def _decided(ledger: Ledger, name: str, challenger: str, now: datetime) -> bool:
 
 
 def _verdict(
-    project: Project, service: str, name: str, champion: str, challenger: str, apps: Sequence[App]
+    registry: Registry,
+    service: str,
+    name: str,
+    champion: str,
+    challenger: str,
+    apps: Sequence[App],
 ) -> LiveVerdict:
+    project = registry.project
     now = project.clock().now()
     business = app_business_metrics(apps).get(service)
-    return live_evidence(
+    policy = LivePolicy.of(project.settings, business)
+    verdict = live_evidence(
         project.ledger_url,
         service,
         name,
@@ -79,7 +95,15 @@ def _verdict(
         challenger=challenger,
         since=now - timedelta(hours=max(project.settings.monitoring.windows_hours)),
         until=now,
-        policy=LivePolicy.of(project.settings, business),
+        policy=policy,
+    )
+    if verdict.shadow_hours < policy.min_shadow_hours or verdict.judged < policy.min_judged:
+        return verdict  # still shadowing: nothing is decided, nothing measured
+    return serving_gates(
+        verdict,
+        policy,
+        artifact_mb=lambda: registry.artifact_bytes(name, challenger) / 2**20,
+        memory_mb=lambda: serving_memory_mb(project, name, challenger),
     )
 
 
@@ -100,7 +124,7 @@ def _decide(
     shadowing = read_predictions(project.ledger_url, model_name=name, role=CHALLENGER, limit=1)
     if not shadowing:
         return f"v{challenger} has not shadowed yet", False
-    verdict = _verdict(project, shadowing[0].service, name, champion, challenger, apps)
+    verdict = _verdict(registry, shadowing[0].service, name, champion, challenger, apps)
     needed, judged = (
         project.settings.monitoring.min_shadow_hours,
         project.settings.monitoring.min_judged,
@@ -131,6 +155,8 @@ def _decide(
             "champion_value": verdict.champion_value,
             "judged": verdict.judged,
             "p99_ms": None if math.isnan(verdict.p99_ms) else verdict.p99_ms,
+            "artifact_mb": None if math.isnan(verdict.artifact_mb) else verdict.artifact_mb,
+            "memory_mb": None if math.isnan(verdict.memory_mb) else verdict.memory_mb,
             "reasons": verdict.reasons,
             "blocked_by_backtest": blocked,
             "backtest": None

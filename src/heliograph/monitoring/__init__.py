@@ -12,7 +12,8 @@
   each once per pass (``raise_alerts``, ``post_alerts``);
 - service health: ``spool_alerts``, ``overdue_jobs``, ``silent_services``;
 - ``compare_live`` / ``live_evidence``: the challenger against the champion on the same live
-  window by a ``LivePolicy``, the verdict a ``promote`` job acts on.
+  window by a ``LivePolicy``, the verdict a ``promote`` job acts on; ``serving_gates``: its
+  artefact-size and memory gates.
 
 Example::
 
@@ -40,7 +41,7 @@ from ._drift import (
     unmatched_patterns,
     watched_columns,
 )
-from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence
+from ._evidence import LivePolicy, LiveVerdict, compare_live, live_evidence, serving_gates
 from ._health import overdue_jobs, silent_services, spool_alerts, spool_lines
 from ._monitor import (
     DEGRADATION,
@@ -86,6 +87,7 @@ __all__ = [
     "raise_alerts",
     "result_key",
     "run_monitor",
+    "serving_gates",
     "silent_services",
     "spool_alerts",
     "spool_lines",

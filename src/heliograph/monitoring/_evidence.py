@@ -11,11 +11,15 @@ pair is judged once that target has an actual. The verdict accepts the challenge
   the policy's ``direction``; the sign convention of ``heliograph.registry``'s verdict),
 - and, when ``max_p99_ms`` is set, its answers' 99th-percentile latency in the window (what
   serving it would cost, as the ledger recorded its shadow answers) is within it,
+- and, when ``max_artifact_mb`` / ``max_memory_mb`` are set, its model artefacts' size and
+  the memory serving it takes are within them (``serving_gates``: the size is read from the
+  artefact store; the memory, seconds of loading in a child process, only for a verdict that
+  would otherwise accept),
 
 and otherwise refuses, with every reason that applies. The rules are one value,
 ``LivePolicy`` (``LivePolicy.of(project.settings)`` reads them from ``[policy]`` and
 ``[monitoring]``). The ``promote`` job calls ``live_evidence`` (the ledger window) or
-``compare_live`` (a frame already read).
+``compare_live`` (a frame already read), then ``serving_gates``.
 
 Example::
 
@@ -30,20 +34,21 @@ Example::
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
 
-from heliograph.core import Settings, UsageError, as_utc
+from heliograph.core import HelioError, Settings, UsageError, as_utc
 from heliograph.ledger import judged_predictions, prediction_latencies
 from heliograph.registry import CHALLENGER, CHAMPION, format_change, relative_change
 
 from ._business import BusinessMetric
 from ._performance import performance
 
-__all__ = ["LivePolicy", "LiveVerdict", "compare_live", "live_evidence"]
+__all__ = ["LivePolicy", "LiveVerdict", "compare_live", "live_evidence", "serving_gates"]
 
 _PAIR = ["as_of", "target_time"]
 
@@ -54,7 +59,7 @@ class LivePolicy:
 
     ``metric`` is a live metric (``mae``, ``rmse``, ``pinball``, ``pinball_p50``, ...,
     ``coverage_gap`` judged by its size) or the name of the service's ``business`` metric;
-    ``max_p99_ms`` 0 means no latency gate.
+    ``max_p99_ms``, ``max_artifact_mb`` and ``max_memory_mb`` 0 mean no such gate.
     """
 
     metric: str = "mae"
@@ -63,6 +68,8 @@ class LivePolicy:
     min_shadow_hours: float = 24.0
     min_judged: int = 48
     max_p99_ms: float = 0.0
+    max_artifact_mb: float = 0.0
+    max_memory_mb: float = 0.0
     business: BusinessMetric | None = None
 
     def __post_init__(self) -> None:
@@ -73,7 +80,8 @@ class LivePolicy:
 
     @classmethod
     def of(cls, settings: Settings, business: BusinessMetric | None = None) -> LivePolicy:
-        """The project's rules: metric, direction, margin and p99 gate from ``[policy]``,
+        """The project's rules: metric, direction, margin and the p99, artefact-size and
+        memory gates from ``[policy]``,
         shadow period and judged count from ``[monitoring]``; ``business`` is used only when
         the policy's metric names it."""
         policy, monitoring = settings.policy, settings.monitoring
@@ -84,6 +92,8 @@ class LivePolicy:
             min_shadow_hours=monitoring.min_shadow_hours,
             min_judged=monitoring.min_judged,
             max_p99_ms=policy.max_p99_ms,
+            max_artifact_mb=policy.max_artifact_mb,
+            max_memory_mb=policy.max_memory_mb,
             business=business if business is not None and business.name == policy.metric else None,
         )
 
@@ -104,6 +114,8 @@ class LiveVerdict:
     judged: int = 0
     shadow_hours: float = 0.0
     p99_ms: float = math.nan  # the challenger's answers' p99 latency, when the policy gates it
+    artifact_mb: float = math.nan  # the challenger's model artefacts, when the policy gates them
+    memory_mb: float = math.nan  # the memory serving the challenger takes, when measured
 
 
 def _side(judged: pd.DataFrame, model: str, version: str, role: str) -> pd.DataFrame:
@@ -238,3 +250,52 @@ def live_evidence(
         policy=policy,
         latencies=latencies,
     )
+
+
+def _mb(value: float) -> str:
+    return f"{value:.1f}" if value >= 10 else f"{value:.3g}"
+
+
+def _refuse(verdict: LiveVerdict, reason: str) -> None:
+    """Refuse ``verdict`` for ``reason``, kept before the metric's comparison (the last)."""
+    compared = not math.isnan(verdict.challenger_value)
+    verdict.reasons.insert(len(verdict.reasons) - 1 if compared else len(verdict.reasons), reason)
+    verdict.accepted = False
+
+
+def serving_gates(
+    verdict: LiveVerdict,
+    policy: LivePolicy,
+    *,
+    artifact_mb: Callable[[], float],
+    memory_mb: Callable[[], float],
+) -> LiveVerdict:
+    """Apply the policy's serving gates to ``verdict`` (in place; returned).
+
+    ``artifact_mb`` gives the challenger's artefact size (``Registry.artifact_bytes``, cheap:
+    asked whenever ``max_artifact_mb`` is set); ``memory_mb`` the memory serving it takes
+    (``heliograph.serving.serving_memory_mb``: seconds, asked only when ``max_memory_mb`` is
+    set and the verdict still accepts). A figure over its limit refuses, with a reason
+    naming the figure and the policy key; a measurement that fails (the version does not
+    load) refuses with its error."""
+    if policy.max_artifact_mb > 0:
+        verdict.artifact_mb = float(artifact_mb())
+        if verdict.artifact_mb > policy.max_artifact_mb:
+            _refuse(
+                verdict,
+                f"its artefacts are {_mb(verdict.artifact_mb)} MB, the policy allows "
+                f"{policy.max_artifact_mb:g} MB (policy.max_artifact_mb)",
+            )
+    if policy.max_memory_mb > 0 and verdict.accepted:
+        try:
+            verdict.memory_mb = float(memory_mb())
+        except HelioError as exc:
+            _refuse(verdict, f"its serving memory could not be measured: {exc.headline}")
+            return verdict
+        if verdict.memory_mb > policy.max_memory_mb:
+            _refuse(
+                verdict,
+                f"serving it takes {_mb(verdict.memory_mb)} MB of memory, the policy allows "
+                f"{policy.max_memory_mb:g} MB (policy.max_memory_mb)",
+            )
+    return verdict

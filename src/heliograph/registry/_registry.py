@@ -169,6 +169,27 @@ class Registry:
         )
         return runs[0] if runs else None
 
+    def artifact_bytes(self, name: str, version: str) -> int:
+        """The size of ``version``'s model artefacts: the sum of its files' sizes, as the
+        artefact store lists them (MLflow's repository listing, recursive; no download).
+
+        Example: ``registry.artifact_bytes("energy-price-GB", "3") / 1e6`` (MB)."""
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+        self._model(name)
+        folders: list[str | None]
+        repository = get_artifact_repository(
+            self.client.get_model_version_download_uri(name, version)
+        )
+        total, folders = 0, [None]
+        while folders:
+            for item in repository.list_artifacts(folders.pop()):
+                if item.is_dir:
+                    folders.append(item.path)
+                else:
+                    total += int(item.file_size or 0)
+        return total
+
     def run_of(self, name: str, version: str) -> Any:
         model_version = self.client.get_model_version(name, version)
         return self.client.get_run(model_version.run_id)

@@ -16,6 +16,7 @@ Example::
 from __future__ import annotations
 
 from ._follower import ROLES, RegistryFollower
+from ._footprint import FootprintError, serving_memory_mb
 from ._loaded import LoadedModel
 from ._loading import load_version
 from ._service import (
@@ -34,6 +35,7 @@ from ._webhooks import webhook_signed
 __all__ = [
     "EARLIEST_AS_OF",
     "ROLES",
+    "FootprintError",
     "FreshnessReport",
     "InputAge",
     "LoadedModel",
@@ -45,5 +47,6 @@ __all__ = [
     "ServiceError",
     "ServiceFeatures",
     "load_version",
+    "serving_memory_mb",
     "webhook_signed",
 ]
