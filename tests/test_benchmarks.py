@@ -7,6 +7,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -272,6 +273,33 @@ def test_the_monitor_benchmark_runs_small_without_evidently() -> None:
     # the versions were generated with errors growing by version
     mae = [out["metrics"]["mae_7d"][v] for v in ("3", "4", "7", "8")]
     assert mae == sorted(mae)
+    for part in ("metrics", "drift"):  # the whole child, measured from outside, and its section
+        figures = out[part]
+        assert figures["child_seconds"] >= figures["seconds"] > 0
+        assert figures["child_cpu_seconds"] >= figures["cpu_seconds"] > 0
+
+
+def test_the_monitor_benchmark_stops_an_evidently_that_runs_too_long(tmp_path: Path) -> None:
+    """A stand-in for Evidently that never answers: stopped at the timeout, and the checks it
+    cannot decide are null (not measured), not passed."""
+    never = tmp_path / "python"
+    never.write_text("#!/bin/sh\nexec sleep 60\n")
+    never.chmod(0o755)
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, str(MONITOR), "--rows", "20000", "--reference-rows", "5000",
+         "--features", "10", "--evidently-python", str(never), "--evidently-timeout", "2"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 50  # it did not wait for the minute
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "timeout 2 s" in out["evidently"]["stopped"]
+    assert out["evidently"]["child_seconds"] >= 2
+    assert out["speed_goal_uses"] == "cpu"
+    assert out["shared_statistics"] == {"compared": 0, "max_abs_diff": None}
+    assert out["checks"]["same_statistics_within_1e-3"] is None
+    assert out["checks"]["cpu_speedup_at_least_20x"] is None  # sleep used no CPU: no bound
 
 
 def _epf_module() -> Any:
