@@ -53,9 +53,9 @@ def test_a_threshold_alerts_when_crossed_not_while_it_stays_over() -> None:
     assert alert.reason == (
         "1 feature drifted to 2025-06-01 12:00 UTC: load (psi 0.31 > 0.2, 24 h; newly over: psi)"
     )
-    previous = {result_key(drift(0.31)): 0.31}
+    previous = {result_key(drift(0.31)): drift(0.31)}
     assert threshold_alerts([drift(0.4, T0 + timedelta(hours=1))], previous, settings) == []
-    back = {result_key(drift(0.1)): 0.1}
+    back = {result_key(drift(0.1)): drift(0.1)}
     assert len(threshold_alerts([drift(0.4)], back, settings)) == 1
 
 
@@ -86,7 +86,7 @@ def test_drift_is_one_alert_per_version_and_pass_naming_its_features_worst_first
     assert four.features == ("wind",)
     # the next pass: v3's figures all still over, one more feature over: one alert again
     later = T0 + timedelta(hours=1)
-    previous = {result_key(r): r.value for r in results}
+    previous = {result_key(r): r for r in results}
     again = [drift(r.value or 0, later, r.name, r.feature, r.model_version) for r in results]
     assert threshold_alerts(again, previous, settings) == []
     again.append(drift(0.4, later, feature="demand"))
@@ -150,6 +150,34 @@ def test_a_champion_whose_recent_mae_is_much_worse_raises_a_degradation_alert() 
     assert "MAE degraded: +200% over the 24 h window" in alert.reason
     assert "against the rest of the 168 h window before it" in alert.reason
     assert threshold_alerts(figures, {}, MonitoringSettings(degradation=0)) == []  # off
+
+
+def test_a_figure_over_its_threshold_on_too_few_rows_alerts_once_it_has_enough() -> None:
+    # the demo's DE champion: +89 % with 45 judged before the day (no alert, under
+    # min_judged), then +77 % with 91: the first alertable pass is the crossing, not "still
+    # over since the last pass", which had left the degradation unalerted for good
+    settings = MonitoringSettings(degradation=0.5, min_judged=48, psi=0.2, drift_min_values=100)
+
+    def degradation(value: float, count: int, end: datetime) -> MonitorResult:
+        return MonitorResult(
+            "s", "m", "1", "champion", 24.0, end, "metric", DEGRADATION, "", value, count
+        )
+
+    before = degradation(0.89, 45, T0)
+    assert threshold_alerts([before], {}, settings) == []
+    later = T0 + timedelta(hours=2)
+    [alert] = threshold_alerts(
+        [degradation(0.77, 91, later)], {result_key(before): before}, settings
+    )
+    assert alert.name == DEGRADATION and "+77%" in alert.reason
+    alerted = degradation(0.77, 91, later)
+    still = degradation(0.8, 120, later + timedelta(hours=1))
+    assert threshold_alerts([still], {result_key(alerted): alerted}, settings) == []
+    # drift the same: over its limit on too few values was no alert
+    few = MonitorResult("s", "m", "1", "champion", 48.0, T0, "drift", "psi", "load", 0.9, 40)
+    enough = MonitorResult("s", "m", "1", "champion", 48.0, later, "drift", "psi", "load", 0.9, 400)
+    [drifted] = threshold_alerts([enough], {result_key(few): few}, settings)
+    assert drifted.kind == "drift" and "newly over: psi" in drifted.reason
 
 
 def test_alerts_are_events_and_one_slack_post(tmp_path: Path, webhook) -> None:  # type: ignore[no-untyped-def]

@@ -169,14 +169,24 @@ def _drift_alert(
 _NAMED = 5  # features named in a drift alert's reason (all are in its details)
 
 
+def _alerting(result: MonitorResult | None, settings: MonitoringSettings) -> bool:
+    """Whether ``result`` was an alert's figure: over its threshold *and* held to one (enough
+    judged predictions or drift values). A figure over its threshold on too few rows was no
+    alert, so the first pass with enough rows still over it is the crossing."""
+    if result is None:
+        return False
+    limit = _limit(result, settings)
+    return limit is not None and _over_limit(result, result.value, limit)
+
+
 def threshold_alerts(
     results: Iterable[MonitorResult],
-    previous: Mapping[tuple[object, ...], float | None],
+    previous: Mapping[tuple[object, ...], MonitorResult],
     settings: MonitoringSettings,
 ) -> list[Alert]:
-    """The alerts of ``results``: each figure over its threshold that was not over it at
-    its previous window end (``previous``: ``result_key`` → value); drift summarised in one
-    alert per version (see the module)."""
+    """The alerts of ``results``: each figure over its threshold that was not an alert's
+    figure at its previous window end (``previous``: ``result_key`` → that figure, its count
+    included); drift summarised in one alert per version (see the module)."""
     alerts = []
     drifted: dict[tuple[str, str, str, str], list[tuple[MonitorResult, float]]] = {}
     newly: dict[tuple[str, str, str, str], dict[str, list[str]]] = {}
@@ -184,7 +194,7 @@ def threshold_alerts(
         limit = _limit(result, settings)
         if limit is None or not _over_limit(result, result.value, limit):
             continue
-        new = not _over_limit(result, previous.get(result_key(result)), limit)
+        new = not _alerting(previous.get(result_key(result)), settings)
         if result.kind == "drift":
             drifted.setdefault(_version(result), []).append((result, limit))
             crossed = newly.setdefault(_version(result), {})

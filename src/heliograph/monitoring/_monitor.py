@@ -415,7 +415,7 @@ def run_monitor(
                 warnings=outcome.warnings,
             )
     outcome.results += degradation_results(outcome.results)
-    previous = {result_key(r): r.value for r in read_monitor_results(url, kind=None)}
+    previous = {result_key(r): r for r in read_monitor_results(url, kind=None)}
     outcome.alerts = threshold_alerts(outcome.results, previous, settings)
     allowed = {name: quiet / timedelta(minutes=1) for name, quiet in (silence or {}).items()}
     health = silent_services(last, end, minutes=settings.service_silence_minutes, allowed=allowed)
