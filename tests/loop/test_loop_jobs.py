@@ -190,6 +190,16 @@ def test_retrain_then_promote_on_live_evidence(tmp_path: Path) -> None:
     assert verdict.details["challenger_value"] < verdict.details["champion_value"]
     assert promote_on_evidence(later, [TINY]).summary() == "no challenger"
 
+    # an alert about v1, judged after v3 replaced it, asks nothing of v3: not due
+    after = at(project, now + timedelta(hours=2))
+    ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v1/champion", "drifted",
+                  details=drift)  # fmt: skip
+    assert not retrain_apps(after, [TINY]).trained
+    ledger.record("alert_raised", f"{SERVICE}/{MODEL}/v3/champion", "drifted",
+                  details=drift)  # fmt: skip
+    third = retrain_apps(after, [TINY])
+    assert third.trained and third.versions == {MODEL: "4"} and "1 alert" in third.why
+
 
 def test_a_worse_challenger_is_refused_once_per_scheduled_time(tmp_path: Path) -> None:
     now = START + timedelta(days=30)

@@ -2,9 +2,10 @@
 
 The job looks every hour and trains when one of these holds: no retrain has been recorded
 yet; the last was a week (``RETRAIN_EVERY``) or more before the run's scheduled time; or the
-``monitor`` job raised a drift or metric alert about a *champion* since the last retrain
-(not an interval coverage alert: a calibration for a person to look at, noisy on a day of
-judged questions, and no sign that the market moved),
+``monitor`` job raised a drift or metric alert about a *champion* since the last retrain,
+one that is still its model's champion (not an interval coverage alert: a calibration for a
+person to look at, noisy on a day of judged questions, and no sign that the market moved; not
+an alert about a champion replaced since, which the version now serving need not answer),
 and no challenger is shadowing (a challenger is the answer to the alerts in progress: a
 retrain would replace it and restart its shadow period, so that none would ever be
 promoted). Alerts about a challenger do not trigger (it is not serving). Training goes through
@@ -75,6 +76,22 @@ def _about_a_champion(event: Event) -> bool:
     return len(parts) >= 4 and parts[3] == CHAMPION
 
 
+def _still_serving(project: Project, alerts: Sequence[Event]) -> list[Event]:
+    """The ``alerts`` about a version that is its model's champion now: an alert about a
+    champion since replaced (a monitor pass that judged the old one while its successor
+    shadowed) asks nothing of the version now serving."""
+    registry = Registry(project)
+    champions: dict[str, str | None] = {}
+    kept = []
+    for event in alerts:
+        _, model, version = event.subject.split("/")[:3]
+        if model not in champions:
+            champions[model] = registry.aliases(model).get(CHAMPION)
+        if champions[model] == version.removeprefix("v"):
+            kept.append(event)
+    return kept
+
+
 def _shadowing(project: Project) -> list[str]:
     """The models with a challenger (``model vN``)."""
     registry = Registry(project)
@@ -112,6 +129,7 @@ def _why(project: Project, ledger: Ledger, last: Event | None, now: datetime) ->
         for e in ledger.events(kind="alert_raised", limit=500)
         if e.id > last.id and triggers_retrain(e)
     ]
+    alerts = _still_serving(project, alerts)
     if not alerts:
         return False, _NOT_DUE
     count = f"{len(alerts)} alert{'s' if len(alerts) > 1 else ''}"
