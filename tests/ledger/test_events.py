@@ -51,6 +51,37 @@ def test_events_on_postgresql(postgres_url: str) -> None:
     ledger.close()
 
 
+@pytest.mark.postgres
+def test_a_ledger_closes_its_connections_when_closed_or_dropped(postgres_url: str) -> None:
+    """A ledger's pooled connection is closed by ``close()``, a ``with`` block, or as soon as
+    the ledger is dropped: never left for the garbage collector to find during other code."""
+    probe = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+
+    def others() -> int:
+        with probe.connect() as con:
+            return int(
+                con.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                ).scalar_one()
+            )
+
+    ledger = Ledger(postgres_url)
+    ledger.record("snapshot_taken", "prices@1", "kept open by the pool")
+    assert others() == 1
+    del ledger  # no close(), no gc.collect(): dropping it is enough
+    assert others() == 0
+
+    with Ledger(postgres_url) as ledger:
+        ledger.record("snapshot_taken", "prices@2", "in a with block")
+        assert others() == 1
+    assert others() == 0
+    ledger.close()  # closing twice is harmless
+    assert [e.subject for e in Ledger(postgres_url).events()] == ["prices@2", "prices@1"]
+    assert others() == 0
+    probe.dispose()
+
+
 def test_unreachable_database_is_a_sentence_not_a_traceback() -> None:
     ledger = Ledger("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(LedgerError, match="cannot open the ledger") as info:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -95,7 +96,12 @@ def _row(
 
 
 class Ledger:
-    """A connection to the ledger database; tables are created on first use."""
+    """A connection to the ledger database; tables are created on first use.
+
+    Its engine's pool is disposed by ``close()``, at the end of a ``with`` block, or when the
+    ledger is collected: a connection is never left for the garbage collector to close
+    (psycopg warns then, in whatever code happens to run).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -110,6 +116,7 @@ class Ledger:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._ready = False
+        self._dispose = weakref.finalize(self, self.engine.dispose)
 
     def safe_url(self) -> str:
         """The URL with any password hidden, for messages."""
@@ -223,4 +230,11 @@ class Ledger:
         ]
 
     def close(self) -> None:
-        self.engine.dispose()
+        """Close the pool's connections (once; the ledger reconnects if used again)."""
+        self._dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
