@@ -77,7 +77,15 @@ def test_a_ledger_closes_its_connections_when_closed_or_dropped(postgres_url: st
         assert others() == 1
     assert others() == 0
     ledger.close()  # closing twice is harmless
-    assert [e.subject for e in Ledger(postgres_url).events()] == ["prices@2", "prices@1"]
+    ledger.record("snapshot_taken", "prices@3", "used again after close(): it reconnects")
+    assert others() == 1
+    ledger.close()  # and closing it again closes that connection too
+    assert others() == 0
+    assert [e.subject for e in Ledger(postgres_url).events()] == [
+        "prices@3",
+        "prices@2",
+        "prices@1",
+    ]
     assert others() == 0
     probe.dispose()
 

@@ -171,8 +171,8 @@ def prediction_inputs(
     only and adds no rows."""
     columns = ("model_name", "model_version", "role", "at", "inputs")
     rows = _read(url, service, since, until, timedelta(0), columns, model_name)
-    # One frame per distinct column list, not per record: a frame per record cost a monitor
-    # pass of the demo seconds of pandas construction for ~1,000 small records.
+    # One frame per distinct column list, not one per record: building a frame for each of
+    # a monitor pass's ~1,000 small records was most of the pass's time in the demo.
     groups: dict[tuple[str, ...], tuple[list[Any], list[tuple[Any, ...]]]] = {}
     for row in rows:
         if row.inputs is None:
@@ -186,10 +186,14 @@ def prediction_inputs(
     frames = []
     for names, (values, meta) in groups.items():
         frame = pd.DataFrame(values, columns=list(names))
-        counts = [m[4] for m in meta]
-        for i, column in enumerate(("model_name", "model_version", "role")):
-            frame[column] = np.repeat(np.array([m[i] for m in meta], dtype=object), counts)
-        frame["at"] = pd.DatetimeIndex([m[3] for m in meta]).repeat(counts)
+        model_names, versions, roles, ats, counts = zip(*meta, strict=True)
+        for column, labels in (
+            ("model_name", model_names),
+            ("model_version", versions),
+            ("role", roles),
+        ):
+            frame[column] = np.repeat(np.array(labels, dtype=object), counts)
+        frame["at"] = pd.DatetimeIndex(ats).repeat(counts)
         frames.append(frame)
     if not frames:
         return pd.DataFrame(columns=["model_name", "model_version", "role", "at"])

@@ -116,7 +116,7 @@ class Ledger:
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         self._ready = False
-        self._dispose = weakref.finalize(self, self.engine.dispose)
+        weakref.finalize(self, self.engine.dispose)  # dropped without close()
 
     def safe_url(self) -> str:
         """The URL with any password hidden, for messages."""
@@ -230,8 +230,8 @@ class Ledger:
         ]
 
     def close(self) -> None:
-        """Close the pool's connections (once; the ledger reconnects if used again)."""
-        self._dispose()
+        """Close the pool's connections (the ledger reconnects if used again)."""
+        self.engine.dispose()
 
     def __enter__(self) -> Ledger:
         return self
