@@ -8,6 +8,7 @@ the gateway would record them, champion and challenger.
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -247,6 +248,20 @@ def test_the_monitor_sees_overdue_jobs_in_the_scheduler_runs(tmp_path: Path) -> 
         last, intervals, now, factor=project.settings.monitoring.job_overdue_factor
     )
     assert [a.subject for a in alerts] == ["job:ingest"]
+
+    # a retrain running for hours (a thread of its own holds its claim) is busy, not overdue;
+    # once its lease runs out (its process died) it is overdue again
+    runs.finish(runs.claim("retrain", now - timedelta(hours=6, minutes=10), owner="test"),
+                "succeeded")  # fmt: skip
+    held = runs.claim("retrain", now - timedelta(hours=3, minutes=10), owner="test",
+                      lease=timedelta(seconds=1))  # fmt: skip
+    assert held is not None
+    last, _ = job_health(project.ledger_url, now)
+    assert last["retrain"] == now
+    time.sleep(1.1)
+    last, _ = job_health(project.ledger_url, now)
+    assert last["retrain"] == now - timedelta(hours=6, minutes=10)
+    assert "job:retrain" in [a.subject for a in overdue_jobs(last, intervals, now)]
 
 
 def test_a_live_win_is_not_blocked_by_an_equal_backtest_but_is_by_a_clearly_worse_one(

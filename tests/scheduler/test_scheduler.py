@@ -7,6 +7,7 @@ that stops scheduling after 100 missed starts (kubernetes #42649).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -343,3 +344,66 @@ def test_a_run_by_hand_ahead_of_the_schedule_loses_no_interval_before_it(
         T0 + timedelta(minutes=m) for m in (30, 60, 90)
     ]
     assert sorted(seen) == [T0 + timedelta(minutes=m) for m in (0, 30, 60, 90, 120)]
+
+
+def _overlaps(ledger: Ledger, slow: str, fast: str) -> int:
+    """Runs of ``fast`` that started while a run of ``slow`` was running (wall clock)."""
+    runs = JobRuns(ledger)
+    spans = [(r.started_at, r.finished_at) for r in runs.runs(slow) if r.finished_at]
+    starts = [r.started_at for r in runs.runs(fast, limit=1000) if r.started_at]
+    return sum(1 for t in starts for a, b in spans if a is not None and a < t < b)
+
+
+LANE_JOBS = """
+import time
+from heliograph.jobs import job
+
+@job("t_slow", "a long test job", schedule="* * * * *", catch_up="latest")
+def t_slow(project):
+    time.sleep(2.0)
+    return "slept"
+
+@job("t_fast", "a quick test job", schedule="* * * * *", catch_up="all")
+def t_fast(project):
+    return "quick"
+"""
+
+
+@pytest.mark.parametrize("apart", [["t_slow"], []])
+def test_helio_up_runs_a_separate_job_beside_the_others_holding_none_back(
+    apart: list[str], tmp_path: Path
+) -> None:
+    """With one scheduler, a retrain of minutes held every other job (predict, monitor)."""
+    (tmp_path / "lanejobs.py").write_text(LANE_JOBS)  # a plugin module declaring two jobs
+    clock = {"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 60.0}  # a minute a second
+    project = init_project(
+        tmp_path / "p", clock=clock, settings={"scheduler": {"separate_jobs": apart}}
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
+    code = "import sys, lanejobs; from heliograph.cli import main; main(sys.argv[1:])"
+    command = [sys.executable, "-c", code, "-p", str(project.root), "up", "--no-gateway",
+               "--job", "t_fast", "--job", "t_slow", "--for", "8s"]  # fmt: skip
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stdout + done.stderr
+    ledger = Ledger(project.ledger_url)
+    runs = JobRuns(ledger)
+    slow, fast = runs.runs("t_slow"), runs.runs("t_fast", limit=1000)
+    assert {r.status for r in [*slow, *fast]} == {"succeeded"}
+    beside = _overlaps(ledger, "t_slow", "t_fast")
+    owners = {r.owner for r in slow[:-1]} | {r.owner for r in fast}  # the first look: one
+    ledger.close()
+    if apart:  # its own process (after the first look), the others on time meanwhile
+        assert len(slow) >= 2 and len(owners) == 2, (slow, done.stdout)
+        assert beside >= 2, (beside, done.stdout)
+    else:
+        assert beside == 0 and len(owners) == 1
+
+
+def test_separate_jobs_must_name_jobs(tmp_path: Path) -> None:
+    from heliograph.cli._up import separate
+    from heliograph.core import ConfigError
+
+    project = init_project(tmp_path / "p", settings={"scheduler": {"separate_jobs": ["retrian"]}})
+    with pytest.raises(ConfigError) as caught:
+        separate(project, Scheduler(project))
+    assert caught.value.field == "scheduler.separate_jobs" and "retrian" in str(caught.value)

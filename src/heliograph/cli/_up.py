@@ -1,12 +1,15 @@
 """``helio up``: the whole system in one command, the scheduler and the gateway.
 
-The scheduler runs in this process, on the project's clock (an accelerated replay in the demo,
-real time in production); the gateway is ``helio serve`` in a child process, restarted if it
-stops, and stopped with this one (on Linux also when this process is killed outright).
-On a fresh project with a replayed clock, the first look (the history up to the clock's start,
-its checks, a first model trained and served) runs at the start, and the replay begins when
-it is done (the gateway starts then). Ctrl-C or SIGTERM stops cleanly: the running job
-finishes, then the gateway drains; a second Ctrl-C interrupts the job (its interval is due
+The scheduler runs in this process, on the project's clock (an accelerated replay in the
+demo, real time in production): the jobs ``[scheduler] separate_jobs`` names (``retrain``)
+each in a child process of their own, so that a long run holds no other job back, the rest
+in turn in this one.
+The gateway is ``helio serve`` in a child process, restarted if it stops, and stopped with
+this one (on Linux also when this process is killed outright). On a fresh project with a
+replayed clock, the first look (the history up to the clock's start, its checks, a first
+model trained and served) runs at the start, every job in turn, and the replay begins when
+it is done (the gateway starts then). Ctrl-C or SIGTERM stops cleanly: the running jobs
+finish, then the gateway drains; a second Ctrl-C interrupts them (their intervals are due
 again at the next start). Running it again resumes: each job catches up what it missed, by
 its policy.
 
@@ -22,14 +25,17 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from heliograph.core import Project, ReplayClock, UsageError
+from heliograph.core import ConfigError, Project, ReplayClock, UsageError
 
 from ._jobs import parse_time
 from ._main import app, console, err, project_of
+
+if TYPE_CHECKING:
+    from heliograph.scheduler import RunOutcome, Scheduler
 
 __all__: list[str] = []
 
@@ -78,11 +84,13 @@ def stop_child(proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
         proc.wait()
 
 
-class Gateway:
-    """``helio serve`` as a child process, restarted with backoff when it stops by itself."""
+class Child:
+    """A child process of ``helio up`` (``command``), restarted with backoff when it stops by
+    itself, stopped with ``up``: the gateway, and the scheduler of each separate job."""
 
-    def __init__(self, project: Project) -> None:
-        self.command = [sys.executable, "-m", "heliograph.cli", "-p", str(project.root), "serve"]
+    def __init__(self, command: list[str], name: str) -> None:
+        self.command = command
+        self.name = name
         self.proc: subprocess.Popen[bytes] | None = None
         self.stopping = threading.Event()
         self.watcher = threading.Thread(target=self._watch, daemon=True)
@@ -105,16 +113,69 @@ class Gateway:
                 return
             if time.monotonic() - started > 60:
                 backoff = 1.0
-            err.print(f"gateway stopped (exit {code}); starting it again in {backoff:g} s")
+            err.print(f"{self.name} stopped (exit {code}); starting it again in {backoff:g} s")
             if self.stopping.wait(backoff):
                 return
             backoff = min(backoff * 2, 30.0)
             self._spawn()
 
     def stop(self, timeout: float = 40.0) -> None:
-        """SIGTERM (the gateway drains its requests and ledger queue), SIGKILL after timeout."""
+        """SIGTERM (the gateway drains its requests and ledger queue; a scheduler finishes
+        its running job), SIGKILL after ``timeout`` seconds."""
         self.stopping.set()
         stop_child(self.proc, timeout)
+
+
+def gateway_child(project: Project) -> Child:
+    """``helio serve`` for ``helio up``."""
+    command = [sys.executable, "-m", "heliograph.cli", "-p", str(project.root), "serve"]
+    return Child(command, "gateway")
+
+
+# The scheduler of one separate job: a fresh interpreter that imports the module declaring
+# the job (a job an app or a plugin module declares is found as it was here), then runs
+# `helio up --no-gateway --job NAME`.
+_LANE = (
+    "import importlib, sys; importlib.import_module(sys.argv[1]); "
+    "from heliograph.cli import main; "
+    "main(['-p', sys.argv[2], 'up', '--no-gateway', '--job', sys.argv[3]])"
+)
+LANE_STOP_SECONDS = 300.0
+"""How long ``helio up`` waits, when it stops, for a separate job's running run to finish
+before it kills it (the interval is then run again at the next start)."""
+
+
+def separate(project: Project, scheduler: Scheduler) -> tuple[Scheduler, list[Child]]:
+    """``scheduler`` less the jobs ``[scheduler] separate_jobs`` names, and a child process
+    for each of those it runs: a scheduler of its own, so that a long run (a retrain) holds
+    no other job back, and runs on a core of its own. A name that is not a job is a
+    configuration error; a job declared in ``__main__`` (a script) cannot be found by a
+    child, so it stays with the others."""
+    from heliograph.jobs import JOBS
+    from heliograph.scheduler import Scheduler
+
+    apart = project.settings.scheduler.separate_jobs
+    for name in apart:
+        if name not in JOBS:
+            raise ConfigError(
+                f"[scheduler] separate_jobs names {name!r}, which is not a job",
+                file=str(project.config_path),
+                field="scheduler.separate_jobs",
+                rule="names of jobs: " + ", ".join(JOBS),
+            )
+    names = [j.name for j in scheduler.jobs]
+    modules = {j.name: j.run.__module__ for j in scheduler.jobs}
+    side = [n for n in names if n in apart and modules[n] != "__main__"]
+    if not side or len(side) == len(names):
+        return scheduler, []
+    rest = Scheduler(project, [n for n in names if n not in side], ledger=scheduler.ledger,
+                     clock=scheduler.clock, owner=scheduler.owner)  # fmt: skip
+    root = str(project.root)
+    children = [
+        Child([sys.executable, "-c", _LANE, modules[n], root, n], f"the {n} scheduler")
+        for n in side
+    ]
+    return rest, children
 
 
 @app.command()
@@ -137,7 +198,7 @@ def up(
     ] = None,
 ) -> None:
     """Run the whole system: every job on its schedule, and the gateway (Ctrl-C stops it)."""
-    from heliograph.scheduler import RunOutcome, Scheduler
+    from heliograph.scheduler import Scheduler
 
     project = project_of(ctx)
     seconds = parse_duration(for_)
@@ -166,7 +227,8 @@ def up(
         err.print("stopping after the running job (Ctrl-C again to interrupt it)")
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    child = Gateway(project) if gateway else None
+    child = gateway_child(project) if gateway else None
+    lanes: list[Child] = []
     from ._dashboard import DashboardChild  # [dashboard] enabled: started with the gateway
 
     board = DashboardChild(project)
@@ -194,10 +256,15 @@ def up(
             board.start()
         left = None if seconds is None else max(0.0, seconds - (time.monotonic() - began))
         if not stop.is_set() and left != 0.0:
+            scheduler, lanes = separate(project, scheduler)
+            for lane in lanes:
+                lane.start()
             scheduler.run(stop, until=stop_at, seconds=left, report=report)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+        for lane in lanes:
+            lane.stop(LANE_STOP_SECONDS)
         if child is not None:
             child.stop()
         board.stop()

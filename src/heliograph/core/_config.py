@@ -185,6 +185,7 @@ class SchedulerSettings(_Section):
     lease_seconds: float = Field(default=60.0, gt=0)
     poll_seconds: float = Field(default=1.0, gt=0)
     max_runs_per_tick: int = Field(default=100, ge=1)
+    separate_jobs: list[str] = Field(default=["retrain"])
 
 
 class DashboardSettings(_Section):

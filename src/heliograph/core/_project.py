@@ -198,6 +198,11 @@ lease_seconds = 60.0
 poll_seconds = 1.0
 # Most runs started in one look (missed runs beyond it are started in the next).
 max_runs_per_tick = 100
+# Jobs `helio up` runs beside the others, each in a scheduler process of its own, so that a
+# long run of one (a retrain) holds no other back: predictions and monitoring stay on time
+# during it. The claims in the ledger keep every interval to one run. []: one scheduler
+# runs every job in turn.
+separate_jobs = ["retrain"]
 
 [dashboard]
 # `helio dashboard` (Streamlit), also started by `helio up` when enabled (docs/dashboard.md).

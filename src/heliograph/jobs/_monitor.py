@@ -7,12 +7,12 @@ Example::
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 
 import pandas as pd
 
-from heliograph.core import Project, app_services, load_apps
+from heliograph.core import Project, app_services, as_utc, load_apps
 from heliograph.ledger import JobRuns, Ledger
 from heliograph.monitoring import MonitorOutcome, app_business_metrics, run_monitor
 from heliograph.monitoring import training_reference as reference_of
@@ -29,17 +29,26 @@ def job_health(
     ledger_url: str, now: datetime
 ) -> tuple[dict[str, datetime | None], dict[str, timedelta]]:
     """Each scheduled job's last finished interval (from the ledger's ``job_runs``) and its
-    interval at ``now``: what ``overdue_jobs`` needs."""
+    interval at ``now``: what ``overdue_jobs`` needs. A job running now (a run whose claim
+    is held: its lease not run out) counts as having run at ``now``: a long retrain is
+    busy, not overdue; a run whose process died loses its lease and is overdue again."""
     runs = JobRuns(Ledger(ledger_url))
     last: dict[str, datetime | None] = {}
     intervals: dict[str, timedelta] = {}
+    wall = datetime.now(UTC)
     for name, declared in JOBS.items():
         if declared.schedule is None:
             continue
         latest = declared.schedule.latest(now)
         intervals[name] = declared.schedule.next_after(latest) - latest
-        done = [r for r in runs.runs(name, limit=200) if r.status in _DONE]
+        recent = runs.runs(name, limit=200)
+        done = [r for r in recent if r.status in _DONE]
         last[name] = done[0].scheduled_for if done else None
+        if any(
+            r.status == "running" and r.lease_expires and as_utc(r.lease_expires) > wall
+            for r in recent
+        ):
+            last[name] = now
     return last, intervals
 
 
