@@ -145,14 +145,9 @@ LANE_STOP_SECONDS = 300.0
 before it kills it (the interval is then run again at the next start)."""
 
 
-def separate(project: Project, scheduler: Scheduler) -> tuple[Scheduler, list[Child]]:
-    """``scheduler`` less the jobs ``[scheduler] separate_jobs`` names, and a child process
-    for each of those it runs: a scheduler of its own, so that a long run (a retrain) holds
-    no other job back, and runs on a core of its own. A name that is not a job is a
-    configuration error; a job declared in ``__main__`` (a script) cannot be found by a
-    child, so it stays with the others."""
+def separate_jobs(project: Project) -> list[str]:
+    """``[scheduler] separate_jobs``, each checked to name a job."""
     from heliograph.jobs import JOBS
-    from heliograph.scheduler import Scheduler
 
     apart = project.settings.scheduler.separate_jobs
     for name in apart:
@@ -163,6 +158,18 @@ def separate(project: Project, scheduler: Scheduler) -> tuple[Scheduler, list[Ch
                 field="scheduler.separate_jobs",
                 rule="names of jobs: " + ", ".join(JOBS),
             )
+    return list(apart)
+
+
+def separate(project: Project, scheduler: Scheduler) -> tuple[Scheduler, list[Child]]:
+    """``scheduler`` less the jobs ``[scheduler] separate_jobs`` names, and a child process
+    for each of those it runs: a scheduler of its own, so that a long run (a retrain) holds
+    no other job back, and runs on a core of its own. A name that is not a job is a
+    configuration error; a job declared in ``__main__`` (a script) cannot be found by a
+    child, so it stays with the others."""
+    from heliograph.scheduler import Scheduler
+
+    apart = separate_jobs(project)
     names = [j.name for j in scheduler.jobs]
     modules = {j.name: j.run.__module__ for j in scheduler.jobs}
     side = [n for n in names if n in apart and modules[n] != "__main__"]
@@ -204,6 +211,7 @@ def up(
     seconds = parse_duration(for_)
     stop_at = parse_time(until, "--until")
     scheduler = Scheduler(project, jobs or None)
+    separate_jobs(project)  # a wrong name fails now, not after a first look of minutes
     console.print(
         f"heliograph up: project {project.settings.project.name}, clock "
         f"{scheduler.clock.describe()}, jobs {', '.join(j.name for j in scheduler.jobs)}"
