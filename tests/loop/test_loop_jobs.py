@@ -249,7 +249,7 @@ def test_the_monitor_sees_overdue_jobs_in_the_scheduler_runs(tmp_path: Path) -> 
     )
     assert [a.subject for a in alerts] == ["job:ingest"]
 
-    # a retrain running for hours (a thread of its own holds its claim) is busy, not overdue;
+    # a retrain running for hours (its scheduler process holds its claim) is busy, not overdue;
     # once its lease runs out (its process died) it is overdue again
     runs.finish(runs.claim("retrain", now - timedelta(hours=6, minutes=10), owner="test"),
                 "succeeded")  # fmt: skip

@@ -135,12 +135,12 @@ def gateway_child(project: Project) -> Child:
 # The scheduler of one separate job: a fresh interpreter that imports the module declaring
 # the job (a job an app or a plugin module declares is found as it was here), then runs
 # `helio up --no-gateway --job NAME`.
-_LANE = (
+_SEPARATE = (
     "import importlib, sys; importlib.import_module(sys.argv[1]); "
     "from heliograph.cli import main; "
     "main(['-p', sys.argv[2], 'up', '--no-gateway', '--job', sys.argv[3]])"
 )
-LANE_STOP_SECONDS = 300.0
+SEPARATE_STOP_SECONDS = 300.0
 """How long ``helio up`` waits, when it stops, for a separate job's running run to finish
 before it kills it (the interval is then run again at the next start)."""
 
@@ -173,13 +173,16 @@ def separate(project: Project, scheduler: Scheduler) -> tuple[Scheduler, list[Ch
     names = [j.name for j in scheduler.jobs]
     modules = {j.name: j.run.__module__ for j in scheduler.jobs}
     side = [n for n in names if n in apart and modules[n] != "__main__"]
+    for name in sorted({n for n in names if n in apart} - set(side)):
+        err.print(f"{name} runs with the other jobs: declared in a script (__main__), a "
+                  "separate scheduler process could not find it")  # fmt: skip
     if not side or len(side) == len(names):
         return scheduler, []
     rest = Scheduler(project, [n for n in names if n not in side], ledger=scheduler.ledger,
                      clock=scheduler.clock, owner=scheduler.owner)  # fmt: skip
     root = str(project.root)
     children = [
-        Child([sys.executable, "-c", _LANE, modules[n], root, n], f"the {n} scheduler")
+        Child([sys.executable, "-c", _SEPARATE, modules[n], root, n], f"the {n} scheduler")
         for n in side
     ]
     return rest, children
@@ -236,7 +239,7 @@ def up(
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     child = gateway_child(project) if gateway else None
-    lanes: list[Child] = []
+    separated: list[Child] = []
     from ._dashboard import DashboardChild  # [dashboard] enabled: started with the gateway
 
     board = DashboardChild(project)
@@ -264,15 +267,15 @@ def up(
             board.start()
         left = None if seconds is None else max(0.0, seconds - (time.monotonic() - began))
         if not stop.is_set() and left != 0.0:
-            scheduler, lanes = separate(project, scheduler)
-            for lane in lanes:
-                lane.start()
+            scheduler, separated = separate(project, scheduler)
+            for one in separated:
+                one.start()
             scheduler.run(stop, until=stop_at, seconds=left, report=report)
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        for lane in lanes:
-            lane.stop(LANE_STOP_SECONDS)
+        for one in separated:
+            one.stop(SEPARATE_STOP_SECONDS)
         if child is not None:
             child.stop()
         board.stop()
