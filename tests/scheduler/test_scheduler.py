@@ -354,7 +354,7 @@ def _overlaps(ledger: Ledger, slow: str, fast: str) -> int:
     return sum(1 for t in starts for a, b in spans if a is not None and a < t < b)
 
 
-LANE_JOBS = """
+PLUGIN_JOBS = """
 import time
 from heliograph.jobs import job
 
@@ -376,13 +376,13 @@ def test_helio_up_runs_a_separate_job_beside_the_others_holding_none_back(
     (With ``separate_jobs = []`` the same run has no overlap and one owner: checked when
     this test was written, not run each time, to keep CI short.)"""
     apart = ["t_slow"]
-    (tmp_path / "lanejobs.py").write_text(LANE_JOBS)  # a plugin module declaring two jobs
+    (tmp_path / "pluginjobs.py").write_text(PLUGIN_JOBS)  # a plugin module declaring two jobs
     clock = {"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 60.0}  # a minute a second
     project = init_project(
         tmp_path / "p", clock=clock, settings={"scheduler": {"separate_jobs": apart}}
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])}
-    code = "import sys, lanejobs; from heliograph.cli import main; main(sys.argv[1:])"
+    code = "import sys, pluginjobs; from heliograph.cli import main; main(sys.argv[1:])"
     command = [sys.executable, "-c", code, "-p", str(project.root), "up", "--no-gateway",
                "--job", "t_fast", "--job", "t_slow", "--for", "8s"]  # fmt: skip
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
