@@ -21,6 +21,9 @@ pytest_plugins = ("tests.production.servers",)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+# The CLI's tables are 160 columns wide when not on a terminal (a log's width) unless COLUMNS
+# says otherwise; pytest-xdist's workers set COLUMNS=80, so say it here, before the CLI loads.
+os.environ["COLUMNS"] = "160"
 POSTGRES_URL = os.environ.get(
     "HELIO_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

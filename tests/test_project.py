@@ -59,6 +59,7 @@ def test_readme_setup_is_two_commands_and_ci_runs_the_test_one() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # it reinstalls heliograph into this environment: no other test may run
 def test_quickstart_installs_and_runs_the_main_job(tmp_path: Path) -> None:
     """The README's first command, as written (in this environment, into a fresh project)."""
     env = {
