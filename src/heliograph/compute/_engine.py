@@ -203,8 +203,9 @@ class RayEngine:
         except ray.exceptions.RayTaskError as exc:
             # The other tasks are left to finish, not cancelled: a cancel that races a task's
             # completion aborts this process in Ray 2.60 ("Check failed: it !=
-            # submissible_tasks_.end() Tried to complete task that was not pending", seen in
-            # CI; ray-project/ray#54527 fixed one such race). Their results are dropped.
+            # submissible_tasks_.end() Tried to complete task that was not pending", seen in a
+            # CI rehearsal; ray-project/ray#54798 fixed a race of the same kind, on retries).
+            # Their results are dropped.
             cause = getattr(exc, "cause", None)
             if isinstance(cause, Exception):  # the call's own error, as it would be here
                 raise cause from None
