@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from heliograph.ledger import (
+    ROW_KEY,
     Actual,
     LedgerError,
     MonitorResult,
@@ -174,3 +175,37 @@ def test_inputs_logged_with_a_missing_value_are_read_back_as_nan(tmp_path: Path)
     write(url, tmp_path, [record])
     inputs = prediction_inputs(url, "price-forecast", since=T0, until=T0 + timedelta(hours=1))
     assert math.isnan(inputs["load"].iloc[0]) and inputs["load"].iloc[1] == 1.0
+
+
+def test_inputs_read_with_select_keep_those_columns_and_count_rows_over_all(
+    tmp_path: Path,
+) -> None:
+    """The monitor reads only the watched columns of hundreds; the rows that differ in a
+    column it did not read are still two rows (``ROW_KEY``), and equal rows, NaN included,
+    one."""
+    url = sqlite_url(tmp_path)
+    rows = [
+        [1.0, "north", float("nan")],
+        [1.0, "south", float("nan")],  # differs only in a column not read
+        [1.0, "north", float("nan")],  # the first again, its NaN too
+        [2.0, "north", 3.0],
+    ]
+    record = dataclasses.replace(
+        energy_record("3", "champion", T0, [50.0, 52.0, 54.0, 56.0]),
+        inputs={"columns": ["load", "zone", "wind"], "data": rows},
+    )
+    write(url, tmp_path, [record])
+    window = {"since": T0, "until": T0 + timedelta(hours=1)}
+    everything = prediction_inputs(url, "price-forecast", **window)
+    chosen = prediction_inputs(
+        url, "price-forecast", **window, select=lambda names: [n for n in names if n == "load"]
+    )
+    assert [c for c in chosen.columns if c not in everything.columns] == [ROW_KEY]
+    assert "zone" not in chosen and "wind" not in chosen
+    assert chosen["load"].tolist() == [1.0, 1.0, 1.0, 2.0]
+    assert (
+        chosen[ROW_KEY].nunique()
+        == 3
+        == len(everything[["load", "zone", "wind"]].drop_duplicates())
+    )
+    assert chosen["model_version"].tolist() == ["3"] * 4

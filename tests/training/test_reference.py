@@ -63,6 +63,10 @@ def test_a_short_backtest_logs_reference_days_of_features_and_drift_stays_quiet(
 
     narrow, wide = (training_reference(registry, MODEL, v) for v in ("1", "2"))
     assert narrow is not None and wide is not None
+    # read once per run and process: a monitor pass an hour (or every few seconds of a
+    # replay) does not download each version's reference again
+    assert training_reference(registry, MODEL, "2") is wide
+    assert training_reference(Registry(project), MODEL, "1") is narrow
     assert list(wide.columns) == [*INPUTS, "prediction"]
     # every hour of the 56 days up to the cut (and none after it), the 7 backtest days forecast
     shown = data.set_index("timestamp")["load"]

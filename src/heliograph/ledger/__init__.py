@@ -12,7 +12,7 @@ from ._activity import last_prediction_times
 from ._actuals import Actual, read_actuals, record_actuals
 from ._counts import ledger_counts
 from ._job_runs import RUN_STATUSES, JobRun, JobRuns
-from ._judged import judged_predictions, prediction_inputs
+from ._judged import ROW_KEY, judged_predictions, prediction_inputs
 from ._latencies import prediction_latencies
 from ._ledger import Event, Ledger, LedgerError
 from ._monitor_results import (
@@ -30,6 +30,7 @@ from ._spool import SpoolClaim, claim_spool
 
 __all__ = [
     "MONITOR_KINDS",
+    "ROW_KEY",
     "RUN_STATUSES",
     "Actual",
     "Event",

@@ -28,6 +28,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ import pandas as pd
 
 from heliograph.core import MonitoringSettings, as_utc, get_logger
 from heliograph.ledger import (
+    ROW_KEY,
     Ledger,
     MonitorResult,
     judged_predictions,
@@ -174,7 +176,10 @@ def _drift_results(
 
 def _distinct_rows(current: pd.DataFrame) -> int:
     """The live sample of a version's inputs: its distinct rows (a question asked again, or
-    the same target forecast from several times, is one value, not several)."""
+    the same target forecast from several times, is one value, not several), over every
+    input column, read or not (``ROW_KEY``, when the inputs were read with ``select``)."""
+    if ROW_KEY in current:
+        return int(current[ROW_KEY].nunique())
     features = current.drop(columns=[*GROUP, "at"], errors="ignore")
     return 0 if features.empty else len(features.drop_duplicates())
 
@@ -396,9 +401,17 @@ def run_monitor(
         since = end - timedelta(hours=longest)
         judged = judged_predictions(url, service, since=since, until=end)
         inputs = pd.DataFrame()
+        watch = settings.watch.get(service, (watched or {}).get(service))
         if references is not None:
             drift_since = end - timedelta(hours=drift_hours)  # the inputs drift reads, no more
-            inputs = prediction_inputs(url, service, since=drift_since, until=end)
+            inputs = prediction_inputs(
+                url,
+                service,
+                since=drift_since,
+                until=end,
+                # the watched columns only (of hundreds, often), and each row's key
+                select=None if not watch else functools.partial(watched_columns, patterns=watch),
+            )
         for hours in sorted({*settings.windows_hours, drift_hours}):
             outcome.results += window_results(
                 judged,
@@ -408,7 +421,7 @@ def run_monitor(
                 window_end=end,
                 references=references if hours == drift_hours else None,
                 business=(business or {}).get(service),
-                watch=settings.watch.get(service, (watched or {}).get(service)),
+                watch=watch,
                 metrics=hours in settings.windows_hours,
                 min_values=settings.drift_min_values,
                 no_verdict=outcome.no_verdict,

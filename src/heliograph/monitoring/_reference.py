@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +52,40 @@ def _download(registry: Registry, run_id: str, path: str) -> pd.DataFrame | None
         return pd.read_parquet(Path(local))
 
 
+# A run's artefacts never change once logged: a long-running scheduler's monitor passes
+# (one an hour, or one every few seconds of a replay) read each version's reference once,
+# not once a pass (measured: most of the pass's time after its read of the ledger). Bounded:
+# a reference is a few MB (weeks of feature rows), a project has a few live versions.
+_CACHED = 16
+_cache: OrderedDict[tuple[str, str], pd.DataFrame] = OrderedDict()
+_lock = threading.Lock()
+
+
 def training_reference(registry: Registry, model_name: str, version: str) -> pd.DataFrame | None:
-    """The reference frame of ``version`` of ``model_name`` (see the module), or None."""
+    """The reference frame of ``version`` of ``model_name`` (see the module), or None.
+    The frame is shared by every caller in the process (kept for the run's next lookup):
+    read it, do not change it."""
     try:
         run: Any = registry.run_of(model_name, version)
     except Exception as exc:  # an unknown version: nothing to compare with
         log.debug("no run for %s v%s: %s", model_name, version, exc)
         return None
+    key = (str(registry.project.tracking_uri), str(run.info.run_id))
+    with _lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    frame = _read_reference(registry, run)
+    if frame is None:  # not kept: the run may log it yet, or the store may have failed
+        return None
+    with _lock:
+        _cache[key] = frame
+        while len(_cache) > _CACHED:
+            _cache.popitem(last=False)
+    return frame
+
+
+def _read_reference(registry: Registry, run: Any) -> pd.DataFrame | None:
     frame = _download(registry, run.info.run_id, REFERENCE_ARTIFACT)
     if frame is not None:
         return frame
