@@ -100,7 +100,7 @@ class PriceFeatures(FeatureView):
             idx = pd.MultiIndex.from_frame(out[["market", "timestamp"]])
             found = labels.reindex(idx)
             out["target"] = found["price"].to_numpy(dtype=float)
-            out["target_available_at"] = found["available_at"].to_numpy()
+            out["target_available_at"] = found["available_at"].array
         else:
             out["target"] = np.nan
             out["target_available_at"] = pd.NaT
@@ -140,11 +140,13 @@ class PriceFeatures(FeatureView):
         known = prices.dropna(subset=["price"]) if not prices.empty else prices
         if known.empty:
             return pd.DataFrame(np.nan, index=out.index, columns=columns)
+        # `.array`, not `.to_numpy()`: a time zone-aware column's numpy form is an object
+        # array of Timestamps (most of this function's time in a training's feature pass)
         rows = pd.DataFrame(
             {
-                "market": known["market"].to_numpy(),
-                "day": known["timestamp"].dt.normalize().to_numpy(),
-                "available_at": known["available_at"].to_numpy(),
+                "market": known["market"].array,
+                "day": known["timestamp"].dt.normalize().array,
+                "available_at": known["available_at"].array,
                 "price": known["price"].to_numpy(dtype=float),
             }
         ).sort_values("available_at", kind="stable")
@@ -154,9 +156,9 @@ class PriceFeatures(FeatureView):
         rows["price_d1_max"] = by_day.cummax()
         left = pd.DataFrame(
             {
-                "market": out["market"].to_numpy(),
-                "day": (out["timestamp"].dt.normalize() - pd.Timedelta(days=1)).to_numpy(),
-                "as_of": out["as_of"].to_numpy(),
+                "market": out["market"].array,
+                "day": (out["timestamp"].dt.normalize() - pd.Timedelta(days=1)).array,
+                "as_of": out["as_of"].array,
                 "row": np.arange(len(out)),
             }
         ).sort_values("as_of", kind="stable")
