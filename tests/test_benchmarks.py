@@ -400,3 +400,17 @@ def test_the_choice_is_made_on_the_validation_period_and_applied_to_the_test() -
     np.testing.assert_allclose(chosen["p50"], target + 9 * w + 0.5 * (1 - w))
     single = epf.chosen_forecast({"model": "b", "weight": None}, test, ("a", "b"))
     assert single is test["b"]
+
+
+def test_the_demo_benchmark_fails_when_the_demo_does_not_run() -> None:
+    """Its check can fail: `helio up` refusing its arguments is no step done, exit 1."""
+    done = subprocess.run(
+        [sys.executable, str(SCRIPT.parent / "demo.py"), "--for", "soon"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stderr
+    line = json.loads(done.stdout)
+    assert line["met"] is False and line["up_exit"] != 0 and line["steps"] == {}
+    assert "--for" in done.stderr  # helio up's own message, passed on

@@ -18,6 +18,7 @@ import time
 from datetime import timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,17 @@ pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:mlflow.*")
 # stage; at the demo's speed a slow first look (training under load) would carry the clock
 # past the week of predictions the actuals job looks back over.
 SPEED = 600.0
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+def demo_timeline(root: Path) -> dict[str, Any]:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import demo  # benchmarks/demo.py
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    found: dict[str, Any] = demo.timeline(root)
+    return found
 
 
 def helio(*args: str) -> list[str]:
@@ -119,6 +131,12 @@ def test_helio_up_runs_the_loop_then_stops_on_ctrl_c_and_resumes(tmp_path: Path)
     drift = [e for e in ledger.events(kind="alert_raised", limit=5000) if "drifted" in e.reason]
     assert drift == [], [(e.at, e.reason) for e in drift]
     assert any("no drift verdict" in r.summary for r in succeeded(runs, "monitor")), out
+    # benchmarks/demo.py, which times the full demo, reads these steps back from the ledger
+    steps = demo_timeline(folder)["steps"]
+    for step in ("data_checked", "first_champion", "predictions", "actuals", "live_metrics"):
+        assert 0 <= steps[step]["minutes"] < timings["first look"] / 60 + 10, steps
+    assert "0 quarantined" in steps["data_checked"]["says"]
+    assert steps["drift_alert"]["minutes"] is None and steps["promotion"]["minutes"] is None
 
     # Ctrl-C once the first interval has run: it stops cleanly, nothing is left running
     began = time.monotonic()

@@ -388,23 +388,26 @@ DRIFT_THRESHOLDS = {
 }
 
 
-# The demo runs every job in one scheduler, the retrain too. Replayed at 900x on two cores,
-# the scheduler is busy all the time (its jobs took 348 s of a 360 s run), so a retrain in a
+# The demo runs every job in one scheduler, the retrain too. Replayed fast on two cores, the
+# scheduler is busy most of the time (its jobs took 348 s of a 360 s run at 900x), so a retrain in a
 # process of its own (the default, right for a real clock) only shares the same cores:
 # measured on one machine, one run each, its retrain took 46 s instead of 43, started two
 # simulated hours after the alert instead of in the same look, and the promotions came at
 # 5.1-5.3 minutes instead of 4.7 (docs/scheduler.md).
 DEMO_SCHEDULER: dict[str, Any] = {"separate_jobs": []}
 
-# The simulated markets are replayed: the clock starts on 2025-06-01 and runs a quarter of
-# an hour of market time per real second, so each `helio up` releases what has become known
-# since. Faster, a look (every due job, ~20 s here) would pass more than the 6 hours `predict`
-# catches up, and a retrain the champion's whole week of degradation.
+# The simulated markets are replayed: the clock starts on 2025-06-01 and runs 1100x (about
+# 18 minutes of market time per real second), so each `helio up` releases what has become
+# known since. The speed is what the scheduler keeps up with on two cores: a look (every due
+# job) takes ~3-4 s, about an hour of market time, since the monitor reads only the watched
+# inputs; at 900x the drift alert came 5.1 minutes after the start, at 1100x 4.3 (measured
+# with benchmarks/demo.py, docs/scheduler.md). Much faster, a look would pass more than the
+# 6 hours `predict` catches up, and a retrain the champion's whole week of degradation.
 app = App(
     name="energy",
     description="day-ahead electricity price forecasting",
     config=_CONFIG,
-    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 900.0},
+    clock={"mode": "replay", "start": "2025-06-01T00:00:00Z", "speed": 1100.0},
     commands={"train": train_energy},
     services=_services,
     online_views=_online_views,
