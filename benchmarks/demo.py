@@ -59,7 +59,8 @@ def timeline(root: Path) -> dict[str, Any]:
     """The steps of the demo in the ledger of the project at ``root`` (see the module)."""
     ledger, state = root / ".helio" / "ledger.db", root / ".helio" / "clock.json"
     clock = json.loads(state.read_text()) if state.is_file() else {}
-    nothing = {"steps": {}, "first_look_s": None, "speed": clock.get("speed"), "jobs": {}}
+    nothing: dict[str, Any] = {"steps": {}, "first_look_s": None, "speed": clock.get("speed")}
+    nothing["jobs"] = {}
     if not ledger.is_file():
         return nothing  # `helio up` never ran a job
     db = sqlite3.connect(ledger)
@@ -125,7 +126,7 @@ def timeline(root: Path) -> dict[str, Any]:
         "promotion": run("promote", "%promoted over%"),
         "drift_alert": alert("%drifted%"),
     }
-    steps = {}
+    steps: dict[str, dict[str, Any]] = {}
     for name, row in found.items():
         if row is None or row[0] is None:
             steps[name] = {"minutes": None}
